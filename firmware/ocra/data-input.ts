@@ -1,0 +1,176 @@
+/**
+ * The OCRA DataInput, RFC 6287 §5.1:
+ *
+ *   DataInput = OCRASuite ‖ 0x00 ‖ C (8 bytes) ‖ Q (128 bytes) ‖ P ‖ S ‖ T (8 bytes)
+ *
+ * Each field is present only when the suite names it. Encodings follow the RFC's reference code
+ * (Appendix A): the question is turned into hex and left-aligned in 128 bytes, zero-filled on the right,
+ * so an odd-length hex question is aligned by half a byte; session information is right-aligned.
+ */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { assertBytes, assertString, describe } from '../assert.ts';
+import { hashBytes, type HashName, type OcraSuite } from './suite.ts';
+
+export const questionBytes = 128;
+export const counterBytes = 8;
+export const timeBytes = 8;
+const uint64Max = (1n << 64n) - 1n;
+
+export const hashFunctions = { SHA1: sha1, SHA256: sha256, SHA512: sha512 } as const;
+
+/** What the caller supplies; which fields are needed depends on the suite. */
+export interface OcraInputs {
+  /** The question. A pair is the two challenges of mutual challenge-response (§7.3, Appendix C.2), concatenated in the given order. */
+  readonly challenge: string | readonly [string, string];
+  readonly counter?: bigint | number;
+  /** The PIN in the clear; hashed with the suite's P hash. Give this or `pinHash`, not both. */
+  readonly pin?: string;
+  readonly pinHash?: Uint8Array;
+  /** Session information, at most the suite's Snnn bytes; shorter values are right-aligned as in the reference code. */
+  readonly session?: Uint8Array;
+  /** The number of time steps since the Unix epoch (see `timeStepAt`). */
+  readonly timeStep?: bigint | number;
+}
+
+/** Byte length of the DataInput for a suite: what a prepared key allocates once. */
+export function dataInputLength(suite: OcraSuite): number {
+  return (
+    suite.text.length + 1 +
+    (suite.counter ? counterBytes : 0) +
+    questionBytes +
+    (suite.pin ? hashBytes[suite.pin] : 0) +
+    (suite.sessionBytes ?? 0) +
+    (suite.timeStepSeconds ? timeBytes : 0)
+  );
+}
+
+const questionPatterns = { N: /^[0-9]+$/, A: /^[0-9A-Za-z]+$/, H: /^[0-9A-Fa-f]+$/ } as const;
+const questionFormatNames = { N: 'decimal digits', A: 'alphanumeric characters', H: 'hex digits' } as const;
+
+function checkQuestionPart(suite: OcraSuite, name: string, part: unknown): string {
+  const text = assertString(name, part);
+  const { format, lengthMax } = suite.question;
+  if (text.length < 1 || text.length > lengthMax) {
+    throw new RangeError(`"${name}" expected 1..${lengthMax} characters for Q${format}${String(lengthMax).padStart(2, '0')}, got ${text.length} (${describe(text)})`);
+  }
+  if (!questionPatterns[format].test(text)) {
+    throw new RangeError(`"${name}" expected ${questionFormatNames[format]} for Q${format}, got ${describe(text)}`);
+  }
+  return text;
+}
+
+/** The question as hex digits (not yet padded), RFC 6287 Appendix A. */
+export function questionHex(suite: OcraSuite, challenge: OcraInputs['challenge']): string {
+  let text: string;
+  if (typeof challenge === 'string') {
+    text = checkQuestionPart(suite, 'challenge', challenge);
+  } else if (Array.isArray(challenge) && challenge.length === 2) {
+    text = checkQuestionPart(suite, 'challenge[0]', challenge[0]) + checkQuestionPart(suite, 'challenge[1]', challenge[1]);
+  } else {
+    throw new TypeError(`"challenge" expected a string or a pair of strings, got ${describe(challenge)}`);
+  }
+  switch (suite.question.format) {
+    case 'N':
+      return BigInt(text).toString(16).toUpperCase();
+    case 'A': {
+      let hex = '';
+      for (let i = 0; i < text.length; i++) hex += text.charCodeAt(i).toString(16).padStart(2, '0');
+      return hex;
+    }
+    case 'H':
+      return text;
+  }
+}
+
+function checkUint64(name: string, value: unknown): bigint {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected an integer, got ${describe(value)}`);
+    value = BigInt(value);
+  }
+  if (typeof value !== 'bigint') throw new TypeError(`"${name}" expected an integer, got ${describe(value)}`);
+  if (value < 0n || value > uint64Max) throw new RangeError(`"${name}" expected 0..2^64-1, got ${value}`);
+  return value;
+}
+
+function writeUint64(out: Uint8Array, offset: number, value: bigint): void {
+  for (let i = 7; i >= 0; i--) {
+    out[offset + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+}
+
+/** Hash a PIN with the suite's P hash function (the "PSHA1" of the default DSC+ suite). */
+export function hashPin(hash: HashName, pin: string): Uint8Array {
+  assertString('pin', pin);
+  if (pin.length === 0) throw new RangeError('"pin" expected at least one character, got ""');
+  return hashFunctions[hash](utf8ToBytes(pin));
+}
+
+function rejectUnused(suite: OcraSuite, inputs: OcraInputs): void {
+  const unused: string[] = [];
+  if (!suite.counter && inputs.counter !== undefined) unused.push('counter');
+  if (!suite.pin && (inputs.pin !== undefined || inputs.pinHash !== undefined)) unused.push(inputs.pin !== undefined ? 'pin' : 'pinHash');
+  if (suite.sessionBytes === undefined && inputs.session !== undefined) unused.push('session');
+  if (suite.timeStepSeconds === undefined && inputs.timeStep !== undefined) unused.push('timeStep');
+  // An input the suite does not use would be silently ignored: almost always a caller's mistake.
+  if (unused.length > 0) throw new RangeError(`"${unused[0]}" is not part of suite ${describe(suite.text)}`);
+}
+
+/**
+ * Write the DataInput for `inputs` into `out` (of `dataInputLength(suite)` bytes), reusing the buffer.
+ * The suite prefix and separator are written once by the caller and left alone here.
+ */
+export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8Array): void {
+  if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`"inputs" expected an object, got ${describe(inputs)}`);
+  rejectUnused(suite, inputs);
+  let offset = suite.text.length + 1;
+
+  if (suite.counter) {
+    if (inputs.counter === undefined) throw new RangeError(`"counter" is required by suite ${describe(suite.text)}`);
+    writeUint64(out, offset, checkUint64('counter', inputs.counter));
+    offset += counterBytes;
+  }
+
+  const hex = questionHex(suite, inputs.challenge);
+  out.fill(0, offset, offset + questionBytes);
+  for (let i = 0; i < hex.length; i++) {
+    const nibble = Number.parseInt(hex.charAt(i), 16);
+    const at = offset + (i >> 1);
+    out[at] = (i & 1) === 0 ? nibble << 4 : out[at]! | nibble;
+  }
+  offset += questionBytes;
+
+  if (suite.pin) {
+    const length = hashBytes[suite.pin];
+    if (inputs.pin !== undefined && inputs.pinHash !== undefined) throw new RangeError('"pin" and "pinHash" given together; give one');
+    if (inputs.pinHash !== undefined) {
+      out.set(assertBytes('pinHash', inputs.pinHash, length), offset);
+    } else if (inputs.pin !== undefined) {
+      const digest = hashPin(suite.pin, inputs.pin);
+      out.set(digest, offset);
+      digest.fill(0);
+    } else {
+      throw new RangeError(`"pin" is required by suite ${describe(suite.text)}`);
+    }
+    offset += length;
+  }
+
+  if (suite.sessionBytes !== undefined) {
+    const session = assertBytes('session', inputs.session);
+    if (session.length > suite.sessionBytes) {
+      throw new RangeError(`"session" expected at most ${suite.sessionBytes} bytes, got ${session.length}`);
+    }
+    const pad = suite.sessionBytes - session.length;
+    out.fill(0, offset, offset + pad);
+    out.set(session, offset + pad);
+    offset += suite.sessionBytes;
+  }
+
+  if (suite.timeStepSeconds !== undefined) {
+    if (inputs.timeStep === undefined) throw new RangeError(`"timeStep" is required by suite ${describe(suite.text)}`);
+    writeUint64(out, offset, checkUint64('timeStep', inputs.timeStep));
+    offset += timeBytes;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The OCRA computation, RFC 6287 §5.2: HMAC over the DataInput, then HOTP dynamic truncation
+ * (RFC 4226 §5.3) to `digits` decimal digits, or the whole HMAC in hex when the suite says 0.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { assertBytes, assertInteger } from '../assert.ts';
+import { dataInputLength, hashFunctions, writeDataInput, type OcraInputs } from './data-input.ts';
+import { hashBytes, parseSuite, type OcraSuite } from './suite.ts';
+
+export const keyBytesMin = 1;
+export const keyBytesMax = 1024;
+
+/** A key prepared for one suite: the keyed HMAC state is computed once and cloned per response. */
+export interface OcraKey {
+  readonly suite: OcraSuite;
+  /** The response for these inputs: `suite.digits` decimal digits, or the HMAC in hex for t = 0. */
+  respond(inputs: OcraInputs): string;
+  /** The full HMAC over the DataInput (a fresh array the caller may keep). */
+  hmac(inputs: OcraInputs): Uint8Array;
+  /** Wipe the keyed state and buffers. The key is unusable afterwards. */
+  destroy(): void;
+}
+
+const powersOfTen = Array.from({ length: 11 }, (_, i) => 10 ** i);
+
+/** HOTP dynamic truncation (RFC 4226 §5.3) to `digits` digits; 0 digits means the full HMAC in hex. */
+export function truncate(mac: Uint8Array, digits: number): string {
+  if (digits === 0) return bytesToHex(mac);
+  assertInteger('digits', digits, 1, 10);
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary =
+    ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  return String(binary % powersOfTen[digits]!).padStart(digits, '0');
+}
+
+/**
+ * Prepare `key` for repeated OCRA computations under one suite.
+ * @example
+ * const k = prepareOcra('OCRA-1:HOTP-SHA1-6:QN08', hexToBytes('3132333435363738393031323334353637383930'));
+ * k.respond({ challenge: '00000000' }); // '237653' (RFC 6287 Appendix C.1)
+ * k.destroy();
+ */
+export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey {
+  const parsed = typeof suite === 'string' ? parseSuite(suite) : suite;
+  assertBytes('key', key);
+  if (key.length < keyBytesMin || key.length > keyBytesMax) {
+    throw new RangeError(`"key" expected ${keyBytesMin}..${keyBytesMax} bytes, got ${key.length}`);
+  }
+  const keyed = hmac.create(hashFunctions[parsed.hash], key);
+  const work = keyed.clone();
+  const message = new Uint8Array(dataInputLength(parsed));
+  message.set(utf8ToBytes(parsed.text), 0); // the separator byte after the suite stays 0x00
+  const mac = new Uint8Array(hashBytes[parsed.hash]);
+  let destroyed = false;
+
+  function compute(inputs: OcraInputs): Uint8Array {
+    if (destroyed) throw new Error('OCRA key used after destroy()');
+    writeDataInput(parsed, inputs, message);
+    keyed._cloneInto(work);
+    work.update(message).digestInto(mac);
+    return mac;
+  }
+
+  return {
+    suite: parsed,
+    respond: (inputs) => truncate(compute(inputs), parsed.digits),
+    hmac: (inputs) => compute(inputs).slice(),
+    destroy() {
+      destroyed = true;
+      keyed.destroy();
+      work.destroy();
+      message.fill(0);
+      mac.fill(0);
+    },
+  };
+}
+
+/**
+ * One OCRA response, RFC 6287 §5.2. The key's HMAC state is wiped before returning.
+ * @example
+ * ocra('OCRA-1:HOTP-SHA1-8:QN06-PSHA1', secret, { challenge: '123456', pin: '1234' });
+ */
+export function ocra(suite: string | OcraSuite, key: Uint8Array, inputs: OcraInputs): string {
+  const prepared = prepareOcra(suite, key);
+  try {
+    return prepared.respond(inputs);
+  } finally {
+    prepared.destroy();
+  }
+}
+
+/**
+ * The time step T for a suite at `epochMs` milliseconds since the Unix epoch (§6.3). The caller owns the clock.
+ * @example
+ * timeStepAt(parseSuite('OCRA-1:HOTP-SHA512-8:QN08-T1M'), Date.UTC(2008, 2, 25, 12)); // 0x132d0b6
+ */
+export function timeStepAt(suite: OcraSuite, epochMs: number): number {
+  if (suite.timeStepSeconds === undefined) throw new RangeError(`suite ${JSON.stringify(suite.text)} has no time step`);
+  assertInteger('epochMs', epochMs, 0, Number.MAX_SAFE_INTEGER);
+  return Math.floor(epochMs / 1000 / suite.timeStepSeconds);
+}
