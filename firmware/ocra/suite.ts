@@ -63,7 +63,8 @@ export function parseSuite(value: unknown): OcraSuite {
   const [algorithm, cryptoFunction, dataInput] = parts as [string, string, string];
   if (algorithm !== 'OCRA-1') fail(text, `expected algorithm "OCRA-1" (not ${JSON.stringify(algorithm)})`);
 
-  const crypto = /^HOTP-([A-Z0-9]+)-(\d+)$/.exec(cryptoFunction);
+  // No leading zeros: "-08" and "-8" would hash differently yet mean the same, so only one spelling is valid.
+  const crypto = /^HOTP-([A-Z0-9]+)-(0|[1-9]\d*)$/.exec(cryptoFunction);
   if (!crypto) fail(text, `expected crypto function "HOTP-SHAx-t" (not ${JSON.stringify(cryptoFunction)})`);
   const hash = parseHashName(text, crypto[1]!, 'crypto function hash');
   const digits = Number(crypto[2]);
@@ -103,7 +104,7 @@ export function parseSuite(value: unknown): OcraSuite {
       if (!s || bytes < 1) fail(text, `expected session field Snnn with nnn = 001..${sessionBytesMax} (not ${JSON.stringify(field)})`);
       sessionBytes = bytes;
     } else {
-      const t = /^T(\d{1,2})([SMH])$/.exec(field);
+      const t = /^T([1-9]\d?)([SMH])$/.exec(field);
       if (!t) fail(text, `expected time field T<n>S, T<n>M or T<n>H (not ${JSON.stringify(field)})`);
       const unit = t[2] as keyof typeof timeUnitSeconds;
       const count = Number(t[1]);

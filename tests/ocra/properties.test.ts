@@ -1,0 +1,203 @@
+// Property tests of the OCRA engine against an independent oracle (node:crypto, RFC Appendix A style),
+// over random suites of the whole RFC 6287 grammar. Seed printed; replay with FC_SEED.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { hashBytes, parseSuite, prepareOcra, type OcraInputs } from '../../firmware/ocra/index.ts';
+import { referenceOcra } from '../support/reference-ocra.ts';
+import { ocraCase, type Case } from '../support/arbitraries.ts';
+import { propertyParams } from '../support/seed.ts';
+
+function engineHmac(c: Case, inputs: OcraInputs = c.inputs, key = c.key): string {
+  const prepared = prepareOcra(c.suite, key);
+  try {
+    return bytesToHex(prepared.hmac(inputs));
+  } finally {
+    prepared.destroy();
+  }
+}
+
+function oracle(c: Case) {
+  return referenceOcra({
+    suite: c.suite,
+    keyHex: bytesToHex(c.key),
+    question: c.inputs.challenge,
+    ...(c.inputs.counter !== undefined && { counter: c.inputs.counter }),
+    ...(c.inputs.pin !== undefined && { pin: c.inputs.pin }),
+    ...(c.inputs.session !== undefined && { sessionHex: bytesToHex(c.inputs.session) }),
+    ...(c.inputs.timeStep !== undefined && { timeStep: c.inputs.timeStep }),
+  });
+}
+
+/** Change one character of a question to another character of its alphabet. */
+function otherChar(format: 'N' | 'A' | 'H', ch: string, pick: number): string {
+  const alphabet = format === 'N' ? '0123456789' : format === 'H' ? '0123456789abcdef' : '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const candidates = alphabet.split('').filter((x) => x.toLowerCase() !== ch.toLowerCase());
+  return candidates[pick % candidates.length]!;
+}
+
+describe('OCRA engine properties', () => {
+  it('agrees with the reference oracle and has exactly t digits (or the full HMAC for t = 0)', () => {
+    fc.assert(
+      fc.property(ocraCase, (c) => {
+        const prepared = prepareOcra(c.suite, c.key);
+        const response = prepared.respond(c.inputs);
+        prepared.destroy();
+        const expected = oracle(c);
+        expect(response).toBe(expected.response);
+        if (c.spec.digits === 0) expect(response).toMatch(new RegExp(`^[0-9a-f]{${hashBytes[c.spec.hash] * 2}}$`));
+        else expect(response).toMatch(new RegExp(`^[0-9]{${c.spec.digits}}$`));
+      }),
+      propertyParams(1500),
+    );
+  });
+
+  it('any single-field change of input changes the full HMAC', () => {
+    const change = fc.record({ field: fc.constantFrom('key', 'challenge', 'counter', 'pin', 'session', 'timeStep'), at: fc.nat(), by: fc.integer({ min: 1, max: 255 }) });
+    fc.assert(
+      fc.property(ocraCase, change, (c, { field, at, by }) => {
+        const before = engineHmac(c);
+        const inputs = { ...c.inputs };
+        let key = c.key;
+        switch (field) {
+          case 'key':
+            key = c.key.slice();
+            key[at % key.length] = (key[at % key.length]! + by) & 0xff;
+            break;
+          case 'challenge': {
+            const i = at % inputs.challenge.length;
+            inputs.challenge = inputs.challenge.slice(0, i) + otherChar(c.spec.format, inputs.challenge[i]!, by) + inputs.challenge.slice(i + 1);
+            break;
+          }
+          case 'counter':
+            if (!c.spec.counter) return;
+            inputs.counter = (inputs.counter! + BigInt(by)) % (1n << 64n);
+            break;
+          case 'pin':
+            if (!c.spec.pin) return;
+            inputs.pin = `${inputs.pin}${String.fromCharCode(0x30 + (by % 10))}`;
+            break;
+          case 'session': {
+            if (!c.spec.sessionBytes) return;
+            const session = inputs.session!.slice();
+            session[at % session.length] = (session[at % session.length]! + by) & 0xff;
+            inputs.session = session;
+            break;
+          }
+          case 'timeStep':
+            if (!c.spec.time) return;
+            inputs.timeStep = (inputs.timeStep! + BigInt(by)) % (1n << 64n);
+            break;
+        }
+        expect(engineHmac(c, inputs, key)).not.toBe(before);
+      }),
+      propertyParams(1500),
+    );
+  });
+
+  it('accepts only canonical suites: any string it parses is rebuilt exactly from the parse', () => {
+    const canonical = (s: ReturnType<typeof parseSuite>): string => {
+      const t = s.timeStepSeconds;
+      const time = t === undefined ? [] : [t % 3600 === 0 && t > 3540 ? `T${t / 3600}H` : t % 60 === 0 ? `T${t / 60}M` : `T${t}S`];
+      const fields = [
+        ...(s.counter ? ['C'] : []),
+        `Q${s.question.format}${String(s.question.lengthMax).padStart(2, '0')}`,
+        ...(s.pin ? [`P${s.pin}`] : []),
+        ...(s.sessionBytes ? [`S${String(s.sessionBytes).padStart(3, '0')}`] : []),
+        ...time,
+      ];
+      return `OCRA-1:HOTP-${s.hash}-${s.digits}:${fields.join('-')}`;
+    };
+    // Mutations of real suites (one character replaced, dropped or doubled) plus arbitrary strings.
+    const mutated = fc
+      .tuple(ocraCase.map((c) => c.suite), fc.nat(), fc.constantFrom('replace', 'drop', 'double'), fc.constantFrom(...'-:0123456789ACHMNPQSTQhx '))
+      .map(([suite, at, how, ch]) => {
+        const i = at % suite.length;
+        if (how === 'drop') return suite.slice(0, i) + suite.slice(i + 1);
+        if (how === 'double') return suite.slice(0, i + 1) + suite.slice(i);
+        return suite.slice(0, i) + ch + suite.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.string({ maxLength: 60 })), (text) => {
+        let parsed: ReturnType<typeof parseSuite>;
+        try {
+          parsed = parseSuite(text);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RangeError);
+          expect((error as Error).message).toMatch(/^"suite" /);
+          expect((error as Error).message).toContain(JSON.stringify(text.slice(0, 80)).slice(1, -1).slice(0, 20));
+          return;
+        }
+        expect(canonical(parsed)).toBe(text);
+      }),
+      propertyParams(3000),
+    );
+  });
+
+  it('rejects inputs that do not fit the suite with an error naming the field', () => {
+    const corruption = fc.constantFrom('challenge-long', 'challenge-char', 'challenge-empty', 'counter-missing', 'counter-negative', 'pin-missing', 'pinHash-length', 'session-long', 'time-missing', 'unused-field');
+    fc.assert(
+      fc.property(ocraCase, corruption, (c, how) => {
+        const inputs: Record<string, unknown> = { ...c.inputs };
+        let field: string;
+        switch (how) {
+          case 'challenge-long':
+            inputs.challenge = '1'.repeat(c.spec.lengthMax + 1);
+            field = 'challenge';
+            break;
+          case 'challenge-char':
+            inputs.challenge = c.spec.format === 'A' ? '12 4' : '12G4';
+            field = 'challenge';
+            break;
+          case 'challenge-empty':
+            inputs.challenge = '';
+            field = 'challenge';
+            break;
+          case 'counter-missing':
+            if (!c.spec.counter) return;
+            delete inputs.counter;
+            field = 'counter';
+            break;
+          case 'counter-negative':
+            if (!c.spec.counter) return;
+            inputs.counter = -1n;
+            field = 'counter';
+            break;
+          case 'pin-missing':
+            if (!c.spec.pin) return;
+            delete inputs.pin;
+            field = 'pin';
+            break;
+          case 'pinHash-length':
+            if (!c.spec.pin) return;
+            delete inputs.pin;
+            inputs.pinHash = new Uint8Array(hashBytes[c.spec.pin] - 1);
+            field = 'pinHash';
+            break;
+          case 'session-long':
+            if (!c.spec.sessionBytes) return;
+            inputs.session = new Uint8Array(c.spec.sessionBytes + 1);
+            field = 'session';
+            break;
+          case 'time-missing':
+            if (!c.spec.time) return;
+            delete inputs.timeStep;
+            field = 'timeStep';
+            break;
+          case 'unused-field':
+            if (c.spec.counter) return;
+            inputs.counter = 0;
+            field = 'counter';
+            break;
+        }
+        const prepared = prepareOcra(c.suite, c.key);
+        try {
+          expect(() => prepared.respond(inputs as unknown as OcraInputs)).toThrow(new RegExp(`^"${field}"`));
+        } finally {
+          prepared.destroy();
+        }
+      }),
+      propertyParams(1500),
+    );
+  });
+});
