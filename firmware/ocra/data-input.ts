@@ -61,44 +61,81 @@ function checkQuestionPart(suite: OcraSuite, name: string, part: unknown): strin
   return text;
 }
 
-/** The question as hex digits (not yet padded), RFC 6287 Appendix A. */
-export function questionHex(suite: OcraSuite, challenge: OcraInputs['challenge']): string {
-  let text: string;
-  if (typeof challenge === 'string') {
-    text = checkQuestionPart(suite, 'challenge', challenge);
-  } else if (Array.isArray(challenge) && challenge.length === 2) {
-    text = checkQuestionPart(suite, 'challenge[0]', challenge[0]) + checkQuestionPart(suite, 'challenge[1]', challenge[1]);
-  } else {
-    throw new TypeError(`"challenge" expected a string or a pair of strings, got ${describe(challenge)}`);
+/** Decimal digits that always fit a double exactly (2^53 > 10^15), so the fast path needs no BigInt. */
+const safeDecimalDigitsMax = 15;
+
+/** Nibble value of an ASCII hex digit, or -1 (a lookup table: this is the hot path of every response). */
+const nibbleOf = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  nibbleOf['0123456789abcdef'.charCodeAt(i)] = i;
+  nibbleOf['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+/** Write hex digits left-aligned from `offset`; an odd count leaves the last byte's low nibble 0 (RFC 6287 Appendix A). */
+function writeHexLeftAligned(hex: string, out: Uint8Array, offset: number): void {
+  const whole = hex.length >> 1;
+  for (let i = 0; i < whole; i++) {
+    out[offset + i] = (nibbleOf[hex.charCodeAt(2 * i)]! << 4) | nibbleOf[hex.charCodeAt(2 * i + 1)]!;
   }
+  if (hex.length & 1) out[offset + whole] = nibbleOf[hex.charCodeAt(hex.length - 1)]! << 4;
+}
+
+function questionText(suite: OcraSuite, challenge: OcraInputs['challenge']): string {
+  if (typeof challenge === 'string') return checkQuestionPart(suite, 'challenge', challenge);
+  if (Array.isArray(challenge) && challenge.length === 2) {
+    return checkQuestionPart(suite, 'challenge[0]', challenge[0]) + checkQuestionPart(suite, 'challenge[1]', challenge[1]);
+  }
+  throw new TypeError(`"challenge" expected a string or a pair of strings, got ${describe(challenge)}`);
+}
+
+/**
+ * Write Q, the question, into its 128 bytes at `offset` (RFC 6287 §5.1 and Appendix A): N is the decimal number
+ * in hex, A the ASCII bytes, H the hex digits; left-aligned and zero-filled on the right.
+ */
+export function writeQuestion(suite: OcraSuite, challenge: OcraInputs['challenge'], out: Uint8Array, offset: number): void {
+  const text = questionText(suite, challenge);
+  out.fill(0, offset, offset + questionBytes);
   switch (suite.question.format) {
-    case 'N':
-      return BigInt(text).toString(16).toUpperCase();
-    case 'A': {
-      let hex = '';
-      for (let i = 0; i < text.length; i++) hex += text.charCodeAt(i).toString(16).padStart(2, '0');
-      return hex;
+    case 'N': {
+      const hex = text.length <= safeDecimalDigitsMax ? Number(text).toString(16) : BigInt(text).toString(16);
+      writeHexLeftAligned(hex, out, offset);
+      return;
     }
+    case 'A':
+      for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+      return;
     case 'H':
-      return text;
+      writeHexLeftAligned(text, out, offset);
+      return;
   }
 }
 
-function checkUint64(name: string, value: unknown): bigint {
+/** A counter or time step: a safe-integer number stays a number (the common case, no BigInt on the hot path). */
+function checkUint64(name: string, value: unknown): number | bigint {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected an integer, got ${describe(value)}`);
-    value = BigInt(value);
+    if (value < 0) throw new RangeError(`"${name}" expected 0..2^64-1, got ${value}`);
+    return value;
   }
   if (typeof value !== 'bigint') throw new TypeError(`"${name}" expected an integer, got ${describe(value)}`);
   if (value < 0n || value > uint64Max) throw new RangeError(`"${name}" expected 0..2^64-1, got ${value}`);
   return value;
 }
 
-function writeUint64(out: Uint8Array, offset: number, value: bigint): void {
-  for (let i = 7; i >= 0; i--) {
-    out[offset + i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
+const twoPow32 = 2 ** 32;
+
+/** Big-endian 8-byte integer, as C and T are encoded (§5.1). */
+function writeUint64(out: Uint8Array, offset: number, value: number | bigint): void {
+  const high = typeof value === 'number' ? Math.floor(value / twoPow32) : Number(value >> 32n);
+  const low = typeof value === 'number' ? value % twoPow32 : Number(value & 0xffffffffn);
+  out[offset] = high >>> 24;
+  out[offset + 1] = (high >>> 16) & 0xff;
+  out[offset + 2] = (high >>> 8) & 0xff;
+  out[offset + 3] = high & 0xff;
+  out[offset + 4] = low >>> 24;
+  out[offset + 5] = (low >>> 16) & 0xff;
+  out[offset + 6] = (low >>> 8) & 0xff;
+  out[offset + 7] = low & 0xff;
 }
 
 /** Hash a PIN with the suite's P hash function (the "PSHA1" of the default DSC+ suite). */
@@ -133,13 +170,7 @@ export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8A
     offset += counterBytes;
   }
 
-  const hex = questionHex(suite, inputs.challenge);
-  out.fill(0, offset, offset + questionBytes);
-  for (let i = 0; i < hex.length; i++) {
-    const nibble = Number.parseInt(hex.charAt(i), 16);
-    const at = offset + (i >> 1);
-    out[at] = (i & 1) === 0 ? nibble << 4 : out[at]! | nibble;
-  }
+  writeQuestion(suite, inputs.challenge, out, offset);
   offset += questionBytes;
 
   if (suite.pin) {

@@ -52,6 +52,20 @@ describe('OCRA engine properties', () => {
     );
   });
 
+  it('a counter or time step given as a number gives the same HMAC as the same value as a bigint', () => {
+    const suite = 'OCRA-1:HOTP-SHA256-0:C-QH64-T30S';
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.maxSafeNat(), fc.maxSafeNat(), (key, counter, timeStep) => {
+        const prepared = prepareOcra(suite, key);
+        const asNumber = prepared.respond({ challenge: 'ab12', counter, timeStep });
+        const asBigint = prepared.respond({ challenge: 'ab12', counter: BigInt(counter), timeStep: BigInt(timeStep) });
+        prepared.destroy();
+        expect(asNumber).toBe(asBigint);
+      }),
+      propertyParams(1000),
+    );
+  });
+
   it('any single-field change of input changes the full HMAC', () => {
     const change = fc.record({ field: fc.constantFrom('key', 'challenge', 'counter', 'pin', 'session', 'timeStep'), at: fc.nat(), by: fc.integer({ min: 1, max: 255 }) });
     fc.assert(
