@@ -24,10 +24,10 @@ export type SequenceVerdict =
  */
 export function judgeSequence(last: number | null, seq: number): SequenceVerdict {
   if (last === null) return { type: 'next' };
-  const ahead = (seq - last - 1 + 2 * sequenceModulo) % sequenceModulo;
-  if (ahead === 0) return { type: 'next' };
-  if (seq === last) return { type: 'duplicate' };
-  if (ahead < sequenceModulo / 2) return { type: 'gap', lost: ahead };
+  const distance = (seq - last + sequenceModulo) % sequenceModulo;
+  if (distance === 0) return { type: 'duplicate' };
+  if (distance === 1) return { type: 'next' };
+  if (distance < sequenceModulo / 2) return { type: 'gap', lost: distance - 1 };
   return { type: 'stale' };
 }
 
