@@ -92,9 +92,20 @@ export class PanelLink extends Link {
    */
   async connect(timeoutMs = replyTimeoutMs): Promise<Identity> {
     const framesBefore = this.frames.length;
-    const connected = new Promise<void>((resolve) => this.#connectWaiters.push(resolve));
+    let unsubscribe = () => {};
+    const connected = new Promise<void>((resolve, reject) => {
+      this.#connectWaiters.push(resolve);
+      // A card of another protocol version says so at once; do not wait out the timeout.
+      unsubscribe = this.onEvent((event) => {
+        if (event.type === 'peerError' && event.code === 'VERSION') reject(new Error(`the card refused our hello: ${event.text}`));
+      });
+    });
     this.hello();
-    await withTimeout(connected, timeoutMs, 'no HA answered our HI');
+    try {
+      await withTimeout(connected, timeoutMs, 'no HA answered our HI');
+    } finally {
+      unsubscribe();
+    }
     if (this.frames.length === framesBefore) await this.waitForFrame(() => true, timeoutMs, 'no FR followed the HA');
     return this.peer!;
   }
