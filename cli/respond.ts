@@ -1,0 +1,67 @@
+/**
+ * `dsc respond`: power the card on, type the PIN and the challenge, and print just the response.
+ * Exactly the keys a user presses (PRESS:2000, PIN, OK, challenge, OK), so the card's counters, battery
+ * and clock move as they would.
+ */
+import { resolve } from 'node:path';
+import { openCard, DeviceFileError } from '../emulator/card.ts';
+import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
+import { cardSuite } from '../firmware/card-suite.ts';
+import { luhnCheckDigit } from '../firmware/luhn.ts';
+import { lcdWidthChars, pinDigits, powerHoldMs, turnMs } from '../firmware/types.ts';
+import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+
+const help = `usage: dsc respond --device DEVICE.json --pin 1234 --challenge 123456
+
+Runs the whole key sequence on the card in DEVICE.json (hold PRESS, PIN, OK, challenge, OK) and prints
+only the response. On a card set up with --check-digit, give the challenge with its Luhn digit, or
+without it and the digit is added.
+
+Exit codes: 0 the response is printed; 1 the card showed something else (wrong PIN on a digipass
+card, locked, empty battery): the screen is named on stderr; 2 bad arguments or device file.
+
+example:
+  $ dsc respond --device card.json --pin 1234 --challenge 123456
+  39842573`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, { device: { type: 'string' }, pin: { type: 'string' }, challenge: { type: 'string' } });
+  if (values.help) {
+    write(io.stdout, help);
+    return exitOk;
+  }
+  const devicePath = resolve(io.cwd, required('device', values.device));
+  const pin = required('pin', values.pin);
+  let challenge = required('challenge', values.challenge);
+  if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${JSON.stringify(pin)}`);
+  if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
+  let card;
+  try {
+    card = openCard({ devicePath, clock: 'virtual' });
+  } catch (error) {
+    if (error instanceof DeviceFileError) throw new UsageError(error.message);
+    throw error;
+  }
+  try {
+    const suite = cardSuite(card.info.suite, card.info.profile);
+    const length = suite.question.lengthMax;
+    if (card.info.checkDigit && challenge.length === length) challenge += luhnCheckDigit(challenge);
+    const expected = length + (card.info.checkDigit ? 1 : 0);
+    if (challenge.length !== expected) {
+      throw new UsageError(`--challenge expected ${length} digits${card.info.checkDigit ? ` (or ${expected} with the check digit)` : ''} for ${suite.text}, got ${challenge.length}`);
+    }
+    runKeyScript(card, parseKeyScript([`PRESS:${powerHoldMs}`, pin, 'OK', challenge, 'OK']));
+    if (card.screenId !== 'response') {
+      write(io.stderr, `dsc respond: the card shows ${JSON.stringify(card.frame.text)} (${card.screenId}), not a response`);
+      return exitFailure;
+    }
+    // A response longer than the display shows in turns; read every turn.
+    const turns = Math.ceil(suite.digits / lcdWidthChars);
+    let response = card.frame.text;
+    for (let i = 1; i < turns; i++) response += card.advance(turnMs).text;
+    write(io.stdout, response);
+    return exitOk;
+  } finally {
+    card.close();
+  }
+}
