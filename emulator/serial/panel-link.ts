@@ -13,6 +13,9 @@ export type FrameMessage = Extract<Message, { type: 'frame' }>;
 /** How long to wait for an answer the card owes at once (an AK, the HA) before calling it lost. */
 export const replyTimeoutMs = 2_000;
 
+/** Lines that may wait for their AK at once: under half the sequence circle, so no two share a number. */
+export const pendingLinesMax = 400;
+
 /** What a key event (or time advance) produced: the AK's frame number and that frame, when it arrived intact. */
 export interface KeyResult {
   readonly ackFrame: number;
@@ -113,6 +116,7 @@ export class PanelLink extends Link {
   /** Send one KD/KU (or TM) and wait for its AK. Rejects when the card refuses the line or never answers. */
   async send1(message: Extract<Message, { type: 'keyDown' | 'keyUp' | 'time' }>, timeoutMs = replyTimeoutMs): Promise<KeyResult> {
     return new Promise<KeyResult>((resolve, reject) => {
+      if (this.#pending.size >= pendingLinesMax) throw new RangeError(`at most ${pendingLinesMax} lines may wait for their AK at once`);
       const seq = this.send(message);
       const timer = setTimeout(() => {
         this.#pending.delete(seq);

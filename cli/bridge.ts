@@ -1,0 +1,84 @@
+/**
+ * `dsc bridge`: the emulated card answers on a serial port exactly as a hardware card (a board running
+ * the firmware) would: it takes key events and answers each with its frames and an AK
+ * (docs/serial-protocol.md). Point `dsc conformance`, a test rig or a person in a terminal at the port.
+ */
+import { faults, type Fault } from '../emulator/serial/card-link.ts';
+import { cardIdentity, openCardAndPort, ServeSetupError } from '../emulator/serial/open.ts';
+import { defaultBaudRate } from '../emulator/serial/port.ts';
+import { serveCard } from '../emulator/serial/serve.ts';
+import { traceLine } from '../emulator/serial/trace.ts';
+import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+
+const help = `usage: dsc bridge --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--clock real|virtual] [--trace]
+
+Makes the card in DEVICE.json answer on the serial port PATH as a hardware card would: it takes
+key events (KD/KU lines) and answers each with the display frames it produced (FR) and an
+acknowledgement naming the frame now shown (AK). Protocol: docs/serial-protocol.md.
+
+  --port PATH      the serial port (a USB adapter, or one end of a socat pty pair)
+  --device FILE    the device file (dsc provision makes one); it is updated as the card is used
+  --baud N         line speed, default ${defaultBaudRate}
+  --clock real     the card keeps real time, like hardware (default)
+  --clock virtual  time moves only on TM lines from the other end: fast, repeatable test runs
+  --trace          print every line sent (tx) and received (rx) on stderr
+
+Runs until Ctrl-C (or SIGTERM) or until the port goes away.
+
+example:
+  $ socat -d -d pty,raw,echo=0 pty,raw,echo=0      # prints two /dev/pts paths
+  $ dsc bridge --port /dev/pts/3 --device card.json --clock virtual
+  $ dsc conformance --port /dev/pts/4 --device card.json
+
+Exit codes: 0 stopped by a signal; 1 the port closed or failed; 2 bad arguments, device file or port.`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, {
+    port: { type: 'string' },
+    device: { type: 'string' },
+    baud: { type: 'string' },
+    clock: { type: 'string' },
+    trace: { type: 'boolean' },
+    // Test-only: misbehave on purpose, to prove `dsc conformance` catches it. Not in --help.
+    fault: { type: 'string' },
+  });
+  if (values.help) {
+    write(io.stdout, help);
+    return exitOk;
+  }
+  const portPath = required('port', values.port);
+  const devicePath = required('device', values.device);
+  const clock = values.clock ?? 'real';
+  if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock expected real or virtual, got ${JSON.stringify(clock)}`);
+  const fault = values.fault;
+  if (fault !== undefined && !(faults as readonly string[]).includes(fault)) throw new UsageError(`--fault expected one of ${faults.join(', ')}, got ${JSON.stringify(fault)}`);
+  let setup;
+  try {
+    setup = await openCardAndPort({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock });
+  } catch (error) {
+    if (error instanceof ServeSetupError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { session, port, baudRate } = setup;
+  const { info } = session;
+  write(io.stderr, `dsc bridge: card ${info.serial} (${info.profile}, ${info.suite}) answering on ${portPath} at ${baudRate} baud, ${clock} clock${fault ? `, FAULT ${fault}` : ''}; Ctrl-C stops`);
+  try {
+    const end = await serveCard(port, session, {
+      identity: cardIdentity(session, clock),
+      clock,
+      greet: false,
+      ...(fault !== undefined && { fault: fault as Fault }),
+      isResponse: () => session.screenId === 'response',
+      unlockedText: 'PIN>',
+      onEvent: (event) => {
+        if (values.trace) traceLine(io.stderr, event);
+        else if (event.type === 'refused') write(io.stderr, `dsc bridge: refused a line (${event.code}): ${event.detail}`);
+      },
+    });
+    if (end.type === 'signal') return exitOk;
+    write(io.stderr, `dsc bridge: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
+    return exitFailure;
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `dsc serial`: the firmware runs on this PC and a serial keypad/display board is its keys and LCD.
+ * The board sends key-down/key-up lines; the card answers with display frames and acknowledgements
+ * (docs/serial-protocol.md). Time is real: a finger holds PRESS for two seconds, the card powers off
+ * after thirty idle seconds, and those frames go to the board as they happen.
+ */
+import { cardIdentity, openCardAndPort, ServeSetupError } from '../emulator/serial/open.ts';
+import { defaultBaudRate } from '../emulator/serial/port.ts';
+import { serveCard } from '../emulator/serial/serve.ts';
+import { traceLine } from '../emulator/serial/trace.ts';
+import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+
+const help = `usage: dsc serial --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--json] [--trace]
+
+Runs the card in DEVICE.json on this PC with a serial keypad/display board as its keys and LCD.
+The board sends KD/KU lines for its keys and shows the FR lines it receives; both ends greet each
+other (HI/HA) first: this end says hello as soon as the port is open. Protocol: docs/serial-protocol.md.
+
+  --port PATH      the board's serial port (dsc ports lists them), e.g. /dev/ttyUSB0
+  --device FILE    the device file (dsc provision makes one); it is updated as the card is used
+  --baud N         line speed, default ${defaultBaudRate}
+  --json           print each frame as a JSON line on stdout instead of text
+  --trace          print every line sent (tx) and received (rx) on stderr
+
+Each frame the board is sent is also printed here, so you can see what its LCD should show.
+Runs until Ctrl-C (or SIGTERM) or until the port goes away.
+
+example:
+  $ dsc serial --port /dev/ttyUSB0 --device card.json
+  frame 1  "PIN>"
+  frame 2  "PIN>-"
+
+Exit codes: 0 stopped by a signal; 1 the port closed or failed; 2 bad arguments, device file or port.`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, {
+    port: { type: 'string' },
+    device: { type: 'string' },
+    baud: { type: 'string' },
+    json: { type: 'boolean' },
+    trace: { type: 'boolean' },
+  });
+  if (values.help) {
+    write(io.stdout, help);
+    return exitOk;
+  }
+  const portPath = required('port', values.port);
+  const devicePath = required('device', values.device);
+  let setup;
+  try {
+    setup = await openCardAndPort({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock: 'real' });
+  } catch (error) {
+    if (error instanceof ServeSetupError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { session, port, baudRate } = setup;
+  write(io.stderr, `dsc serial: card ${session.info.serial} (${session.info.profile}) using the board on ${portPath} at ${baudRate} baud as keys and LCD; Ctrl-C stops`);
+  try {
+    const end = await serveCard(port, session, {
+      identity: cardIdentity(session, 'real'),
+      clock: 'real',
+      greet: true,
+      onEvent: (event) => {
+        if (values.trace) traceLine(io.stderr, event);
+        else if (event.type === 'refused') write(io.stderr, `dsc serial: refused a line from the board (${event.code}): ${event.detail}`);
+        else if (event.type === 'connected') write(io.stderr, `dsc serial: board ${event.peer.model} ${event.peer.firmware} (serial ${event.peer.serial}) connected`);
+        if (event.type !== 'sent' || !event.line.startsWith('FR ')) return;
+        // Print what the board was just told to show, from the line itself: exactly what went out.
+        const match = /^FR \d+ (\d+) ([B-])([L-]) "([^"]*)"/.exec(event.line);
+        if (match === null) return;
+        const [, number, battery, lock, text] = match as unknown as [string, string, string, string, string];
+        if (values.json) {
+          write(io.stdout, JSON.stringify({ frame: Number(number), text, lowBattery: battery === 'B', locked: lock === 'L' }));
+        } else {
+          write(io.stdout, `frame ${number}  ${JSON.stringify(text)}${battery === 'B' ? '  [low battery]' : ''}${lock === 'L' ? '  [locked]' : ''}`);
+        }
+      },
+    });
+    if (end.type === 'signal') return exitOk;
+    write(io.stderr, `dsc serial: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
+    return exitFailure;
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `dsc bridge` (the real CLI) over a socat pseudo-terminal pair: a panel on the other end greets the
+ * card, powers it on, types a PIN and a challenge, and checks the response with an independent OCRA
+ * (tests/support/reference-ocra.ts) on the secret from the device file. Plus the clear errors.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
+import { PanelLink } from '../../emulator/serial/panel-link.ts';
+import { closePort, openPort } from '../../emulator/serial/port.ts';
+import { runDsc } from '../support/cli.ts';
+import { referenceOcra } from '../support/reference-ocra.ts';
+import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { startDsc } from './support/spawn.ts';
+
+const panelIdentity = { model: 'TESTER', firmware: '0', serial: '-', clock: 'real' } as const;
+
+describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () => {
+  let dir: string;
+  let pair: PtyPair;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dsc-bridge-'));
+    pair = await ptyPair();
+  });
+  afterEach(async () => {
+    await pair.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a tester as a card: hello, acked keys, and a response the secret confirms', async () => {
+    const device = join(dir, 'card.json');
+    expect(runDsc(['provision', '--pin', '2580', '--out', device]).status).toBe(0);
+    const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual']);
+    try {
+      await bridge.waitFor(/answering on/);
+      const port = await openPort(pair.b, 115_200);
+      const panel = new PanelLink(port, { identity: panelIdentity });
+      const record = parseDeviceRecord(JSON.parse(readFileSync(device, 'utf8')));
+      const card = await panel.connect();
+      expect(card).toMatchObject({ version: 1, model: 'DSC+', serial: record.serial, clock: 'virtual' });
+      expect(panel.frame?.text).toBe('');
+      const on = await panel.press('PRESS', 2_000);
+      expect(on.frame?.text).toBe('PIN>');
+      for (const key of ['2', '5', '8', '0', 'OK'] as const) await panel.press(key, 0);
+      expect(panel.frame?.text).toBe('CHALLNG>');
+      for (const key of '123456') await panel.press(key as '1', 0);
+      const shown = await panel.press('OK', 0);
+      const data = enrolmentData(record);
+      const expected = referenceOcra({ suite: data.suite, keyHex: Buffer.from(data.secret).toString('hex'), question: '123456', pin: '2580' }).response;
+      data.secret.fill(0);
+      expect(shown.frame?.text).toBe(expected);
+      expect(shown.ackFrame).toBe(shown.frame?.number);
+      panel.close();
+      await closePort(port);
+    } finally {
+      expect(await bridge.stop()).toBe(0);
+    }
+  });
+
+  it('refuses a port that cannot be opened, naming it, with exit 2 and the device file untouched', () => {
+    const device = join(dir, 'card.json');
+    expect(runDsc(['provision', '--out', device]).status).toBe(0);
+    const before = readFileSync(device, 'utf8');
+    const result = runDsc(['bridge', '--port', join(dir, 'no-such-port'), '--device', device]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`cannot open serial port "${join(dir, 'no-such-port')}"`);
+    expect(readFileSync(device, 'utf8')).toBe(before);
+  });
+});
+
+describe('dsc bridge arguments', () => {
+  it.each([
+    [['--device', 'x.json'], /--port is required/],
+    [['--port', '/dev/null'], /--device is required/],
+    [['--port', '/dev/null', '--device', 'x.json', '--baud', 'fast'], /--baud expected one of .*got "fast"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--clock', 'sundial'], /--clock expected real or virtual, got "sundial"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--fault', 'melt'], /--fault expected one of wrong-response, long-frame, ignore-lock, got "melt"/],
+    [['--port', '/dev/null', '--device', '/nonexistent/card.json'], /device file "\/nonexistent\/card.json" does not exist/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ])('dsc bridge %j exits 2 with a clear message', (args, message) => {
+    const result = runDsc(['bridge', ...args]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
