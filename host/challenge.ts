@@ -1,0 +1,42 @@
+/**
+ * Challenge generation: uniform random decimal digits from a cryptographic source (rejection sampling, so no
+ * modulo bias), with the Luhn check digit appended when the card expects one (the card strips it again before
+ * computing: firmware/machine.ts submitChallenge). Security Code Card challenges are two distinct indexes.
+ */
+import { luhnCheckDigit } from '../firmware/luhn.ts';
+
+export type Random = (bytes: number) => Uint8Array;
+
+/** The card's challenge is exactly its suite's question length (QN06 -> 6 digits); it refuses fewer. */
+export function randomDigits(random: Random, count: number): string {
+  let out = '';
+  while (out.length < count) {
+    const bytes = random(4);
+    const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+    // 4_000_000_000 is the largest multiple of 10^9 below 2^32: values above it would favour low digits.
+    if (value >= 4_000_000_000) continue;
+    out += String(value % 1_000_000_000).padStart(9, '0');
+  }
+  return out.slice(0, count);
+}
+
+/** The challenge as shown and typed: `digits` random digits, plus the Luhn digit when `checkDigit`. */
+export function drawChallenge(random: Random, digits: number, checkDigit: boolean): string {
+  const body = randomDigits(random, digits);
+  return checkDigit ? body + luhnCheckDigit(body) : body;
+}
+
+/** The OCRA question for a shown challenge: the check digit is only for catching typos. */
+export function questionOf(shown: string, checkDigit: boolean): string {
+  return checkDigit ? shown.slice(0, -1) : shown;
+}
+
+/** A uniform integer in [0, bound) for bound ≤ 2^16. */
+export function randomBelow(random: Random, bound: number): number {
+  const limit = Math.floor(65_536 / bound) * bound;
+  for (;;) {
+    const b = random(2);
+    const v = (b[0]! << 8) | b[1]!;
+    if (v < limit) return v % bound;
+  }
+}

@@ -1,0 +1,7 @@
+/** Constant-time comparison of two strings: the time depends only on their lengths, never on where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i % (a.length || 1)) | 0) ^ (b.charCodeAt(i % (b.length || 1)) | 0);
+  return diff === 0;
+}

@@ -1,0 +1,639 @@
+/**
+ * The login server's verifier: enrol devices, issue challenges, verify responses, throttle and lock guessers,
+ * change a DSC+ PIN, authorize withdrawals by device limits. Every decision runs in one store transaction and
+ * is written to the audit table (never with the response, PIN or secret).
+ */
+import { randomBytes } from 'node:crypto';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { cardSuite } from '../firmware/card-suite.ts';
+import { hashPin, parseSuite, prepareOcra, timeStepAt, type OcraKey, type OcraSuite } from '../firmware/ocra/index.ts';
+import { pinDigits } from '../firmware/types.ts';
+import { unlockCode as deriveUnlockCode } from '../firmware/unlock.ts';
+import { lockCodeDigits } from '../firmware/types.ts';
+import { drawChallenge, questionOf, randomBelow, type Random } from './challenge.ts';
+import { constantTimeEqual } from './compare.ts';
+import { HostError } from './errors.ts';
+import { keyPathFor, loadOrCreateKeyFile } from './host-key.ts';
+import { businessWindowStartMs, dayStartMs, withdrawalAllowed } from './limits.ts';
+import { memoryStore } from './memory-store.ts';
+import { sealer, type Sealer } from './seal.ts';
+import { openSqliteStore, type Synchronous } from './sqlite-store.ts';
+import { deviceKinds, type AuditEntry, type ChallengePurpose, type ChallengeRow, type DeviceKind, type DeviceRow, type Profile, type Store } from './store.ts';
+import { defaultLockLimit, failureDelayMs, lockLimitMax } from './throttle.ts';
+
+/** How long a challenge can be answered. */
+export const challengeTtlMs = 120_000;
+/** Response attempts per challenge. */
+export const attemptsPerChallengeMax = 3;
+/** Counter suites: how far ahead of the stored counter a response may be (the card stepped without a login). */
+export const counterLookAhead = 10;
+/** Time suites: accepted steps either side of the server's (clock drift, slow typing). */
+export const timeStepWindow = 1;
+/** Draws before giving up on finding a challenge never issued to the device (the space is nearly used up). */
+export const challengeDrawsMax = 1_000;
+export const userCharsMax = 64;
+export const serialCharsMax = 64;
+/** Withdrawals are whole US dollars up to this amount. */
+export const amountUsdMax = 1_000_000_000_000;
+/** Security Code Card: 224 codes of 3 characters; the login asks two indexes; an online card is valid 21 days. */
+export const codeCardCodes = 224;
+export const codeCardCodeChars = 3;
+export const codeCardValidMs = 21 * 86_400_000;
+/** Temporary code: full access for 2 days, then only printing an online card for 10 more days. */
+export const tempCodeFullMs = 2 * 86_400_000;
+export const tempCodePrintMs = 10 * 86_400_000;
+export const tempCodeChars = 10;
+const tempCodeAlphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // no 0/O, 1/I: read over the phone
+
+export type VerifyReason =
+  | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
+  | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded';
+
+export type VerifyResult =
+  | { ok: true; serial: string; purpose: ChallengePurpose; amountUsd?: number }
+  | { ok: false; reason: VerifyReason; serial?: string; retryAfterMs?: number; locked?: boolean };
+
+export interface EnrolKeyInput {
+  readonly user?: string;
+  readonly serial: string;
+  readonly model?: string;
+  readonly profile: 'dscplus' | 'digipass';
+  readonly suite: string;
+  /** Wiped by the caller after `enroll` returns. */
+  readonly secret: Uint8Array;
+  readonly pin?: string;
+  readonly checkDigit?: boolean;
+  readonly kind?: DeviceKind;
+  readonly counter?: number;
+}
+
+export interface DeviceInfo {
+  readonly serial: string;
+  readonly kind: DeviceKind;
+  readonly profile: Profile;
+  readonly suite: string;
+  readonly model: string;
+  readonly active: boolean;
+  readonly locked: boolean;
+  readonly failures: number;
+  readonly checkDigit: boolean;
+  readonly expiresMs: number | null;
+  readonly users: string[];
+}
+
+export interface Issued {
+  readonly challenge: string;
+  readonly serial: string;
+  readonly expiresAtMs: number;
+  /** Security Code Card: the two card positions asked (1-based). */
+  readonly indexes?: readonly [number, number];
+}
+
+export interface HostOptions {
+  /** A SQLite file, or ':memory:' for an in-process SQLite database. Ignored when `store` is given. */
+  readonly dbPath?: string;
+  readonly store?: Store;
+  /** 32 bytes. Default: the key file `keyPath` (default `<dbPath>.key`), created 0600 on first use. */
+  readonly hostKey?: Uint8Array;
+  readonly keyPath?: string;
+  readonly now?: () => number;
+  readonly random?: Random;
+  /** Consecutive failures that lock a device (default 10, at most 100). */
+  readonly lockLimit?: number;
+  readonly challengeTtlMs?: number;
+  readonly synchronous?: Synchronous;
+}
+
+interface Material {
+  readonly keyVersion: number;
+  readonly key: OcraKey;
+  readonly pinHash: Uint8Array | undefined;
+}
+
+function checkName(name: string, value: unknown, max: number): string {
+  if (typeof value !== 'string') throw new HostError('bad input', `"${name}" expected a string, got ${typeof value}`, true);
+  if (value.length < 1 || value.length > max || !/^[A-Za-z0-9._@+-]+$/.test(value)) {
+    throw new HostError('bad input', `"${name}" expected 1..${max} characters of A-Z a-z 0-9 . _ @ + -, got ${JSON.stringify(value.slice(0, max + 8))}`, true);
+  }
+  return value;
+}
+
+function checkPin(name: string, pin: unknown): string {
+  if (typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) {
+    throw new HostError('bad input', `"${name}" expected ${pinDigits} digits`, true); // never echo a PIN
+  }
+  return pin;
+}
+
+const secretContext = (serial: string) => `device:${serial}:secret`;
+const pinContext = (serial: string) => `device:${serial}:pin`;
+const pinChangeContext = (serial: string) => `pin-change:${serial}`;
+
+/**
+ * Open the verifier.
+ * @example
+ * const host = openHost({ dbPath: './.dsc/host.sqlite' });
+ * const { challenge } = host.challenge({ user: 'trader1' });
+ * host.verify({ user: 'trader1', challenge, response: '12345678' }); // { ok: false, reason: 'wrong response' }
+ * host.close();
+ */
+export function openHost(options: HostOptions): Host {
+  const now = options.now ?? Date.now;
+  const random: Random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
+  const lockLimit = options.lockLimit ?? defaultLockLimit;
+  if (!Number.isSafeInteger(lockLimit) || lockLimit < 1 || lockLimit > lockLimitMax) {
+    throw new RangeError(`"lockLimit" expected 1..${lockLimitMax}, got ${lockLimit}`);
+  }
+  const ttlMs = options.challengeTtlMs ?? challengeTtlMs;
+  const dbPath = options.dbPath ?? ':memory:';
+  let hostKey = options.hostKey;
+  if (!hostKey) {
+    // An in-memory store lives as long as the process: an ephemeral key is all it needs.
+    hostKey = options.store || dbPath === ':memory:' ? random(32) : loadOrCreateKeyFile(options.keyPath ?? keyPathFor(dbPath), true);
+  }
+  const store = options.store ?? (dbPath === ':memory:' ? memoryStore() : openSqliteStore(dbPath, { synchronous: options.synchronous ?? 'NORMAL' }));
+  return new Host(store, sealer(hostKey, random), hmacKeyFrom(hostKey), now, random, lockLimit, ttlMs);
+}
+
+function hmacKeyFrom(hostKey: Uint8Array): Uint8Array {
+  return hmac(sha256, hostKey, utf8ToBytes('dscplus-host:temp-code-mac'));
+}
+
+export class Host {
+  readonly #cache = new Map<string, Material>();
+
+  constructor(
+    readonly store: Store,
+    private readonly sealer: Sealer,
+    private readonly macKey: Uint8Array,
+    private readonly now: () => number,
+    private readonly random: Random,
+    readonly lockLimit: number,
+    readonly challengeTtlMs: number,
+  ) {}
+
+  #audit(entry: Omit<AuditEntry, 'atMs'>): void {
+    this.store.audit({ atMs: this.now(), ...entry });
+  }
+
+  /**
+   * Enrol a card's key (from a device file, a PSKC container, or by hand) and, with `user`, assign it to that user.
+   * A serial already enrolled with the same secret is only assigned (a device shared by several users).
+   */
+  enrollKey(input: EnrolKeyInput): DeviceInfo {
+    const serial = checkName('serial', input.serial, serialCharsMax);
+    const user = input.user === undefined ? undefined : checkName('user', input.user, userCharsMax);
+    let suite: OcraSuite;
+    try {
+      suite = cardSuite(input.suite, input.profile);
+    } catch (error) {
+      throw new HostError('bad input', (error as Error).message, true);
+    }
+    if (input.pin !== undefined) checkPin('pin', input.pin);
+    if (suite.pin && input.pin === undefined && input.profile === 'dscplus') {
+      throw new HostError('bad input', `suite ${suite.text} mixes the PIN into the response: enrol with the PIN chosen at ordering`, true);
+    }
+    const kind = input.kind ?? (input.profile === 'dscplus' ? 'dscplus' : 'dsc');
+    if (!(deviceKinds as readonly string[]).includes(kind)) throw new HostError('bad input', `"kind" expected one of ${deviceKinds.join(', ')}, got ${JSON.stringify(kind)}`, true);
+    return this.store.transaction(() => {
+      const existing = this.store.device(serial);
+      if (existing) {
+        const stored = this.sealer.open(secretContext(serial), existing.sealedSecret);
+        const same = stored.length === input.secret.length && stored.every((b, i) => b === input.secret[i]);
+        stored.fill(0);
+        if (!same || existing.suite !== suite.text) {
+          throw new HostError('serial taken', `serial ${serial} is already enrolled with a different key or suite`, true);
+        }
+      } else {
+        this.store.insertDevice({
+          serial, model: input.model ?? 'DSC+', profile: input.profile, kind, suite: suite.text,
+          checkDigit: input.checkDigit ?? false,
+          sealedSecret: this.sealer.seal(secretContext(serial), input.secret),
+          sealedPin: input.pin === undefined ? null : this.sealer.seal(pinContext(serial), utf8ToBytes(input.pin)),
+          keyVersion: 1, counter: input.counter ?? 0, lastTimeStep: -1, failures: 0, locked: false, notBeforeMs: 0,
+          expiresMs: null, enrolledMs: this.now(),
+        });
+      }
+      if (user !== undefined) this.store.assign(user, serial, true);
+      this.#audit({ user: user ?? null, serial, action: 'enroll', outcome: 'ok', reason: existing ? 'shared with another user' : null });
+      return this.#info(serial, user);
+    });
+  }
+
+  /** Give an enrolled device to (another) user, or withdraw it (`active: false`). */
+  assign(input: { user: string; serial: string; active?: boolean }): DeviceInfo {
+    const user = checkName('user', input.user, userCharsMax);
+    const serial = checkName('serial', input.serial, serialCharsMax);
+    return this.store.transaction(() => {
+      if (!this.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
+      this.store.assign(user, serial, input.active ?? true);
+      this.#audit({ user, serial, action: 'assign', outcome: 'ok', reason: input.active === false ? 'deactivated' : null });
+      return this.#info(serial, user);
+    });
+  }
+
+  #info(serial: string, user?: string): DeviceInfo {
+    const row = this.store.device(serial)!;
+    const users = this.store.usersOf(serial);
+    const active = user === undefined ? true : (this.store.devicesOf(user).find((d) => d.row.serial === serial)?.active ?? false);
+    return {
+      serial, kind: row.kind, profile: row.profile, suite: row.suite, model: row.model, active, locked: row.locked,
+      failures: row.failures, checkDigit: row.checkDigit, expiresMs: row.expiresMs, users,
+    };
+  }
+
+  /** The user's devices (M2FS: a user may hold several), oldest first. */
+  devices(user: string): DeviceInfo[] {
+    checkName('user', user, userCharsMax);
+    if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+    return this.store.devicesOf(user).map(({ row }) => this.#info(row.serial, user));
+  }
+
+  device(serial: string): DeviceInfo {
+    checkName('serial', serial, serialCharsMax);
+    if (!this.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
+    return this.#info(serial);
+  }
+
+  #pickDevice(user: string, serial: string | undefined, usable: (row: DeviceRow) => string | null): DeviceRow {
+    if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+    const all = this.store.devicesOf(user).filter((d) => d.active).map((d) => d.row);
+    if (serial !== undefined) {
+      const row = all.find((d) => d.serial === serial);
+      if (!row) throw new HostError('unknown device', `user ${user} has no active device ${serial}`, true);
+      const why = usable(row);
+      if (why) throw new HostError(why.startsWith('locked') ? 'locked' : 'refused', `device ${serial}: ${why}`);
+      return row;
+    }
+    const candidates = all.filter((d) => usable(d) === null);
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length === 0) {
+      const reasons = all.map((d) => `${d.serial}: ${usable(d)}`).join('; ');
+      throw new HostError(all.some((d) => d.locked) ? 'locked' : 'refused', `user ${user} has no usable device (${reasons || 'none active'})`);
+    }
+    throw new HostError('choose device', `user ${user} has ${candidates.length} devices (${candidates.map((d) => `${d.serial} ${d.kind}`).join(', ')}): choose one`, true);
+  }
+
+  #usable(row: DeviceRow): string | null {
+    if (row.locked) return 'locked after too many wrong responses (an administrator must unlock it)';
+    if (row.expiresMs !== null && this.now() >= row.expiresMs) return 'expired';
+    return null;
+  }
+
+  #issue(row: DeviceRow, user: string, purpose: ChallengePurpose, extra: { sealedPayload?: Uint8Array; amountUsd?: number } = {}): Issued {
+    const issuedMs = this.now();
+    for (let draw = 0; draw < challengeDrawsMax; draw++) {
+      let challenge: string;
+      let indexes: [number, number] | undefined;
+      if (row.profile === 'code-card') {
+        const first = randomBelow(this.random, codeCardCodes);
+        let second = randomBelow(this.random, codeCardCodes - 1);
+        if (second >= first) second++;
+        indexes = [first + 1, second + 1];
+        challenge = indexes.map((i) => String(i).padStart(3, '0')).join('-');
+      } else {
+        const suite = parseSuite(row.suite);
+        challenge = drawChallenge(this.random, suite.question.lengthMax, row.checkDigit);
+      }
+      // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
+      if (this.store.challengeIssued(row.serial, challenge)) continue;
+      const expiresAtMs = issuedMs + this.challengeTtlMs;
+      this.store.insertChallenge({
+        serial: row.serial, user, challenge, purpose, sealedPayload: extra.sealedPayload ?? null, amountUsd: extra.amountUsd ?? null,
+        issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
+      });
+      this.#audit({ user, serial: row.serial, action: purpose === 'login' ? 'challenge' : purpose, outcome: 'ok', reason: 'challenge issued' });
+      return { challenge, serial: row.serial, expiresAtMs, ...(indexes && { indexes }) };
+    }
+    throw new HostError('challenges exhausted', `no unused challenge found for device ${row.serial} after ${challengeDrawsMax} draws: replace the device`);
+  }
+
+  /** A fresh login challenge for one of the user's devices (`serial` picks it when the user has several). */
+  challenge(input: { user: string; serial?: string }): Issued {
+    const user = checkName('user', input.user, userCharsMax);
+    const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+    return this.store.transaction(() => this.#issue(this.#pickDevice(user, serial, (r) => this.#usable(r)), user, 'login'));
+  }
+
+  #material(row: DeviceRow): Material {
+    const cached = this.#cache.get(row.serial);
+    if (cached && cached.keyVersion === row.keyVersion) return cached;
+    cached?.key.destroy();
+    cached?.pinHash?.fill(0);
+    const suite = parseSuite(row.suite);
+    const secret = this.sealer.open(secretContext(row.serial), row.sealedSecret);
+    let pinHash: Uint8Array | undefined;
+    try {
+      if (suite.pin && row.sealedPin) {
+        const pin = this.sealer.open(pinContext(row.serial), row.sealedPin);
+        pinHash = hashPin(suite.pin, new TextDecoder().decode(pin));
+        pin.fill(0);
+      }
+      // The prepared key holds the keyed HMAC state, not the secret; it lives until the key changes or close().
+      const material = { keyVersion: row.keyVersion, key: prepareOcra(suite, secret), pinHash };
+      this.#cache.set(row.serial, material);
+      return material;
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** Compare `response` with every acceptable value; returns the new counter/time state on a match. */
+  #check(row: DeviceRow, challenge: ChallengeRow, response: string): { counter: number; lastTimeStep: number } | null {
+    if (row.profile === 'code-card') {
+      const bytes = this.sealer.open(secretContext(row.serial), row.sealedSecret);
+      const codes = new TextDecoder().decode(bytes);
+      bytes.fill(0);
+      const [a, b] = challenge.challenge.split('-').map(Number) as [number, number];
+      const expected = codes.slice((a - 1) * codeCardCodeChars, a * codeCardCodeChars) + codes.slice((b - 1) * codeCardCodeChars, b * codeCardCodeChars);
+      return constantTimeEqual(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
+    }
+    const material = this.#material(row);
+    const suite = material.key.suite;
+    let pinHash = material.pinHash;
+    let newPinHash: Uint8Array | undefined;
+    if (challenge.purpose === 'pin-change' && challenge.sealedPayload && suite.pin) {
+      const pin = this.sealer.open(pinChangeContext(row.serial), challenge.sealedPayload);
+      pinHash = newPinHash = hashPin(suite.pin, new TextDecoder().decode(pin));
+      pin.fill(0);
+    }
+    try {
+      const question = questionOf(challenge.challenge, row.checkDigit);
+      const counters = suite.counter ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i) : [row.counter];
+      const nowStep = suite.timeStepSeconds !== undefined ? timeStepAt(suite, this.now()) : -1;
+      const steps = suite.timeStepSeconds !== undefined
+        ? [nowStep - timeStepWindow, nowStep, nowStep + timeStepWindow].filter((s) => s > row.lastTimeStep && s >= 0)
+        : [row.lastTimeStep];
+      let match: { counter: number; lastTimeStep: number } | null = null;
+      // Every candidate is computed and compared: the time taken does not depend on which one matched.
+      for (const counter of counters) {
+        for (const step of steps) {
+          const expected = material.key.respond({
+            challenge: question,
+            ...(suite.pin && { pinHash: pinHash ?? hashPin(suite.pin, '') }),
+            ...(suite.counter && { counter }),
+            ...(suite.timeStepSeconds !== undefined && { timeStep: step }),
+          });
+          if (constantTimeEqual(expected, response) && match === null) {
+            match = { counter: suite.counter ? counter + 1 : row.counter, lastTimeStep: suite.timeStepSeconds !== undefined ? step : row.lastTimeStep };
+          }
+        }
+      }
+      return match;
+    } finally {
+      newPinHash?.fill(0);
+    }
+  }
+
+  #responseShape(row: DeviceRow): RegExp {
+    if (row.profile === 'code-card') return new RegExp(`^[0-9]{${2 * codeCardCodeChars}}$`);
+    return new RegExp(`^[0-9]{${parseSuite(row.suite).digits}}$`);
+  }
+
+  /**
+   * Check a response to a challenge this host issued. Atomic: the challenge is consumed and the device's
+   * counters updated in the same transaction, so two verifiers racing on one challenge give one success.
+   */
+  verify(input: { user: string; challenge: string; response: string }): VerifyResult {
+    const user = checkName('user', input.user, userCharsMax);
+    if (typeof input.challenge !== 'string' || typeof input.response !== 'string') {
+      throw new HostError('bad input', '"challenge" and "response" expected strings', true);
+    }
+    const shown = input.challenge.trim();
+    const response = input.response.trim();
+    return this.store.transaction((): VerifyResult => {
+      if (!this.store.userExists(user)) return { ok: false, reason: 'unknown user' };
+      const rows = this.store.challengesFor(user, shown);
+      const challenge = rows.find((r) => r.state === 'open') ?? rows[0];
+      if (!challenge) {
+        this.#audit({ user, serial: null, action: 'verify', outcome: 'refused', reason: 'unknown challenge' });
+        return { ok: false, reason: 'unknown challenge' };
+      }
+      const row = this.store.device(challenge.serial)!;
+      const serial = row.serial;
+      const refuse = (reason: VerifyReason, extra: { retryAfterMs?: number } = {}): VerifyResult => {
+        this.#audit({ user, serial, action: 'verify', outcome: 'refused', reason });
+        return { ok: false, reason, serial, ...extra };
+      };
+      if (!this.#responseShape(row).test(response)) return { ok: false, reason: 'malformed response', serial };
+      if (row.locked) return refuse('locked');
+      if (challenge.state === 'used') return refuse('already used');
+      if (challenge.state === 'exhausted') return refuse('attempts exhausted');
+      const nowMs = this.now();
+      if (challenge.state === 'expired' || nowMs >= challenge.expiresMs) {
+        if (challenge.state === 'open') this.store.updateChallenge(challenge.id, challenge.attempts, 'expired');
+        return refuse('expired');
+      }
+      if (nowMs < row.notBeforeMs) return refuse('throttled', { retryAfterMs: row.notBeforeMs - nowMs });
+
+      const match = this.#check(row, challenge, response);
+      const attempts = challenge.attempts + 1;
+      if (!match) {
+        const failures = row.failures + 1;
+        const locked = failures >= this.lockLimit;
+        this.store.updateChallenge(challenge.id, attempts, attempts >= attemptsPerChallengeMax ? 'exhausted' : 'open');
+        this.store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures, locked, notBeforeMs: nowMs + failureDelayMs(failures) });
+        this.#audit({ user, serial, action: 'verify', outcome: 'failed', reason: locked ? `wrong response; device locked after ${failures} failures` : `wrong response (${failures} consecutive)` });
+        return { ok: false, reason: 'wrong response', serial, locked };
+      }
+      if (challenge.purpose === 'withdrawal') {
+        const amount = challenge.amountUsd ?? 0;
+        const allowed = withdrawalAllowed(row.kind, amount, this.store.withdrawnSince(user, dayStartMs(nowMs)), this.store.withdrawnSince(user, businessWindowStartMs(nowMs)));
+        if (!allowed.ok) {
+          this.store.updateChallenge(challenge.id, attempts, 'used');
+          return refuse('limit exceeded');
+        }
+        this.store.insertWithdrawal(user, serial, amount, nowMs);
+      }
+      if (challenge.purpose === 'pin-change' && challenge.sealedPayload) {
+        const pin = this.sealer.open(pinChangeContext(serial), challenge.sealedPayload);
+        this.store.updateDeviceKey(serial, row.sealedSecret, this.sealer.seal(pinContext(serial), pin));
+        pin.fill(0);
+      }
+      this.store.updateChallenge(challenge.id, attempts, 'used');
+      this.store.updateDeviceState(serial, { ...match, failures: 0, locked: false, notBeforeMs: 0 });
+      const temp = this.store.tempCode(user);
+      if (temp?.blocksNext) this.store.putTempCode({ ...temp, blocksNext: false });
+      this.#audit({ user, serial, action: challenge.purpose === 'login' ? 'verify' : challenge.purpose, outcome: 'ok', reason: challenge.purpose === 'withdrawal' ? `USD ${challenge.amountUsd} authorized` : null });
+      return { ok: true, serial, purpose: challenge.purpose, ...(challenge.amountUsd !== null && { amountUsd: challenge.amountUsd }) };
+    });
+  }
+
+  /** Administrator unlock: clears the failure count and the lock. */
+  unlock(input: { serial: string; by?: string }): DeviceInfo {
+    const serial = checkName('serial', input.serial, serialCharsMax);
+    return this.store.transaction(() => {
+      const row = this.store.device(serial);
+      if (!row) throw new HostError('unknown device', `no device ${serial}`, true);
+      this.store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures: 0, locked: false, notBeforeMs: 0 });
+      this.#audit({ user: input.by ?? null, serial, action: 'unlock', outcome: 'ok', reason: `administrator unlock (was ${row.failures} failures${row.locked ? ', locked' : ''})` });
+      return this.#info(serial);
+    });
+  }
+
+  /**
+   * Server-side PIN change of a DSC+ (the card never checks its PIN: it mixes it into the response). The user
+   * types the new PIN twice; the answer to the returned challenge, made with the NEW PIN, commits it in `verify`.
+   */
+  requestPinChange(input: { user: string; serial?: string; newPin: string; confirmPin: string }): Issued {
+    const user = checkName('user', input.user, userCharsMax);
+    const newPin = checkPin('newPin', input.newPin);
+    if (!constantTimeEqual(newPin, checkPin('confirmPin', input.confirmPin))) throw new HostError('pins differ', 'the new PIN and its confirmation differ', true);
+    const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+    return this.store.transaction(() => {
+      const row = this.#pickDevice(user, serial, (r) => this.#usable(r) ?? (r.profile !== 'dscplus' || !parseSuite(r.suite).pin ? 'its PIN is not the server\'s (only a dscplus card with a P suite changes PIN on the server)' : null));
+      return this.#issue(row, user, 'pin-change', { sealedPayload: this.sealer.seal(pinChangeContext(row.serial), utf8ToBytes(newPin)) });
+    });
+  }
+
+  /** The code that unlocks a PIN-locked digipass card showing `lockCode`. */
+  unlockCode(input: { serial: string; lockCode: string; by?: string }): string {
+    const serial = checkName('serial', input.serial, serialCharsMax);
+    if (typeof input.lockCode !== 'string' || !new RegExp(`^\\d{${lockCodeDigits}}$`).test(input.lockCode)) {
+      throw new HostError('bad input', `"lockCode" expected ${lockCodeDigits} digits, got ${JSON.stringify(String(input.lockCode).slice(0, 20))}`, true);
+    }
+    return this.store.transaction(() => {
+      const row = this.store.device(serial);
+      if (!row) throw new HostError('unknown device', `no device ${serial}`, true);
+      if (row.profile !== 'digipass') throw new HostError('refused', `device ${serial} is a ${row.profile} card: only digipass cards lock their PIN on the card`, true);
+      const secret = this.sealer.open(secretContext(serial), row.sealedSecret);
+      try {
+        this.#audit({ user: input.by ?? null, serial, action: 'unlock-code', outcome: 'ok', reason: 'unlock code derived' });
+        return deriveUnlockCode(secret, input.lockCode);
+      } finally {
+        secret.fill(0);
+      }
+    });
+  }
+
+  /**
+   * A withdrawal needs a fresh response from a device whose limits cover the amount and the user's running
+   * daily and five-business-day totals; the withdrawal is recorded when that response verifies.
+   */
+  authorizeWithdrawal(input: { user: string; amountUsd: number; serial?: string }): Issued & { amountUsd: number } {
+    const user = checkName('user', input.user, userCharsMax);
+    const amountUsd = input.amountUsd;
+    if (!Number.isSafeInteger(amountUsd) || amountUsd < 1 || amountUsd > amountUsdMax) {
+      throw new HostError('bad input', `"amount" expected whole US dollars 1..${amountUsdMax}, got ${amountUsd}`, true);
+    }
+    const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+    return this.store.transaction(() => {
+      const nowMs = this.now();
+      const today = this.store.userExists(user) ? this.store.withdrawnSince(user, dayStartMs(nowMs)) : 0;
+      const window = this.store.userExists(user) ? this.store.withdrawnSince(user, businessWindowStartMs(nowMs)) : 0;
+      const row = this.#pickDevice(user, serial, (r) => {
+        const usable = this.#usable(r);
+        if (usable) return usable;
+        const allowed = withdrawalAllowed(r.kind, amountUsd, today, window);
+        return allowed.ok ? null : allowed.reason;
+      });
+      return { ...this.#issue(row, user, 'withdrawal', { amountUsd }), amountUsd };
+    });
+  }
+
+  #tempMac(user: string, code: string): Uint8Array {
+    return hmac(sha256, this.macKey, utf8ToBytes(`${user}\u0000${code}`));
+  }
+
+  /**
+   * Support issues a temporary code after identity checks (IBKR KB70/KB69): full access for 2 days, then only
+   * printing an online Security Code Card for 10 more days. Never two in a row: a second one needs a login with
+   * a device in between.
+   */
+  issueTempCode(input: { user: string; by?: string }): { code: string; fullUntilMs: number; printUntilMs: number } {
+    const user = checkName('user', input.user, userCharsMax);
+    return this.store.transaction(() => {
+      if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+      const previous = this.store.tempCode(user);
+      if (previous?.blocksNext) {
+        this.#audit({ user, serial: null, action: 'temp-code', outcome: 'refused', reason: 'two temporary codes in a row' });
+        throw new HostError('refused', `user ${user} already had a temporary code and has not logged in with a device since: never two in a row`);
+      }
+      let code = '';
+      while (code.length < tempCodeChars) code += tempCodeAlphabet[randomBelow(this.random, tempCodeAlphabet.length)];
+      const issuedMs = this.now();
+      const fullUntilMs = issuedMs + tempCodeFullMs;
+      const printUntilMs = fullUntilMs + tempCodePrintMs;
+      this.store.putTempCode({ user, codeMac: this.#tempMac(user, code), issuedMs, fullUntilMs, printUntilMs, blocksNext: true });
+      this.#audit({ user, serial: null, action: 'temp-code', outcome: 'ok', reason: `issued by ${input.by ?? 'support'}` });
+      return { code, fullUntilMs, printUntilMs };
+    });
+  }
+
+  /** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
+  checkTempCode(input: { user: string; code: string }): { ok: true; access: 'full' | 'print-card' } | { ok: false; reason: 'unknown user' | 'no temporary code' | 'wrong code' | 'expired' } {
+    const user = checkName('user', input.user, userCharsMax);
+    return this.store.transaction(() => {
+      if (!this.store.userExists(user)) return { ok: false, reason: 'unknown user' } as const;
+      const row = this.store.tempCode(user);
+      if (!row) return { ok: false, reason: 'no temporary code' } as const;
+      const mac = this.#tempMac(user, String(input.code).trim().toUpperCase());
+      let diff = mac.length ^ row.codeMac.length;
+      for (let i = 0; i < mac.length; i++) diff |= mac[i]! ^ (row.codeMac[i] ?? 0);
+      const nowMs = this.now();
+      const result = diff !== 0 ? ({ ok: false, reason: 'wrong code' } as const)
+        : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
+        : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
+        : ({ ok: false, reason: 'expired' } as const);
+      this.#audit({ user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
+      return result;
+    });
+  }
+
+  /**
+   * The online Security Code Card (IBKR KB1873): 224 three-digit codes, valid 21 days, enrolled as a device of
+   * kind `security-code-card`. Needs a valid temporary code (either phase). The codes are returned once, to print.
+   */
+  issueCodeCard(input: { user: string; tempCode: string }): { serial: string; codes: string[]; expiresMs: number } {
+    const user = checkName('user', input.user, userCharsMax);
+    const check = this.checkTempCode({ user, code: input.tempCode });
+    if (!check.ok) throw new HostError(check.reason, `no online card: temporary code refused (${check.reason})`, check.reason === 'unknown user');
+    return this.store.transaction(() => {
+      const codes = Array.from({ length: codeCardCodes }, () => String(randomBelow(this.random, 1000)).padStart(codeCardCodeChars, '0'));
+      const secret = utf8ToBytes(codes.join(''));
+      const nowMs = this.now();
+      const serial = `SCC-${user}-${nowMs}`.slice(0, serialCharsMax);
+      const expiresMs = nowMs + codeCardValidMs;
+      this.store.insertDevice({
+        serial, model: 'Security Code Card (online)', profile: 'code-card', kind: 'security-code-card', suite: 'SCC', checkDigit: false,
+        sealedSecret: this.sealer.seal(secretContext(serial), secret), sealedPin: null, keyVersion: 1, counter: 0, lastTimeStep: -1,
+        failures: 0, locked: false, notBeforeMs: 0, expiresMs, enrolledMs: nowMs,
+      });
+      secret.fill(0);
+      this.store.assign(user, serial, true);
+      this.#audit({ user, serial, action: 'code-card', outcome: 'ok', reason: 'online Security Code Card issued' });
+      return { serial, codes, expiresMs };
+    });
+  }
+
+  /** The newest audit entries, optionally for one user or device. */
+  auditLog(filter: { user?: string; serial?: string; limit?: number } = {}): AuditEntry[] {
+    return this.store.auditLog({ ...filter, limit: filter.limit ?? 100 });
+  }
+
+  /** Secrets of enrolled devices for export (PSKC). The caller wipes each `secret`. */
+  exportKeys(serials?: readonly string[]): { serial: string; model: string; profile: Profile; suite: string; checkDigit: boolean; counter: number; secret: Uint8Array }[] {
+    return this.store.transaction(() => {
+      const list = serials ?? this.store.serials().filter((serial) => this.store.device(serial)!.profile !== 'code-card');
+      return list.map((serial) => {
+        const row = this.store.device(serial);
+        if (!row) throw new HostError('unknown device', `no device ${serial}`, true);
+        if (row.profile === 'code-card') throw new HostError('refused', `device ${serial} is a Security Code Card, not an OCRA key`, true);
+        this.#audit({ user: null, serial, action: 'export', outcome: 'ok', reason: 'key exported' });
+        return { serial, model: row.model, profile: row.profile, suite: row.suite, checkDigit: row.checkDigit, counter: row.counter, secret: this.sealer.open(secretContext(serial), row.sealedSecret) };
+      });
+    });
+  }
+
+  close(): void {
+    for (const material of this.#cache.values()) {
+      material.key.destroy();
+      material.pinHash?.fill(0);
+    }
+    this.#cache.clear();
+    this.macKey.fill(0);
+    this.store.close();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The in-memory store: Maps in one process, for tests, the emulator's login page and the benchmark. A
+ * transaction is simply a synchronous call: nothing else runs in between on the one JavaScript thread.
+ * The audit log keeps the newest `memoryAuditEntriesMax` entries so a long-running process stays bounded.
+ */
+import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
+
+export const memoryAuditEntriesMax = 100_000;
+
+/**
+ * @example
+ * const host = openHost({ store: memoryStore(), hostKey });
+ */
+export function memoryStore(): Store {
+  const devices = new Map<string, DeviceRow>();
+  const assignments = new Map<string, Map<string, boolean>>(); // user -> serial -> active
+  const issued = new Map<string, Set<string>>(); // serial -> every challenge ever issued
+  const challenges = new Map<number, ChallengeRow>();
+  const byUserChallenge = new Map<string, number[]>();
+  const audit: AuditEntry[] = [];
+  const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
+  const tempCodes = new Map<string, TempCodeRow>();
+  let nextId = 1;
+  let depth = 0;
+
+  const mustDevice = (serial: string): DeviceRow => {
+    const row = devices.get(serial);
+    if (!row) throw new Error(`store: no device ${JSON.stringify(serial)}`);
+    return row;
+  };
+
+  return {
+    transaction<T>(fn: () => T): T {
+      // No rollback: callers compute first and write last, and a throw mid-way is a bug that stops the process.
+      depth++;
+      try {
+        return fn();
+      } finally {
+        depth--;
+      }
+    },
+    userExists: (user) => (assignments.get(user)?.size ?? 0) > 0,
+    devicesOf: (user) =>
+      [...(assignments.get(user) ?? new Map<string, boolean>())].map(([serial, active]) => ({ row: mustDevice(serial), active }))
+        .sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1)),
+    usersOf: (serial) => [...assignments].filter(([, serials]) => serials.has(serial)).map(([user]) => user).sort(),
+    device: (serial) => devices.get(serial),
+    serials: () => [...devices.values()].sort((a, b) => a.enrolledMs - b.enrolledMs || (a.serial < b.serial ? -1 : 1)).map((d) => d.serial),
+    insertDevice(row) {
+      if (devices.has(row.serial)) throw new Error(`store: device ${row.serial} exists`);
+      devices.set(row.serial, row);
+    },
+    updateDeviceState: (serial, state: DeviceState) => void devices.set(serial, { ...mustDevice(serial), ...state }),
+    updateDeviceKey(serial, sealedSecret, sealedPin) {
+      const row = mustDevice(serial);
+      devices.set(serial, { ...row, sealedSecret, sealedPin, keyVersion: row.keyVersion + 1 });
+    },
+    assign(user, serial, active) {
+      mustDevice(serial);
+      let map = assignments.get(user);
+      if (!map) assignments.set(user, (map = new Map()));
+      map.set(serial, active);
+    },
+    challengeIssued: (serial, challenge) => issued.get(serial)?.has(challenge) ?? false,
+    insertChallenge(row) {
+      let set = issued.get(row.serial);
+      if (!set) issued.set(row.serial, (set = new Set()));
+      if (set.has(row.challenge)) throw new Error(`store: challenge reissued to ${row.serial}`);
+      set.add(row.challenge);
+      const id = nextId++;
+      challenges.set(id, { ...row, id });
+      const key = `${row.user}\u0000${row.challenge}`;
+      const list = byUserChallenge.get(key);
+      if (list) list.unshift(id);
+      else byUserChallenge.set(key, [id]);
+      return id;
+    },
+    challengesFor: (user, challenge) => (byUserChallenge.get(`${user}\u0000${challenge}`) ?? []).map((id) => challenges.get(id)!),
+    updateChallenge(id, attempts, state: ChallengeState) {
+      const row = challenges.get(id);
+      if (!row) throw new Error(`store: no challenge ${id}`);
+      challenges.set(id, { ...row, attempts, state });
+    },
+    audit(entry) {
+      audit.push(entry);
+      if (audit.length > memoryAuditEntriesMax) audit.splice(0, audit.length - memoryAuditEntriesMax);
+    },
+    auditLog({ user, serial, limit }) {
+      const out: AuditEntry[] = [];
+      for (let i = audit.length - 1; i >= 0 && out.length < limit; i--) {
+        const e = audit[i]!;
+        if ((user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
+      }
+      return out;
+    },
+    withdrawnSince: (user, sinceMs) => withdrawals.filter((w) => w.user === user && w.atMs >= sinceMs).reduce((sum, w) => sum + w.amountUsd, 0),
+    insertWithdrawal: (user, _serial, amountUsd, atMs) => void withdrawals.push({ user, amountUsd, atMs }),
+    tempCode: (user) => tempCodes.get(user),
+    putTempCode: (row) => void tempCodes.set(row.user, row),
+    close() {
+      devices.clear();
+      challenges.clear();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have run; opening a
+ * database applies the missing ones in one transaction, and refuses a database newer than this code.
+ * Never edit a released migration: append a new one.
+ */
+export const migrations: readonly string[] = [
+  // 1: devices, their users, challenges, audit, withdrawals, temporary codes.
+  `
+  CREATE TABLE devices (
+    serial TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    check_digit INTEGER NOT NULL,
+    sealed_secret BLOB NOT NULL,
+    sealed_pin BLOB,
+    key_version INTEGER NOT NULL DEFAULT 1,
+    counter INTEGER NOT NULL DEFAULT 0,
+    last_time_step INTEGER NOT NULL DEFAULT -1,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    not_before_ms INTEGER NOT NULL DEFAULT 0,
+    expires_ms INTEGER,
+    enrolled_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE assignments (
+    user TEXT NOT NULL,
+    serial TEXT NOT NULL REFERENCES devices(serial),
+    active INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (user, serial)
+  ) STRICT;
+  CREATE INDEX assignments_serial ON assignments(serial);
+  CREATE TABLE challenges (
+    id INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL REFERENCES devices(serial),
+    user TEXT NOT NULL,
+    challenge TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    sealed_payload BLOB,
+    amount_usd INTEGER,
+    issued_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'open',
+    UNIQUE (serial, challenge)
+  ) STRICT;
+  CREATE INDEX challenges_user ON challenges(user, challenge);
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    user TEXT,
+    serial TEXT,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT
+  ) STRICT;
+  CREATE INDEX audit_user ON audit(user, id);
+  CREATE INDEX audit_serial ON audit(serial, id);
+  CREATE TABLE withdrawals (
+    id INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    amount_usd INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX withdrawals_user ON withdrawals(user, at_ms);
+  CREATE TABLE temp_codes (
+    user TEXT PRIMARY KEY,
+    code_mac BLOB NOT NULL,
+    issued_ms INTEGER NOT NULL,
+    full_until_ms INTEGER NOT NULL,
+    print_until_ms INTEGER NOT NULL,
+    blocks_next INTEGER NOT NULL
+  ) STRICT;
+  `,
+];
+
+export const schemaVersion = migrations.length;

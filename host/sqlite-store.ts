@@ -1,0 +1,152 @@
+/**
+ * The SQLite store (better-sqlite3). WAL journal so readers never block the writer and a killed process leaves
+ * the last committed state; every state change runs in `BEGIN IMMEDIATE`, which takes the write lock up front,
+ * so two processes verifying the same challenge are serialized and exactly one sees it open.
+ */
+import Database from 'better-sqlite3';
+import { migrations, schemaVersion } from './migrations.ts';
+import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
+
+/** How long a writer waits for another process's transaction before giving up. */
+export const busyTimeoutMs = 10_000;
+
+export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
+
+/** The database file is not a dscplus host database, or is damaged. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+interface DeviceDb {
+  serial: string; model: string; profile: string; kind: string; suite: string; check_digit: number;
+  sealed_secret: Uint8Array; sealed_pin: Uint8Array | null; key_version: number; counter: number;
+  last_time_step: number; failures: number; locked: number; not_before_ms: number; expires_ms: number | null; enrolled_ms: number;
+}
+
+interface ChallengeDb {
+  id: number; serial: string; user: string; challenge: string; purpose: string; sealed_payload: Uint8Array | null;
+  amount_usd: number | null; issued_ms: number; expires_ms: number; attempts: number; state: string;
+}
+
+function deviceFromDb(d: DeviceDb): DeviceRow {
+  return {
+    serial: d.serial, model: d.model, profile: d.profile as DeviceRow['profile'], kind: d.kind as DeviceRow['kind'],
+    suite: d.suite, checkDigit: d.check_digit === 1, sealedSecret: d.sealed_secret, sealedPin: d.sealed_pin,
+    keyVersion: d.key_version, counter: d.counter, lastTimeStep: d.last_time_step, failures: d.failures,
+    locked: d.locked === 1, notBeforeMs: d.not_before_ms, expiresMs: d.expires_ms, enrolledMs: d.enrolled_ms,
+  };
+}
+
+function challengeFromDb(c: ChallengeDb): ChallengeRow {
+  return {
+    id: c.id, serial: c.serial, user: c.user, challenge: c.challenge, purpose: c.purpose as ChallengeRow['purpose'],
+    sealedPayload: c.sealed_payload, amountUsd: c.amount_usd, issuedMs: c.issued_ms, expiresMs: c.expires_ms,
+    attempts: c.attempts, state: c.state as ChallengeState,
+  };
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > schemaVersion) {
+    throw new StoreError(`database ${path} has schema version ${version}, newer than this dsc (${schemaVersion}); upgrade dsc`);
+  }
+  if (version === schemaVersion) return;
+  if (version === 0) {
+    // A non-empty database without our version is someone else's file: never write into it.
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+    if (tables.n > 0) throw new StoreError(`database ${path} is not a dscplus host database (it has tables but no schema version)`);
+  }
+  db.transaction(() => {
+    for (let v = version; v < schemaVersion; v++) db.exec(migrations[v]!);
+    db.pragma(`user_version = ${schemaVersion}`);
+  }).immediate();
+}
+
+/**
+ * Open (creating when absent) a host database file, or `:memory:`.
+ * @example
+ * const store = openSqliteStore('./.dsc/host.sqlite');
+ */
+export function openSqliteStore(path: string, options: { synchronous?: Synchronous; create?: boolean } = {}): Store {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: options.create === false });
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db, path);
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_')) throw new StoreError(`database ${path} cannot be opened: ${(error as Error).message} (${code})`);
+    throw error;
+  }
+
+  const q = {
+    userExists: db.prepare('SELECT 1 FROM assignments WHERE user = ? LIMIT 1').pluck(),
+    devicesOf: db.prepare('SELECT d.*, a.active FROM assignments a JOIN devices d USING (serial) WHERE a.user = ? ORDER BY d.enrolled_ms, d.serial'),
+    usersOf: db.prepare('SELECT user FROM assignments WHERE serial = ? ORDER BY user').pluck(),
+    device: db.prepare('SELECT * FROM devices WHERE serial = ?'),
+    serials: db.prepare('SELECT serial FROM devices ORDER BY enrolled_ms, serial').pluck(),
+    insertDevice: db.prepare(`INSERT INTO devices (serial, model, profile, kind, suite, check_digit, sealed_secret, sealed_pin, key_version,
+      counter, last_time_step, failures, locked, not_before_ms, expires_ms, enrolled_ms)
+      VALUES (@serial, @model, @profile, @kind, @suite, @checkDigit, @sealedSecret, @sealedPin, @keyVersion,
+      @counter, @lastTimeStep, @failures, @locked, @notBeforeMs, @expiresMs, @enrolledMs)`),
+    updateDeviceState: db.prepare(`UPDATE devices SET counter = @counter, last_time_step = @lastTimeStep, failures = @failures,
+      locked = @locked, not_before_ms = @notBeforeMs WHERE serial = @serial`),
+    updateDeviceKey: db.prepare('UPDATE devices SET sealed_secret = ?, sealed_pin = ?, key_version = key_version + 1 WHERE serial = ?'),
+    assign: db.prepare('INSERT INTO assignments (user, serial, active) VALUES (?, ?, ?) ON CONFLICT (user, serial) DO UPDATE SET active = excluded.active'),
+    challengeIssued: db.prepare('SELECT 1 FROM challenges WHERE serial = ? AND challenge = ?').pluck(),
+    insertChallenge: db.prepare(`INSERT INTO challenges (serial, user, challenge, purpose, sealed_payload, amount_usd, issued_ms, expires_ms, attempts, state)
+      VALUES (@serial, @user, @challenge, @purpose, @sealedPayload, @amountUsd, @issuedMs, @expiresMs, @attempts, @state)`),
+    challengesFor: db.prepare('SELECT * FROM challenges WHERE user = ? AND challenge = ? ORDER BY id DESC'),
+    updateChallenge: db.prepare('UPDATE challenges SET attempts = ?, state = ? WHERE id = ?'),
+    audit: db.prepare('INSERT INTO audit (at_ms, user, serial, action, outcome, reason) VALUES (@atMs, @user, @serial, @action, @outcome, @reason)'),
+    auditAll: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
+    auditUser: db.prepare('SELECT * FROM audit WHERE user = ? ORDER BY id DESC LIMIT ?'),
+    auditSerial: db.prepare('SELECT * FROM audit WHERE serial = ? ORDER BY id DESC LIMIT ?'),
+    withdrawnSince: db.prepare('SELECT coalesce(sum(amount_usd), 0) FROM withdrawals WHERE user = ? AND at_ms >= ?').pluck(),
+    insertWithdrawal: db.prepare('INSERT INTO withdrawals (user, serial, amount_usd, at_ms) VALUES (?, ?, ?, ?)'),
+    tempCode: db.prepare('SELECT * FROM temp_codes WHERE user = ?'),
+    putTempCode: db.prepare(`INSERT INTO temp_codes (user, code_mac, issued_ms, full_until_ms, print_until_ms, blocks_next)
+      VALUES (@user, @codeMac, @issuedMs, @fullUntilMs, @printUntilMs, @blocksNext)
+      ON CONFLICT (user) DO UPDATE SET code_mac = excluded.code_mac, issued_ms = excluded.issued_ms,
+      full_until_ms = excluded.full_until_ms, print_until_ms = excluded.print_until_ms, blocks_next = excluded.blocks_next`),
+  };
+
+  return {
+    transaction: (fn) => db.transaction(fn).immediate(),
+    userExists: (user) => q.userExists.get(user) !== undefined,
+    devicesOf: (user) =>
+      (q.devicesOf.all(user) as (DeviceDb & { active: number })[]).map((d) => ({ row: deviceFromDb(d), active: d.active === 1 })),
+    usersOf: (serial) => q.usersOf.all(serial) as string[],
+    device(serial) {
+      const d = q.device.get(serial) as DeviceDb | undefined;
+      return d && deviceFromDb(d);
+    },
+    serials: () => q.serials.all() as string[],
+    insertDevice: (row) => q.insertDevice.run({ ...row, checkDigit: row.checkDigit ? 1 : 0, locked: row.locked ? 1 : 0 }),
+    updateDeviceState: (serial, s) => q.updateDeviceState.run({ serial, ...s, locked: s.locked ? 1 : 0 }),
+    updateDeviceKey: (serial, secret, pin) => q.updateDeviceKey.run(secret, pin, serial),
+    assign: (user, serial, active) => q.assign.run(user, serial, active ? 1 : 0),
+    challengeIssued: (serial, challenge) => q.challengeIssued.get(serial, challenge) !== undefined,
+    insertChallenge: (row) => Number(q.insertChallenge.run(row).lastInsertRowid),
+    challengesFor: (user, challenge) => (q.challengesFor.all(user, challenge) as ChallengeDb[]).map(challengeFromDb),
+    updateChallenge: (id, attempts, state) => q.updateChallenge.run(attempts, state, id),
+    audit: (entry) => q.audit.run(entry),
+    auditLog({ user, serial, limit }) {
+      const rows = (user !== undefined ? q.auditUser.all(user, limit) : serial !== undefined ? q.auditSerial.all(serial, limit) : q.auditAll.all(limit)) as
+        { at_ms: number; user: string | null; serial: string | null; action: string; outcome: AuditEntry['outcome']; reason: string | null }[];
+      return rows.map((r) => ({ atMs: r.at_ms, user: r.user, serial: r.serial, action: r.action, outcome: r.outcome, reason: r.reason }));
+    },
+    withdrawnSince: (user, sinceMs) => q.withdrawnSince.get(user, sinceMs) as number,
+    insertWithdrawal: (user, serial, amount, atMs) => q.insertWithdrawal.run(user, serial, amount, atMs),
+    tempCode(user) {
+      const t = q.tempCode.get(user) as { user: string; code_mac: Uint8Array; issued_ms: number; full_until_ms: number; print_until_ms: number; blocks_next: number } | undefined;
+      return t && { user: t.user, codeMac: t.code_mac, issuedMs: t.issued_ms, fullUntilMs: t.full_until_ms, printUntilMs: t.print_until_ms, blocksNext: t.blocks_next === 1 };
+    },
+    putTempCode: (row) => q.putTempCode.run({ ...row, blocksNext: row.blocksNext ? 1 : 0 }),
+    close: () => db.close(),
+  } satisfies Store;
+}

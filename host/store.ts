@@ -1,0 +1,110 @@
+/**
+ * The narrow persistence interface the verifier needs. Two implementations: SQLite (host/sqlite-store.ts, the
+ * default, shared by processes through one file) and memory (host/memory-store.ts, one process). A shared server
+ * database for several verifier instances would implement the same interface, with `transaction` mapped to a
+ * serializable transaction (SELECT … FOR UPDATE on the challenge row gives the same "exactly one success").
+ *
+ * Every method is synchronous because better-sqlite3 is; a network store would make them async.
+ * Rows hold sealed secrets only (host/seal.ts); the store never sees a secret, PIN or response in the clear.
+ */
+
+/** The kinds of second factor the Secure Login System knows, with their withdrawal limits in host/limits.ts. */
+export const deviceKinds = ['security-code-card', 'mobile-app', 'dsc', 'dscplus', 'gold', 'platinum'] as const;
+export type DeviceKind = (typeof deviceKinds)[number];
+
+export type Profile = 'dscplus' | 'digipass' | 'code-card';
+
+export interface DeviceRow {
+  readonly serial: string;
+  readonly model: string;
+  readonly profile: Profile;
+  readonly kind: DeviceKind;
+  /** The OCRA suite, or `SCC` for a Security Code Card. */
+  readonly suite: string;
+  readonly checkDigit: boolean;
+  readonly sealedSecret: Uint8Array;
+  readonly sealedPin: Uint8Array | null;
+  /** Bumped whenever the secret or PIN changes, so a cache of unsealed material knows it is stale. */
+  readonly keyVersion: number;
+  readonly counter: number;
+  /** The last time step accepted (time suites), -1 when none. */
+  readonly lastTimeStep: number;
+  readonly failures: number;
+  readonly locked: boolean;
+  /** No verification is attempted before this time (throttling after failures). */
+  readonly notBeforeMs: number;
+  /** A device that stops working at a date (the online Security Code Card), else null. */
+  readonly expiresMs: number | null;
+  readonly enrolledMs: number;
+}
+
+export type DeviceState = Pick<DeviceRow, 'counter' | 'lastTimeStep' | 'failures' | 'locked' | 'notBeforeMs'>;
+
+export type ChallengePurpose = 'login' | 'pin-change' | 'withdrawal';
+export type ChallengeState = 'open' | 'used' | 'exhausted' | 'expired';
+
+export interface ChallengeRow {
+  readonly id: number;
+  readonly serial: string;
+  readonly user: string;
+  /** The challenge exactly as shown to the user (with its check digit, when the device uses one). */
+  readonly challenge: string;
+  readonly purpose: ChallengePurpose;
+  /** For a PIN change: the new PIN, sealed. */
+  readonly sealedPayload: Uint8Array | null;
+  /** For a withdrawal: the amount in whole US dollars. */
+  readonly amountUsd: number | null;
+  readonly issuedMs: number;
+  readonly expiresMs: number;
+  readonly attempts: number;
+  readonly state: ChallengeState;
+}
+
+export interface AuditEntry {
+  readonly atMs: number;
+  readonly user: string | null;
+  readonly serial: string | null;
+  /** What was asked: enroll, challenge, verify, unlock, pin-change, withdrawal, temp-code, code-card, import… */
+  readonly action: string;
+  readonly outcome: 'ok' | 'refused' | 'failed';
+  /** Why, in words; never a response, PIN or secret. */
+  readonly reason: string | null;
+}
+
+export interface TempCodeRow {
+  readonly user: string;
+  /** HMAC of the code under the host key: the code itself is never stored. */
+  readonly codeMac: Uint8Array;
+  readonly issuedMs: number;
+  readonly fullUntilMs: number;
+  readonly printUntilMs: number;
+  /** Set when issued, cleared by a successful login with a device: "never two in a row". */
+  readonly blocksNext: boolean;
+}
+
+export interface Store {
+  /** Run `fn` as one atomic, serialized unit (SQLite: BEGIN IMMEDIATE … COMMIT; rollback on throw). */
+  transaction<T>(fn: () => T): T;
+  userExists(user: string): boolean;
+  devicesOf(user: string): { row: DeviceRow; active: boolean }[];
+  usersOf(serial: string): string[];
+  device(serial: string): DeviceRow | undefined;
+  /** Every enrolled serial, in enrolment order. */
+  serials(): string[];
+  insertDevice(row: DeviceRow): void;
+  updateDeviceState(serial: string, state: DeviceState): void;
+  updateDeviceKey(serial: string, sealedSecret: Uint8Array, sealedPin: Uint8Array | null): void;
+  assign(user: string, serial: string, active: boolean): void;
+  challengeIssued(serial: string, challenge: string): boolean;
+  insertChallenge(row: Omit<ChallengeRow, 'id'>): number;
+  /** Every challenge issued to `user` with this text, newest first. */
+  challengesFor(user: string, challenge: string): ChallengeRow[];
+  updateChallenge(id: number, attempts: number, state: ChallengeState): void;
+  audit(entry: AuditEntry): void;
+  auditLog(filter: { user?: string; serial?: string; limit: number }): AuditEntry[];
+  withdrawnSince(user: string, sinceMs: number): number;
+  insertWithdrawal(user: string, serial: string, amountUsd: number, atMs: number): void;
+  tempCode(user: string): TempCodeRow | undefined;
+  putTempCode(row: TempCodeRow): void;
+  close(): void;
+}
