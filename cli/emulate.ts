@@ -1,0 +1,187 @@
+/**
+ * `dsc emulate` (what `npm start` runs): the card drawn in the terminal, with a login page beside it
+ * on the real host library. With no arguments it opens the demo card and user under ./.dsc/, made on
+ * first start. The card runs on the real clock; its device file is rewritten on every commit.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { render, useStdout } from 'ink';
+import { createElement, useEffect, useState } from 'react';
+import { DeviceFileError, openCardFromRecord, readDeviceFile, writeDeviceFile } from '../emulator/card.ts';
+import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../emulator/demo.ts';
+import { SessionRecorder } from '../emulator/session-log.ts';
+import { App, type AppProps } from '../emulator/ui/App.tsx';
+import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
+import { LoginModel } from '../emulator/ui/login-model.ts';
+import { loadScreenTable } from '../emulator/ui/screen-table.ts';
+import { HostError, openHost, type LoginHost } from '../host/index.ts';
+import type { Key } from '../firmware/types.ts';
+import { exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
+
+const help = `usage: dsc emulate [--device DEVICE.json] [--db PATH] [--user NAME] [--record SESSION.ndjson]
+
+Opens the card in the terminal with a login page beside it. Tab switches the keyboard between them;
+? shows the key map and the screen table; q quits.
+
+  (no options)     the demo card and user under ./.dsc/, made on first start (the demo PIN is on screen);
+                   the card keeps its counters, lock and PIN there between runs
+  --device FILE    a device file from dsc provision (rewritten as the card commits; a corrupt one is
+                   reported and left alone)
+  --db PATH        the login server's database (default with --device: in memory, the device enrolled
+                   for --user); the device is enrolled for --user when it is not yet
+  --user NAME      the user who logs in (default: demo, or "user" with --device)
+  --record FILE    write every key and frame, with frame numbers, as NDJSON; replay it headless with
+                   dsc press --replay FILE (the log holds the keys typed, PIN included: demo cards only)
+
+Card keys: 0-9, Enter = OK, Backspace = ◄, p = short PRESS, h or Space = PRESS held ~2 s
+(terminals send no key-up, so a hold is its own key). Needs a terminal of at least 80×24.
+
+Exit codes: 0 after q; 2 bad options, not a terminal, or a device file that cannot be used.`;
+
+interface Setup {
+  readonly devicePath: string;
+  readonly host: LoginHost;
+  readonly user: string;
+  readonly demo: DemoSetup | undefined;
+  readonly notice: string | undefined;
+}
+
+function isTerminal(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
+
+/** Open the host for a given device: enrol the device for the user when it is not theirs yet. */
+function hostForDevice(devicePath: string, dbPath: string | undefined, user: string): { host: LoginHost; notice: string | undefined } {
+  const record = readDeviceFile(devicePath);
+  const host = openHost({ dbPath: dbPath ?? ':memory:' });
+  try {
+    const known = (() => {
+      try {
+        return host.devices(user).some((device) => device.serial === record.serial);
+      } catch (error) {
+        if (error instanceof HostError && error.reason === 'unknown user') return false;
+        throw error;
+      }
+    })();
+    if (!known) host.enroll({ user, record });
+    return { host, notice: dbPath === undefined ? 'login page on an in-memory database (--db PATH keeps it)' : undefined };
+  } catch (error) {
+    if (error instanceof HostError) return { host, notice: `login page: ${error.message}` };
+    host.close();
+    throw error;
+  }
+}
+
+function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Setup {
+  if (values.device === undefined) {
+    if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo keeps its own database under ./.dsc/)');
+    const demo = ensureDemo(io.cwd);
+    const user = values.user ?? demo.user;
+    return { devicePath: demo.devicePath, host: openHost({ dbPath: demo.dbPath }), user, demo, notice: undefined };
+  }
+  const devicePath = resolve(io.cwd, values.device);
+  const user = values.user ?? 'user';
+  const { host, notice } = hostForDevice(devicePath, values.db === undefined ? undefined : resolve(io.cwd, values.db), user);
+  return { devicePath, host, user, demo: undefined, notice };
+}
+
+/** Follows the terminal's size, so the layout adapts when the window is resized. */
+function Sized(props: Omit<AppProps, 'columns' | 'rows'>) {
+  const { stdout } = useStdout();
+  const [size, setSize] = useState({ columns: stdout.columns, rows: stdout.rows });
+  useEffect(() => {
+    const onResize = () => setSize({ columns: stdout.columns, rows: stdout.rows });
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return createElement(App, { ...props, columns: size.columns, rows: size.rows });
+}
+
+/** The alternate screen keeps the user's scrollback intact and is left on exit, restoring the terminal. */
+const enterAlternateScreen = '\u001B[?1049h\u001B[H';
+const leaveAlternateScreen = '\u001B[?1049l';
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, {
+    device: { type: 'string' },
+    db: { type: 'string' },
+    user: { type: 'string' },
+    record: { type: 'string' },
+  });
+  if (values.help) {
+    write(io.stdout, help);
+    return exitOk;
+  }
+  if (!isTerminal(io.stdin) || !isTerminal(io.stdout)) {
+    throw new UsageError('draws the card in a terminal: run it in one (stdin and stdout must be a TTY); for scripts use dsc press');
+  }
+  let setup: Setup;
+  let record;
+  try {
+    setup = openSetup(values, io);
+    record = readDeviceFile(setup.devicePath);
+  } catch (error) {
+    if (error instanceof DeviceFileError || error instanceof DemoSetupError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { devicePath, host, user, demo } = setup;
+  let demoPin = demo?.pin;
+  const recorder = values.record === undefined ? undefined : SessionRecorder.create(resolve(io.cwd, values.record), record, (n) => new Uint8Array(randomBytes(n)));
+  const session = openCardFromRecord(record, {
+    clock: 'real',
+    ...(recorder && { random: recorder.random }),
+    save: (next) => writeDeviceFile(devicePath, next),
+  });
+  recorder?.attach(session);
+
+  const pressedListeners = new Set<(key: Key | undefined) => void>();
+  const driver = new KeyDriver(session, realScheduler, {
+    onPressed: (key) => pressedListeners.forEach((listener) => listener(key)),
+    onKey: (event, key, frame) => recorder?.key(event, key, frame),
+  });
+  const login = new LoginModel(host, user, (_serial, pin) => {
+    if (!demo) return;
+    rememberDemoPin(demo, pin);
+    demoPin = pin;
+  });
+  const started = login.start(session.info.serial).then(() => {
+    if (setup.notice) login.note(setup.notice);
+  });
+
+  const stdout = io.stdout as NodeJS.WriteStream;
+  stdout.write(enterAlternateScreen);
+  const screens = loadScreenTable();
+  const instance = render(
+    createElement(Sized, {
+      card: session,
+      driver,
+      login,
+      screens,
+      demoPin: () => demoPin,
+      onPressed: (listener) => {
+        pressedListeners.add(listener);
+        return () => pressedListeners.delete(listener);
+      },
+    }),
+    { stdout, stdin: io.stdin as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false },
+  );
+  const quit = () => instance.unmount();
+  process.once('SIGTERM', quit);
+  process.once('SIGHUP', quit);
+  try {
+    await started;
+    await instance.waitUntilExit();
+  } finally {
+    process.off('SIGTERM', quit);
+    process.off('SIGHUP', quit);
+    driver.close();
+    recorder?.close(session.nowMs);
+    session.close();
+    host.close();
+    stdout.write(leaveAlternateScreen);
+  }
+  if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${resolve(io.cwd, '.dsc')}`);
+  return exitOk;
+}

@@ -1,0 +1,234 @@
+/**
+ * The login page's logic, on the real host library: which user and device, the current challenge,
+ * the field being typed, and the verdict. A small state holder with listeners so the Ink component
+ * only renders snapshots, and tests can drive it without a terminal.
+ */
+
+/** The part of `host/index.ts`'s Host the login page uses (sync or async, both are awaited). */
+export interface LoginHost {
+  devices(user: string): MaybePromise<readonly { readonly serial: string; readonly profile: string; readonly active?: boolean }[]>;
+  challenge(request: { user: string; serial?: string }): MaybePromise<{ readonly challenge: string; readonly serial: string }>;
+  verify(request: { user: string; challenge: string; response: string }): MaybePromise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }>;
+  requestPinChange(request: { user: string; serial: string; newPin: string; confirmPin: string }): MaybePromise<{ readonly challenge: string }>;
+  unlockCode(request: { serial: string; lockCode: string }): MaybePromise<string>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The verdict the end-to-end test and the user look for. */
+export const loginOkText = 'LOGIN OK';
+export const pinChangedText = 'PIN CHANGED';
+
+/** Longest input per field: OCRA responses are at most 10 digits (RFC 6287 §5.1), lock codes 8, PINs 4. */
+export const responseDigitsMax = 10;
+export const lockCodeDigitsMax = 10;
+export const newPinDigits = 4;
+
+export type LoginMode = 'login' | 'newPin' | 'confirmPin' | 'pinChallenge' | 'lockCode';
+
+export interface DeviceChoice {
+  readonly serial: string;
+  readonly profile: string;
+}
+
+export interface LoginState {
+  readonly user: string;
+  readonly devices: readonly DeviceChoice[];
+  readonly deviceIndex: number;
+  readonly mode: LoginMode;
+  /** The challenge to type into the card, when one is open. */
+  readonly challenge: string | undefined;
+  /** Digits typed into the active field (shown masked for PINs). */
+  readonly field: string;
+  readonly verdict: { readonly ok: boolean; readonly text: string } | undefined;
+  /** A host error that is not a verdict (no device, a refused PIN change…). */
+  readonly notice: string | undefined;
+}
+
+function fieldMax(mode: LoginMode): number {
+  switch (mode) {
+    case 'login':
+    case 'pinChallenge':
+      return responseDigitsMax;
+    case 'newPin':
+    case 'confirmPin':
+      return newPinDigits;
+    case 'lockCode':
+      return lockCodeDigitsMax;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * @example
+ * const login = new LoginModel(host, 'demo');
+ * await login.start();              // lists the devices and opens a challenge
+ * login.state.challenge             // e.g. '042917'
+ * for (const d of response) login.typeDigit(d);
+ * await login.submit();             // login.state.verdict: { ok: true, text: 'LOGIN OK' }
+ */
+export class LoginModel {
+  #state: LoginState;
+  #newPin = '';
+  readonly #listeners = new Set<(state: LoginState) => void>();
+
+  constructor(
+    private readonly host: LoginHost,
+    user: string,
+    private readonly onPinChanged: (serial: string, newPin: string) => void = () => {},
+  ) {
+    this.#state = { user, devices: [], deviceIndex: 0, mode: 'login', challenge: undefined, field: '', verdict: undefined, notice: undefined };
+  }
+
+  get state(): LoginState {
+    return this.#state;
+  }
+
+  get device(): DeviceChoice | undefined {
+    return this.#state.devices[this.#state.deviceIndex];
+  }
+
+  subscribe(listener: (state: LoginState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #set(change: Partial<LoginState>): void {
+    this.#state = { ...this.#state, ...change };
+    for (const listener of this.#listeners) listener(this.#state);
+  }
+
+  /** Show a line from the shell (e.g. that the database is in memory). */
+  note(text: string): void {
+    this.#set({ notice: text });
+  }
+
+  /** Load the user's devices and open a first challenge. */
+  async start(preferredSerial?: string): Promise<void> {
+    try {
+      const devices = (await this.host.devices(this.#state.user))
+        .filter((device) => device.active !== false)
+        .map((device) => ({ serial: device.serial, profile: device.profile }));
+      const preferred = devices.findIndex((device) => device.serial === preferredSerial);
+      this.#set({ devices, deviceIndex: Math.max(0, preferred) });
+      if (devices.length === 0) {
+        this.#set({ notice: `user ${JSON.stringify(this.#state.user)} has no active device` });
+        return;
+      }
+      await this.newChallenge();
+    } catch (error) {
+      this.#set({ notice: messageOf(error) });
+    }
+  }
+
+  async newChallenge(): Promise<void> {
+    const device = this.device;
+    if (!device) return;
+    this.#newPin = '';
+    try {
+      const issued = await this.host.challenge({ user: this.#state.user, serial: device.serial });
+      this.#set({ mode: 'login', challenge: issued.challenge, field: '', notice: undefined });
+    } catch (error) {
+      this.#set({ mode: 'login', challenge: undefined, field: '', notice: messageOf(error) });
+    }
+  }
+
+  async nextDevice(): Promise<void> {
+    if (this.#state.devices.length < 2) return;
+    this.#set({ deviceIndex: (this.#state.deviceIndex + 1) % this.#state.devices.length, verdict: undefined });
+    await this.newChallenge();
+  }
+
+  typeDigit(digit: string): void {
+    if (!/^[0-9]$/.test(digit)) throw new RangeError(`"digit" expected one of 0-9, got ${JSON.stringify(digit)}`);
+    if (this.#state.field.length >= fieldMax(this.#state.mode)) return;
+    this.#set({ field: this.#state.field + digit });
+  }
+
+  back(): void {
+    this.#set({ field: this.#state.field.slice(0, -1) });
+  }
+
+  /** Start the server-side PIN change: new PIN, then again, then the host's challenge. */
+  startPinChange(): void {
+    if (!this.device) return;
+    this.#newPin = '';
+    this.#set({ mode: 'newPin', field: '', challenge: undefined, verdict: undefined, notice: undefined });
+  }
+
+  /** digipass: ask for the lock code the card shows, to derive the unlock code. */
+  startUnlock(): void {
+    if (!this.device) return;
+    this.#set({ mode: 'lockCode', field: '', verdict: undefined, notice: undefined });
+  }
+
+  async cancel(): Promise<void> {
+    if (this.#state.mode === 'login') return;
+    this.#set({ verdict: undefined });
+    await this.newChallenge();
+  }
+
+  async submit(): Promise<void> {
+    const { mode, field } = this.#state;
+    switch (mode) {
+      case 'login':
+      case 'pinChallenge':
+        return this.#verify(mode, field);
+      case 'newPin':
+        if (field.length !== newPinDigits) return this.#set({ notice: `the new PIN must be ${newPinDigits} digits` });
+        this.#newPin = field;
+        return this.#set({ mode: 'confirmPin', field: '', notice: undefined });
+      case 'confirmPin':
+        return this.#requestPinChange(field);
+      case 'lockCode':
+        return this.#unlock(field);
+    }
+  }
+
+  async #verify(mode: 'login' | 'pinChallenge', response: string): Promise<void> {
+    const challenge = this.#state.challenge;
+    if (challenge === undefined) return this.#set({ notice: 'no open challenge: press c for one' });
+    if (response === '') return this.#set({ notice: 'type the response the card shows, then Enter' });
+    try {
+      const result = await this.host.verify({ user: this.#state.user, challenge, response });
+      if (result.ok) {
+        const serial = this.device?.serial ?? '';
+        if (mode === 'pinChallenge') this.onPinChanged(serial, this.#newPin);
+        this.#set({ verdict: { ok: true, text: mode === 'pinChallenge' ? pinChangedText : loginOkText } });
+        // The challenge is used up: open the next one so the page is ready for another login.
+        await this.newChallenge();
+      } else {
+        this.#set({ verdict: { ok: false, text: result.reason }, field: '', notice: undefined });
+        if (result.reason !== 'wrong response') await this.newChallenge();
+      }
+    } catch (error) {
+      this.#set({ verdict: { ok: false, text: messageOf(error) }, field: '' });
+    }
+  }
+
+  async #requestPinChange(confirmPin: string): Promise<void> {
+    const device = this.device;
+    if (!device) return;
+    try {
+      const { challenge } = await this.host.requestPinChange({ user: this.#state.user, serial: device.serial, newPin: this.#newPin, confirmPin });
+      this.#set({ mode: 'pinChallenge', challenge, field: '', notice: 'answer this challenge on the card with the NEW PIN' });
+    } catch (error) {
+      this.#newPin = '';
+      this.#set({ mode: 'newPin', field: '', verdict: { ok: false, text: messageOf(error) } });
+    }
+  }
+
+  async #unlock(lockCode: string): Promise<void> {
+    const device = this.device;
+    if (!device) return;
+    try {
+      const code = await this.host.unlockCode({ serial: device.serial, lockCode });
+      this.#set({ verdict: { ok: true, text: `unlock code ${code}` }, field: '' });
+    } catch (error) {
+      this.#set({ verdict: { ok: false, text: messageOf(error) }, field: '' });
+    }
+  }
+}
