@@ -1,0 +1,194 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { enrolmentData } from '../../firmware/device-record.ts';
+import { unlockCode } from '../../firmware/unlock.ts';
+import { businessWindowStartMs, codeCardCodes, codeCardValidMs, openHost, tempCodeFullMs, tempCodePrintMs, withdrawalLimits } from '../../host/index.ts';
+import { hostKey, testHost } from './support/clock.ts';
+import { cardResponse, makeRecord, secret20 } from './support/devices.ts';
+
+const dayMs = 86_400_000;
+const dir = mkdtempSync(join(tmpdir(), 'dsc-host-m2fs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('withdrawal limits (IBKR KB2895)', () => {
+  it('carries the table of the Secure Login System', () => {
+    expect(withdrawalLimits['security-code-card']).toEqual({ dailyUsd: 200_000, fiveBusinessDaysUsd: 600_000 });
+    expect(withdrawalLimits['mobile-app']).toEqual({ dailyUsd: 200_000, fiveBusinessDaysUsd: 600_000 });
+    expect(withdrawalLimits.dsc).toEqual({ dailyUsd: 1_000_000, fiveBusinessDaysUsd: 1_500_000 });
+    expect(withdrawalLimits.dscplus.dailyUsd).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('counts five business days back, weekends inside the window', () => {
+    // Monday 2026-01-12 -> the window starts Tuesday 2026-01-06 (Tue, Wed, Thu, Fri, Mon).
+    expect(businessWindowStartMs(Date.UTC(2026, 0, 12, 15))).toBe(Date.UTC(2026, 0, 6));
+    // Saturday 2026-01-10 counts no business day itself -> Mon 5th..Fri 9th.
+    expect(businessWindowStartMs(Date.UTC(2026, 0, 10, 12))).toBe(Date.UTC(2026, 0, 5));
+    // Friday 2026-01-09 -> Monday 2026-01-05.
+    expect(businessWindowStartMs(Date.UTC(2026, 0, 9, 23))).toBe(Date.UTC(2026, 0, 5));
+  });
+});
+
+describe('several devices per user (M2FS)', () => {
+  function setup() {
+    const { host, clock } = testHost();
+    const plus = makeRecord({ serial: 1001 });
+    const dsc = makeRecord({ serial: 1002, profile: 'digipass' });
+    const app = makeRecord({ serial: 1003, profile: 'digipass', secret: new Uint8Array(20).fill(5) });
+    host.enroll({ user: 'trader1', record: plus });
+    host.enroll({ user: 'trader1', record: dsc });
+    host.enroll({ user: 'trader1', record: app, kind: 'mobile-app' });
+    return { host, clock, plus, dsc, app };
+  }
+
+  it('lists every active device and asks which one to use', () => {
+    const { host } = setup();
+    expect(host.devices('trader1').map((d) => [d.serial, d.kind])).toEqual([['1001', 'dscplus'], ['1002', 'dsc'], ['1003', 'mobile-app']]);
+    expect(() => host.challenge({ user: 'trader1' })).toThrow(/3 devices .*choose one/);
+    expect(host.challenge({ user: 'trader1', serial: '1002' }).serial).toBe('1002');
+    expect(() => host.challenge({ user: 'trader1', serial: '9999' })).toThrow(/no active device 9999/);
+  });
+
+  it('a withdrawal needs a fresh response from a device whose limit covers it', () => {
+    const { host, dsc, plus } = setup();
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 250_000, serial: '1003' })).toThrow(/mobile-app covers USD 200,000 a day/);
+    const issued = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 250_000, serial: '1002' });
+    expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge) })).toEqual({ ok: true, serial: '1002', purpose: 'withdrawal', amountUsd: 250_000 });
+    // 250,000 + 800,000 > 1,000,000 a day for a DSC: only the DSC+ covers it now.
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 800_000, serial: '1002' })).toThrow(/1,000,000 a day/);
+    const big = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 800_000 });
+    expect(big.serial).toBe('1001');
+    expect(host.verify({ user: 'trader1', challenge: big.challenge, response: cardResponse(plus, big.challenge, '1234') })).toMatchObject({ ok: true, amountUsd: 800_000 });
+  });
+
+  it('keeps a running five-business-day total across days', () => {
+    const { host, clock, dsc } = setup();
+    const withdraw = (amount: number) => {
+      const issued = host.authorizeWithdrawal({ user: 'trader1', amountUsd: amount, serial: '1002' });
+      return host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge) });
+    };
+    expect(withdraw(900_000)).toMatchObject({ ok: true }); // Monday
+    clock.advance(dayMs);
+    expect(withdraw(500_000)).toMatchObject({ ok: true }); // Tuesday: 1,400,000 in the window
+    clock.advance(dayMs);
+    expect(() => withdraw(200_000)).toThrow(/1,500,000 in five business days/);
+    clock.advance(5 * dayMs); // the next Monday: Monday's 900,000 has left the window
+    expect(withdraw(900_000)).toMatchObject({ ok: true });
+  });
+
+  it('re-checks the limit when the response arrives (another withdrawal may have used it meanwhile)', () => {
+    const { host, dsc } = setup();
+    const a = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 600_000, serial: '1002' });
+    const b = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 600_000, serial: '1002' });
+    expect(host.verify({ user: 'trader1', challenge: a.challenge, response: cardResponse(dsc, a.challenge) })).toMatchObject({ ok: true });
+    expect(host.verify({ user: 'trader1', challenge: b.challenge, response: cardResponse(dsc, b.challenge) })).toMatchObject({ ok: false, reason: 'limit exceeded' });
+  });
+
+  it('a device shared by two users: each logs in with it, failures count on the device', () => {
+    const { host, plus } = setup();
+    host.assign({ user: 'trader1-ira', serial: '1001' });
+    expect(host.devices('trader1-ira').map((d) => d.serial)).toEqual(['1001']);
+    const c = host.challenge({ user: 'trader1-ira' });
+    expect(host.verify({ user: 'trader1-ira', challenge: c.challenge, response: cardResponse(plus, c.challenge, '1234') })).toMatchObject({ ok: true });
+    const w = host.challenge({ user: 'trader1', serial: '1001' });
+    host.verify({ user: 'trader1', challenge: w.challenge, response: '00000000' });
+    expect(host.devices('trader1-ira')[0]!.failures).toBe(1);
+    host.assign({ user: 'trader1-ira', serial: '1001', active: false });
+    expect(() => host.challenge({ user: 'trader1-ira' })).toThrow(/no usable device/);
+  });
+});
+
+describe('digipass unlock codes', () => {
+  it('derive the firmware unlock code from the lock code', () => {
+    const { host } = testHost();
+    const record = makeRecord({ serial: 77, profile: 'digipass' });
+    host.enroll({ user: 'u', record });
+    const data = enrolmentData(record);
+    expect(host.unlockCode({ serial: '77', lockCode: '4811270' })).toBe(unlockCode(data.secret, '4811270'));
+    data.secret.fill(0);
+    expect(() => host.unlockCode({ serial: '77', lockCode: '12' })).toThrow(/7 digits/);
+    host.enroll({ user: 'u', record: makeRecord({ serial: 78 }) });
+    expect(() => host.unlockCode({ serial: '78', lockCode: '4811270' })).toThrow(/only digipass/);
+  });
+});
+
+describe('temporary code and online Security Code Card (IBKR KB70, KB69, KB1873)', () => {
+  it('gives full access for 2 days, then only printing a card for 10 days; never two in a row', () => {
+    const { host, clock } = testHost();
+    const record = makeRecord({ serial: 5 });
+    host.enroll({ user: 'trader1', record });
+    expect(() => host.issueTempCode({ user: 'nobody' })).toThrow(/unknown user/);
+    const { code } = host.issueTempCode({ user: 'trader1' });
+    expect(code).toMatch(/^[2-9A-Z]{10}$/);
+    expect(() => host.issueTempCode({ user: 'trader1' })).toThrow(/never two in a row/);
+    expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: true, access: 'full' });
+    expect(host.checkTempCode({ user: 'trader1', code: 'ZZZZZZZZZZ' })).toEqual({ ok: false, reason: 'wrong code' });
+    clock.advance(tempCodeFullMs);
+    expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: true, access: 'print-card' });
+    clock.advance(tempCodePrintMs);
+    expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: false, reason: 'expired' });
+    // A login with the device in between allows a new temporary code.
+    const c = host.challenge({ user: 'trader1' });
+    expect(host.verify({ user: 'trader1', challenge: c.challenge, response: cardResponse(record, c.challenge, '1234') })).toMatchObject({ ok: true });
+    expect(host.issueTempCode({ user: 'trader1' }).code).not.toBe(code);
+  });
+
+  it('prints 224 codes; the login asks two indexes; valid 21 days; withdrawal limit of a code card', () => {
+    const { host, clock } = testHost();
+    host.enroll({ user: 'trader1', record: makeRecord({ serial: 6 }) });
+    expect(() => host.issueCodeCard({ user: 'trader1', tempCode: 'ABCDEFGHJK' })).toThrow(/temporary code refused/);
+    const { code } = host.issueTempCode({ user: 'trader1' });
+    clock.advance(tempCodeFullMs + dayMs); // print-only phase still allows printing the card
+    const card = host.issueCodeCard({ user: 'trader1', tempCode: code });
+    expect(card.codes).toHaveLength(codeCardCodes);
+    for (const c of card.codes) expect(c).toMatch(/^\d{3}$/);
+    const issued = host.challenge({ user: 'trader1', serial: card.serial });
+    const [i, j] = issued.indexes!;
+    expect(i).not.toBe(j);
+    expect(issued.challenge).toBe(`${String(i).padStart(3, '0')}-${String(j).padStart(3, '0')}`);
+    const answer = card.codes[i - 1]! + card.codes[j - 1]!;
+    const wrongAnswer = card.codes[j - 1]! + card.codes[i - 1]!;
+    if (wrongAnswer !== answer) expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: wrongAnswer })).toMatchObject({ reason: 'wrong response' });
+    expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: answer })).toMatchObject({ ok: true, serial: card.serial });
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 200_001, serial: card.serial })).toThrow(/200,000 a day/);
+    clock.advance(codeCardValidMs);
+    expect(() => host.challenge({ user: 'trader1', serial: card.serial })).toThrow(/expired/);
+  });
+});
+
+describe('secrets at rest and the audit table', () => {
+  it('the database file never holds the secret, the PIN or a response; the audit names decisions only', () => {
+    const dbPath = join(dir, 'sealed.sqlite');
+    const host = openHost({ dbPath, hostKey, now: () => Date.UTC(2026, 0, 5, 9) });
+    const record = makeRecord({ serial: 31, pin: '8642' });
+    host.enroll({ user: 'trader1', record });
+    const c = host.challenge({ user: 'trader1' });
+    const response = cardResponse(record, c.challenge, '8642');
+    host.verify({ user: 'trader1', challenge: c.challenge, response: response.slice(0, -1) + ((Number(response.at(-1)) + 1) % 10) });
+    host.verify({ user: 'trader1', challenge: c.challenge, response });
+    const pin = host.requestPinChange({ user: 'trader1', newPin: '1357', confirmPin: '1357' });
+    host.verify({ user: 'trader1', challenge: pin.challenge, response: cardResponse(record, pin.challenge, '1357') });
+    const entries = host.auditLog({ limit: 100 });
+    host.close();
+    const bytes = Buffer.concat([readFileSync(dbPath), ...['-wal'].flatMap((s) => { try { return [readFileSync(dbPath + s)]; } catch { return []; } })]);
+    const text = bytes.toString('latin1');
+    for (const needle of ['12345678901234567890', bytesToHex(secret20), '8642', '1357', response]) {
+      expect(text.includes(needle), `database contains ${needle}`).toBe(false);
+    }
+    expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual(['pin-change:ok', 'pin-change:ok', 'verify:ok', 'verify:failed', 'challenge:ok', 'enroll:ok']);
+    for (const e of entries) expect(JSON.stringify(e)).not.toContain(response);
+  });
+
+  it('a different host key cannot open the sealed secrets', () => {
+    const dbPath = join(dir, 'wrong-key.sqlite');
+    const first = openHost({ dbPath, hostKey });
+    first.enroll({ user: 'trader1', record: makeRecord({ serial: 32 }) });
+    first.close();
+    const second = openHost({ dbPath, hostKey: new Uint8Array(32).fill(1) });
+    const c = second.challenge({ user: 'trader1' });
+    expect(() => second.verify({ user: 'trader1', challenge: c.challenge, response: '12345678' })).toThrow(/wrong host key/);
+    second.close();
+  });
+});
