@@ -139,7 +139,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const pressedListeners = new Set<(key: Key | undefined) => void>();
   const driver = new KeyDriver(session, realScheduler, {
     onPressed: (key) => pressedListeners.forEach((listener) => listener(key)),
-    onKey: (event, key, frame) => recorder?.key(event, key, frame),
+    onKey: (event, key, frame) => recorder?.key(event, key, frame, session.nowMs),
   });
   const login = new LoginModel(host, user, (_serial, pin) => {
     if (!demo) return;

@@ -84,8 +84,9 @@ export class SessionRecorder {
     this.#unsubscribe = session.onFrame((next) => this.#write({ type: 'frame', ...next }));
   }
 
-  key(event: 'down' | 'up', key: Key, frame: Frame): void {
-    this.#write({ type: 'key', event, key, atMs: frame.atMs, frame: frame.number });
+  /** A key event at `atMs` (the card's clock when it took the key) and the frame it produced. */
+  key(event: 'down' | 'up', key: Key, frame: Frame, atMs: number): void {
+    this.#write({ type: 'key', event, key, atMs, frame: frame.number });
   }
 
   close(atMs: number): void {

@@ -77,7 +77,9 @@ export class KeyDriver {
     if (!press || this.#closed) return;
     this.#held = press.key;
     this.hooks.onPressed?.(press.key);
-    this.hooks.onKey?.('down', press.key, this.keys.keyDown(press.key));
+    // Not inside `onKey?.(…)`: an optional call skips evaluating its arguments when there is no hook.
+    const frame = this.keys.keyDown(press.key);
+    this.hooks.onKey?.('down', press.key, frame);
     this.#cancel = this.scheduler.after(press.holdMs, () => this.#release(press.key));
   }
 
@@ -85,7 +87,8 @@ export class KeyDriver {
     this.#cancel = undefined;
     if (this.#closed) return;
     this.#held = undefined;
-    this.hooks.onKey?.('up', key, this.keys.keyUp(key));
+    const frame = this.keys.keyUp(key);
+    this.hooks.onKey?.('up', key, frame);
     this.hooks.onPressed?.(undefined);
     this.#next();
   }
@@ -124,6 +127,12 @@ export class VirtualScheduler implements Scheduler {
     return () => {
       this.#pending = this.#pending.filter((other) => other !== entry);
     };
+  }
+
+  /** Milliseconds until the next pending callback, or undefined when none is pending. */
+  get nextDueInMs(): number | undefined {
+    if (this.#pending.length === 0) return undefined;
+    return Math.max(0, Math.min(...this.#pending.map((entry) => entry.atMs)) - this.clock.nowMs);
   }
 
   advance(ms: number): void {
