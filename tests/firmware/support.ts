@@ -12,8 +12,10 @@ export const secret = (): Uint8Array => hexToBytes(secretHex);
 /** The digipass test PIN: not weak (no run, not all equal). */
 export const testPin = '2580';
 export const startMs = Date.UTC(2026, 0, 1);
+/** A counter suite for the dscplus profile (RFC 6287 §6: C steps on every response). */
+export const counterSuite = 'OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1';
 
-export type TestDevice = 'default' | 'check-digit' | 'no-pin' | '10-digit';
+export type TestDevice = 'default' | 'check-digit' | 'no-pin' | '10-digit' | 'counter';
 
 /** A counter-based byte source: deterministic, yet every call differs. */
 export function countingRandom(seed = 1): (n: number) => Uint8Array {
@@ -28,6 +30,7 @@ export function testRecord(profile: Profile, device: TestDevice = 'default', ran
     secret: secret(),
     ...(device !== 'no-pin' && { pin: testPin }),
     ...(device === '10-digit' && { suite: 'OCRA-1:HOTP-SHA1-10:QN06-PSHA1' }),
+    ...(device === 'counter' && { suite: profile === 'dscplus' ? counterSuite : 'OCRA-1:HOTP-SHA256-8:C-QN08' }),
     checkDigit: device === 'check-digit',
     clockMs: startMs,
     random,
