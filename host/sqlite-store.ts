@@ -45,17 +45,21 @@ function challengeFromDb(c: ChallengeDb): ChallengeRow {
   };
 }
 
-function migrate(db: Database.Database, path: string): void {
+function checkOwnership(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > schemaVersion) {
     throw new StoreError(`database ${path} has schema version ${version}, newer than this dsc (${schemaVersion}); upgrade dsc`);
   }
-  if (version === schemaVersion) return;
   if (version === 0) {
     // A non-empty database without our version is someone else's file: never write into it.
     const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
     if (tables.n > 0) throw new StoreError(`database ${path} is not a dscplus host database (it has tables but no schema version)`);
   }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === schemaVersion) return;
   db.transaction(() => {
     for (let v = version; v < schemaVersion; v++) db.exec(migrations[v]!);
     db.pragma(`user_version = ${schemaVersion}`);
@@ -72,10 +76,12 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
   try {
     db = new Database(path, { fileMustExist: options.create === false });
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Check whose file this is before anything writes to it (switching to WAL rewrites the header).
+    checkOwnership(db, path);
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    migrate(db, path);
+    migrate(db);
   } catch (error) {
     if (error instanceof StoreError) throw error;
     const code = (error as { code?: string }).code ?? '';

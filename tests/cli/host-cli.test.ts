@@ -1,0 +1,169 @@
+// `dsc host` as an administrator runs it: the real binary on a real SQLite file, with device files from
+// `dsc provision` and responses from `dsc respond` (end to end), and every kind of bad input.
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
+import { main } from '../../cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDsc } from '../support/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dsc-host-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { ...process.env, DSC_HOST_KEY: '' };
+const dsc = (args: string[], extraEnv: Record<string, string> = {}) => runDsc(args, { cwd: dir, env: { ...env, ...extraEnv } });
+/** The same dispatcher in this process (for the many --help checks: no process start-up each). */
+async function inProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d) => (stdout += d));
+  err.on('data', (d) => (stderr += d));
+  const status = await main(args, { stdin: new PassThrough(), stdout: out, stderr: err, env, cwd: dir });
+  return { status, stdout, stderr };
+}
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const subcommands = ['enroll', 'assign', 'import', 'export', 'challenge', 'verify', 'unlock', 'unlock-code', 'pin-change', 'authorize-withdrawal', 'temp-code', 'code-card', 'devices', 'audit'];
+
+function wrongOf(response: string): string {
+  return response.slice(0, -1) + String((Number(response.at(-1)) + 1) % 10);
+}
+
+describe('dsc host end to end with dsc provision and dsc respond', () => {
+  beforeAll(() => {
+    expect(dsc(['provision', '--serial', '40417265', '--pin', '1234', '--out', 'card.json']).status).toBe(0);
+    expect(dsc(['provision', '--serial', '555', '--profile', 'digipass', '--pin', '2580', '--check-digit', '--out', 'dp.json']).status).toBe(0);
+  });
+
+  it('enrolls, and a response from dsc respond verifies while a wrong one does not', () => {
+    const enrolled = dsc(['host', 'enroll', '--user', 'trader1', '--device', 'card.json']);
+    expect(enrolled.status, enrolled.stderr).toBe(0);
+    expect(enrolled.stdout).toMatch(/enrolled 40417265 \(dscplus/);
+    expect(statSync(join(dir, '.dsc/host.sqlite.key')).mode & 0o777).toBe(0o600);
+
+    const challenge = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
+    expect(challenge).toMatch(/^\d{6}$/);
+    const response = dsc(['respond', '--device', 'card.json', '--pin', '1234', '--challenge', challenge]).stdout.trim();
+    expect(response).toMatch(/^\d{8}$/);
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', wrongOf(response)])).toMatchObject({ status: 1, stdout: 'wrong response\n' });
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok\n' });
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 1, stdout: 'already used\n' });
+
+    // The same card operated with a wrong PIN gives a response the host rejects.
+    const second = dsc(['host', 'challenge', '--user', 'trader1', '--json']);
+    const issued = JSON.parse(second.stdout) as { challenge: string; serial: string; expiresAtMs: number };
+    expect(issued.serial).toBe('40417265');
+    const wrongPin = dsc(['respond', '--device', 'card.json', '--pin', '9999', '--challenge', issued.challenge]).stdout.trim();
+    const result = dsc(['host', 'verify', '--user', 'trader1', '--challenge', issued.challenge, '--response', wrongPin, '--json']);
+    expect(result.status).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, reason: 'wrong response' });
+  });
+
+  it('changes the PIN on the server: the challenge answered with the new PIN commits it', () => {
+    const challenge = dsc(['host', 'pin-change', '--user', 'trader1', '--new-pin', '4321', '--confirm-pin', '4321']).stdout.trim();
+    const response = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', challenge]).stdout.trim();
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok: new PIN set\n' });
+    const login = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
+    const withNew = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', login]).stdout.trim();
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', login, '--response', withNew]).status).toBe(0);
+    expect(dsc(['host', 'pin-change', '--user', 'trader1', '--new-pin', '4321', '--confirm-pin', '4322'])).toMatchObject({ status: 2 });
+  });
+
+  it('a digipass card with a check digit: challenge, respond, verify, unlock code, withdrawal', () => {
+    expect(dsc(['host', 'enroll', '--user', 'trader1', '--device', 'dp.json']).status).toBe(0);
+    expect(dsc(['host', 'challenge', '--user', 'trader1'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/2 devices .*choose one/) });
+    const issued = dsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '250000', '--device', '555']);
+    expect(issued.status, issued.stderr).toBe(0);
+    const challenge = issued.stdout.split('\t')[0]!;
+    expect(challenge).toMatch(/^\d{7}$/);
+    const response = dsc(['respond', '--device', 'dp.json', '--pin', '2580', '--challenge', challenge]).stdout.trim();
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok: withdrawal of USD 250,000 authorized\n' });
+    expect(dsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '1000000', '--device', '555'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/1,000,000 a day/) });
+    expect(dsc(['host', 'unlock-code', '--device', '555', '--lock-code', '4811270']).stdout).toMatch(/^\d{8}\n$/);
+    const devices = JSON.parse(dsc(['host', 'devices', '--user', 'trader1', '--json']).stdout) as { serial: string; kind: string }[];
+    expect(devices.map((d) => [d.serial, d.kind])).toEqual([['40417265', 'dscplus'], ['555', 'dsc']]);
+  });
+
+  it('exports encrypted PSKC and imports it into another database that then verifies the card', () => {
+    const password = { PSKC_PW: 'correct horse' };
+    expect(dsc(['host', 'export', '--pskc', 'keys.pskcxml', '--device', '40417265', '--password-env', 'PSKC_PW'], password)).toMatchObject({ status: 0 });
+    expect(statSync(join(dir, 'keys.pskcxml')).mode & 0o777).toBe(0o600);
+    expect(dsc(['host', 'export', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW'], password).status).toBe(2); // exists, no --force
+    expect(dsc(['host', 'import', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW', '--user', 'trader9', '--pin', '4321', '--db', 'other.sqlite'], password)).toMatchObject({ status: 0, stdout: 'imported 1 OCRA key(s): 40417265\n' });
+    const challenge = dsc(['host', 'challenge', '--user', 'trader9', '--db', 'other.sqlite']).stdout.trim();
+    const response = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', challenge]).stdout.trim();
+    expect(dsc(['host', 'verify', '--user', 'trader9', '--challenge', challenge, '--response', response, '--db', 'other.sqlite']).status).toBe(0);
+    expect(dsc(['host', 'import', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW', '--db', 'third.sqlite'], { PSKC_PW: 'wrong' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/wrong key or password|ValueMAC/) });
+  });
+
+  it('refuses an XXE document and leaves the database untouched', () => {
+    const before = sha(join(dir, '.dsc/host.sqlite'));
+    const xxe = join(dir, 'xxe.pskcxml');
+    writeFileSync(xxe, readFileSync(new URL('../../fixtures/pskc/xxe-external-entity.pskcxml', import.meta.url)));
+    expect(dsc(['host', 'import', '--pskc', 'xxe.pskcxml'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/DOCTYPE/) });
+    expect(sha(join(dir, '.dsc/host.sqlite'))).toBe(before);
+  });
+});
+
+describe('dsc host bad input', () => {
+  it.each(subcommands)('%s --help prints its usage and exits 0', async (sub) => {
+    const result = await inProcess(['host', sub, '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`usage: dsc host ${sub}`);
+    expect(result.stdout).toContain('--json');
+  });
+
+  it('without a subcommand, or with an unknown one, exits 2', () => {
+    expect(dsc(['host']).status).toBe(2);
+    expect(dsc(['host', 'frobnicate'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown subcommand "frobnicate"/) });
+  });
+
+  it('a missing database is not created by verify or challenge', () => {
+    const result = dsc(['host', 'verify', '--user', 'x', '--challenge', '123456', '--response', '12345678', '--db', 'missing.sqlite']);
+    expect(result).toMatchObject({ status: 2, stderr: expect.stringMatching(/no host database at missing.sqlite/) });
+    expect(existsSync(join(dir, 'missing.sqlite'))).toBe(false);
+  });
+
+  it('unknown user, wrong digit count and malformed response exit 2 and write nothing', () => {
+    const db = join(dir, '.dsc/host.sqlite');
+    const challenge = dsc(['host', 'challenge', '--user', 'trader1', '--device', '40417265']).stdout.trim();
+    const before = sha(db);
+    expect(dsc(['host', 'verify', '--user', 'nobody', '--challenge', challenge, '--response', '12345678'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown user "nobody"/) });
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', '1234567'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--response expected/) });
+    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', '12x45678'])).toMatchObject({ status: 2 });
+    expect(dsc(['host', 'challenge', '--user', 'no body'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/"user" expected/) });
+    expect(dsc(['host', 'enroll', '--user', 'x', '--device', 'nope.json'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/cannot read device file nope.json/) });
+    expect(sha(db)).toBe(before);
+  });
+
+  it('a corrupt database file exits 2 with a clear message and is left exactly as it was', () => {
+    const path = join(dir, 'corrupt.sqlite');
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    writeFileSync(`${path}.key`, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    const before = sha(path);
+    const result = dsc(['host', 'challenge', '--user', 'trader1', '--db', 'corrupt.sqlite']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/corrupt\.sqlite cannot be opened: file is not a database/);
+    expect(sha(path)).toBe(before);
+    // A valid SQLite file that is someone else's database is refused too, not migrated into.
+    const foreign = join(dir, 'foreign.sqlite');
+    const other = new Database(foreign);
+    other.exec('CREATE TABLE t (x)');
+    other.close();
+    writeFileSync(`${foreign}.key`, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    const foreignBefore = sha(foreign);
+    expect(dsc(['host', 'enroll', '--user', 'u', '--device', 'card.json', '--db', 'foreign.sqlite'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/not a dscplus host database/) });
+    expect(sha(foreign)).toBe(foreignBefore);
+  });
+
+  it('a bad DSC_HOST_KEY or a key file readable by others is refused', () => {
+    expect(dsc(['host', 'devices', '--user', 'trader1'], { DSC_HOST_KEY: 'xyz' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/DSC_HOST_KEY expected 64 hex digits/) });
+    const path = join(dir, 'open.sqlite');
+    expect(dsc(['host', 'enroll', '--user', 'u', '--device', 'card.json', '--db', 'open.sqlite']).status).toBe(0);
+    chmodSync(`${path}.key`, 0o644);
+    expect(dsc(['host', 'devices', '--user', 'u', '--db', 'open.sqlite'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/readable by others/) });
+  });
+});
