@@ -99,6 +99,16 @@ function Sized(props: Omit<AppProps, 'columns' | 'rows'>) {
   return createElement(App, { ...props, columns: size.columns, rows: size.rows });
 }
 
+/**
+ * Give the terminal back as it was: cooked mode, and stdin no longer read (a paused, unreferenced
+ * stdin lets the process end once the command returns).
+ */
+function releaseTerminal(stdin: NodeJS.ReadStream): void {
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  stdin.unref?.();
+}
+
 /** The alternate screen keeps the user's scrollback intact and is left on exit, restoring the terminal. */
 const enterAlternateScreen = '\u001B[?1049h\u001B[H';
 const leaveAlternateScreen = '\u001B[?1049l';
@@ -113,6 +123,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (values.help) {
     write(io.stdout, help);
     return exitOk;
+  }
+  // A bad device file is reported before anything else happens (and is never rewritten).
+  if (values.device !== undefined) {
+    try {
+      readDeviceFile(resolve(io.cwd, values.device));
+    } catch (error) {
+      if (error instanceof DeviceFileError) throw new UsageError(error.message);
+      throw error;
+    }
   }
   if (!isTerminal(io.stdin) || !isTerminal(io.stdout)) {
     throw new UsageError('draws the card in a terminal: run it in one (stdin and stdout must be a TTY); for scripts use dsc press');
@@ -181,6 +200,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     session.close();
     host.close();
     stdout.write(leaveAlternateScreen);
+    releaseTerminal(io.stdin as NodeJS.ReadStream);
   }
   if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${resolve(io.cwd, '.dsc')}`);
   return exitOk;
