@@ -72,6 +72,16 @@ export abstract class Link {
     return seq;
   }
 
+  /** Write bytes as they are, outside the numbering: for tests of the other end's error handling. */
+  writeRaw(text: string): void {
+    this.#stream.write(text);
+  }
+
+  /** Send a line built for the next sequence number, unchecked (a tester sends unknown types on purpose). */
+  sendBuilt(build: (seq: number) => string): number {
+    return this.sendLine(build);
+  }
+
   /** Greet the other end (HI); it answers HA. */
   hello(): number {
     return this.send(this.#helloMessage(false));
@@ -105,7 +115,10 @@ export abstract class Link {
     const { seq, message } = envelope;
     this.emit({ type: 'received', envelope });
     if (message.type === 'error') {
-      // Never answer an error: two ends answering each other's errors would talk forever.
+      // Never answer an error: two ends answering each other's errors would talk forever. It is not
+      // judged either (it may answer a line sent before any hello), but it does advance the count,
+      // so the line after it is not taken for a gap.
+      if (this.#peer !== null) this.#peerLastSeq = seq;
       this.emit({ type: 'peerError', seq, code: message.code, ref: message.ref, text: message.text });
       return;
     }

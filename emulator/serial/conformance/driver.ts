@@ -1,0 +1,98 @@
+/**
+ * Driving a card over the link as a finger would: presses, holds and waits in the card's own time
+ * (TM lines on a virtual-clock card, real time on hardware), key scripts in the `dsc press` syntax,
+ * and getting the card back to "off" from whatever it shows.
+ */
+import { shortPressMs } from '../../../firmware/types.ts';
+import type { ScriptAction } from '../../key-script.ts';
+import type { WireKey } from '../messages.ts';
+import type { FrameMessage, KeyResult, PanelLink } from '../panel-link.ts';
+
+/**
+ * On a real-clock card a wait lasts this much longer than asked, so that the card's timer, started a
+ * moment after ours, has fired when we look (a failure guard against a race, not a test sleep).
+ */
+export const realClockMarginMs = 250;
+/** How many BACK presses empty any entry field and walk back to a screen PRESS can switch off (8-digit fields, plus room). */
+const backPressesToLeave = 10;
+
+export class ConformanceError extends Error {
+  override name = 'ConformanceError';
+}
+
+export class Driver {
+  readonly panel: PanelLink;
+  /** Every key result, for the protocol checks at the end. */
+  readonly results: KeyResult[] = [];
+
+  constructor(panel: PanelLink) {
+    this.panel = panel;
+  }
+
+  get virtual(): boolean {
+    return this.panel.peer?.clock === 'virtual';
+  }
+
+  /** The text on the display now ('' when off). */
+  get text(): string {
+    return this.panel.frame?.text ?? '';
+  }
+
+  get frame(): FrameMessage | null {
+    return this.panel.frame;
+  }
+
+  #record(result: KeyResult): KeyResult {
+    this.results.push(result);
+    return result;
+  }
+
+  /** Let `ms` pass on the card. */
+  async wait(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    if (this.virtual) {
+      this.#record(await this.panel.advance(ms));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, ms + realClockMarginMs));
+    }
+  }
+
+  /** Press and release `key`, holding it `holdMs` (a short press is immediate). */
+  async press(key: WireKey, holdMs = 0): Promise<FrameMessage | null> {
+    this.#record(await this.panel.keyDown(key));
+    if (holdMs > shortPressMs) {
+      if (this.virtual) this.#record(await this.panel.advance(holdMs));
+      else await new Promise((resolve) => setTimeout(resolve, holdMs));
+    }
+    return this.#record(await this.panel.keyUp(key)).frame;
+  }
+
+  /** Type digits and keys: '2580' presses 2, 5, 8, 0. */
+  async type(...tokens: string[]): Promise<void> {
+    for (const token of tokens) {
+      if (/^[0-9]+$/.test(token)) for (const digit of token) await this.press(digit as WireKey);
+      else await this.press(token as WireKey);
+    }
+  }
+
+  /** Run actions parsed by emulator/key-script.ts; battery actions have no serial form and are refused earlier. */
+  async run(actions: readonly ScriptAction[]): Promise<void> {
+    for (const action of actions) {
+      if (action.type === 'press') await this.press(action.key, action.holdMs);
+      else if (action.type === 'wait') await this.wait(action.ms);
+      else throw new ConformanceError('a battery change cannot be asked for over the serial protocol');
+    }
+  }
+
+  /** Switch the card off from any screen: a 2 s hold, then BACK out of entry screens and hold again, then idle time. */
+  async off(powerHoldMs: number, idleTimeoutMs: number): Promise<void> {
+    if (this.text === '') return;
+    await this.press('PRESS', powerHoldMs);
+    if (this.text === '') return;
+    for (let i = 0; i < backPressesToLeave; i++) await this.press('BACK');
+    await this.press('PRESS', powerHoldMs);
+    if (this.text === '') return;
+    await this.wait(idleTimeoutMs);
+    if (this.text !== '') throw new ConformanceError(`the card cannot be switched off: after a 2 s PRESS hold and ${idleTimeoutMs} ms idle it still shows ${JSON.stringify(this.text)}`);
+  }
+}

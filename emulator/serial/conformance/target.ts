@@ -1,0 +1,137 @@
+/**
+ * What the tester knows about the card under test, and how it checks a response: from the device file
+ * (the secret unsealed with the device key, as the host enrols it) or from a PSKC key container.
+ */
+import { readFileSync } from 'node:fs';
+import { decodeImage } from '../../../firmware/memory.ts';
+import { enrolmentData, recordImage } from '../../../firmware/device-record.ts';
+import { prepareOcra, parseSuite, timeStepAt, type OcraInputs, type OcraSuite } from '../../../firmware/ocra/index.ts';
+import { luhnCheckDigit } from '../../../firmware/luhn.ts';
+import type { Profile } from '../../../firmware/types.ts';
+import { parsePskc, PskcError } from '../../../host/pskc.ts';
+import { DeviceFileError, readDeviceFile } from '../../card.ts';
+
+/** How far ahead of the last known counter a counter-suite response is searched (a card may have been used meanwhile). */
+export const counterLookAhead = 100;
+/** Time steps either side of now tried for a time-based suite (clocks drift; a virtual clock starts at provisioning). */
+export const timeStepWindow = 2;
+
+export interface Target {
+  readonly serial: string;
+  readonly profile: Profile;
+  readonly suite: OcraSuite;
+  readonly checkDigit: boolean;
+  /** The PIN the card accepts now (digipass) or the soft PIN to type (dscplus). */
+  readonly pin: string;
+  /** The OCRA counter the card will use next, when the suite has one (searched forward from here). */
+  counter: number;
+  /** The secret in the clear; `wipe()` zeroes it. */
+  readonly secret: Uint8Array;
+  wipe(): void;
+}
+
+/** The device file or PSKC container cannot be used; the CLI exits 2 with this message. */
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
+
+/**
+ * From a device file: serial, profile, suite, secret and PIN exactly as the host would enrol them.
+ * @example
+ * const target = targetFromDeviceFile('card.json'); // … target.wipe()
+ */
+export function targetFromDeviceFile(path: string, pinOverride?: string): Target {
+  let record;
+  try {
+    record = readDeviceFile(path);
+  } catch (error) {
+    if (error instanceof DeviceFileError) throw new TargetError(error.message);
+    throw error;
+  }
+  const data = enrolmentData(record);
+  const pin = pinOverride ?? data.pin;
+  if (pin === undefined) {
+    data.secret.fill(0);
+    throw new TargetError(`device file ${JSON.stringify(path)} holds no PIN (the card was ordered without one); give --pin`);
+  }
+  const counter = decodeImage(recordImage(record)).state.counter;
+  return makeTarget({ serial: data.serial, profile: data.profile, suite: parseSuite(data.suite), checkDigit: data.checkDigit, pin, counter, secret: data.secret });
+}
+
+/**
+ * From a PSKC container (RFC 6030): the OCRA key whose serial is `serial`. The profile follows the
+ * suite: a suite that hashes the PIN (P) is a soft-PIN card (dscplus), one without checks the PIN itself (digipass).
+ */
+export function targetFromPskc(path: string, serial: string, pin: string | undefined, password?: string): Target {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new TargetError(`PSKC file ${JSON.stringify(path)} cannot be read: ${(error as Error).message}`);
+  }
+  let keys;
+  try {
+    keys = parsePskc(text, password === undefined ? {} : { password });
+  } catch (error) {
+    if (error instanceof PskcError || error instanceof RangeError || error instanceof TypeError) throw new TargetError(`PSKC file ${JSON.stringify(path)}: ${(error as Error).message}`);
+    throw error;
+  }
+  const key = keys.find((candidate) => candidate.serial === serial && candidate.suite !== undefined);
+  for (const other of keys) if (other !== key) other.secret.fill(0);
+  if (key === undefined) throw new TargetError(`PSKC file ${JSON.stringify(path)} holds no OCRA key for serial ${JSON.stringify(serial)}`);
+  if (pin === undefined) {
+    key.secret.fill(0);
+    throw new TargetError('--pin is required with --pskc (a PSKC container does not carry the PIN)');
+  }
+  const suite = parseSuite(key.suite);
+  return makeTarget({ serial, profile: suite.pin ? 'dscplus' : 'digipass', suite, checkDigit: key.checkDigits ?? false, pin, counter: key.counter ?? 0, secret: key.secret });
+}
+
+function makeTarget(fields: Omit<Target, 'wipe'>): Target {
+  if (!/^[0-9]{4}$/.test(fields.pin)) {
+    fields.secret.fill(0);
+    throw new TargetError(`--pin expected 4 digits, got ${fields.pin.length} characters`);
+  }
+  return { ...fields, wipe: () => fields.secret.fill(0) };
+}
+
+/** A challenge the card takes: the suite's question length in digits, plus the Luhn digit when configured. */
+export function challengeToType(target: Target, question: string): string {
+  return target.checkDigit ? question + luhnCheckDigit(question) : question;
+}
+
+/** Constant-time comparison of two digit strings (a tester handles valid responses too). */
+function sameDigits(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
+
+/**
+ * Does `shown` answer `question` under the target's secret (and `pin`)? For counter suites the counter
+ * is searched forward and remembered; time suites try the steps around now.
+ */
+export function responseConforms(target: Target, question: string, shown: string, pin: string | undefined): boolean {
+  const key = prepareOcra(target.suite, target.secret);
+  try {
+    const base: OcraInputs = { challenge: question, ...(target.suite.pin && { pin: pin ?? '' }) };
+    if (target.suite.counter) {
+      for (let counter = target.counter; counter <= target.counter + counterLookAhead; counter++) {
+        if (sameDigits(key.respond({ ...base, counter }), shown)) {
+          target.counter = counter + 1;
+          return true;
+        }
+      }
+      return false;
+    }
+    if (target.suite.timeStepSeconds !== undefined) {
+      const now = timeStepAt(target.suite, Date.now());
+      for (let step = now - timeStepWindow; step <= now + timeStepWindow; step++) if (sameDigits(key.respond({ ...base, timeStep: step }), shown)) return true;
+      return false;
+    }
+    return sameDigits(key.respond(base), shown);
+  } finally {
+    key.destroy();
+  }
+}
