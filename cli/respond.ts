@@ -50,10 +50,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (challenge.length !== expected) {
       throw new UsageError(`--challenge expected ${length} digits${card.info.checkDigit ? ` (or ${expected} with the check digit)` : ''} for ${suite.text}, got ${challenge.length}`);
     }
-    runKeyScript(card, parseKeyScript([`PRESS:${powerHoldMs}`, pin, 'OK', challenge, 'OK']));
-    if (card.screenId !== 'response') {
-      write(io.stderr, `dsc respond: the card shows ${JSON.stringify(card.frame.text)} (${card.screenId}), not a response`);
-      return exitFailure;
+    // Stop at the first screen that is not the expected one: typing on would spend the challenge's digits
+    // as another PIN try on a digipass card.
+    for (const [keys, expected] of [[[`PRESS:${powerHoldMs}`, pin, 'OK'], 'challenge'], [[challenge, 'OK'], 'response']] as const) {
+      runKeyScript(card, parseKeyScript(keys));
+      if (card.screenId !== expected) {
+        write(io.stderr, `dsc respond: the card shows ${JSON.stringify(card.frame.text)} (${card.screenId}), not ${expected === 'response' ? 'a response' : 'CHALLNG>'}`);
+        return exitFailure;
+      }
     }
     // A response longer than the display shows in turns; read every turn.
     const turns = Math.ceil(suite.digits / lcdWidthChars);
