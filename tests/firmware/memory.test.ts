@@ -80,7 +80,7 @@ describe('memory image', () => {
     let torn = 0;
     const reasons = new Set<string>();
     for (const [profile, text, device] of scripts) {
-      const script = text.split(' ').flatMap((t) => (t === 'PIN' ? powerOn : t === 'IDLE' ? [31_000] : keysOf(t)));
+      const script = text.split(' ').flatMap((t): (Key | number | 'HOLD')[] => (t === 'PIN' ? powerOn : t === 'IDLE' ? [31_000] : keysOf(t)));
       const { images, effects } = session(profile, script, device);
       for (const effect of effects) if (effect.type === 'persist') reasons.add(effect.reason);
       for (let w = 1; w < images.length; w++) {
@@ -160,7 +160,7 @@ describe('memory image', () => {
     const { slot, state } = decodeImage(last);
     const previous = decodeImage(images.at(-2)!).state;
     const flipped = last.slice();
-    flipped[slotOffsets[slot] + 5] ^= 0x01;
+    flipped[slotOffsets[slot] + 5] = flipped[slotOffsets[slot] + 5]! ^ 0x01;
     expect(sameState(decodeImage(flipped).state, previous)).toBe(true);
     expect(state.seq).toBe(previous.seq + 1);
   });
@@ -184,7 +184,7 @@ describe('memory image', () => {
     const image = recordImage(testRecord('digipass'));
     for (let bit = 0; bit < staticBytes * 8; bit++) {
       const bad = image.slice();
-      bad[bit >> 3] ^= 1 << (bit & 7);
+      bad[bit >> 3] = bad[bit >> 3]! ^ (1 << (bit & 7));
       expect(() => decodeImage(bad)).toThrow(MemoryImageError);
     }
   });
@@ -192,7 +192,7 @@ describe('memory image', () => {
 
 function flip(image: Uint8Array, at: number): Uint8Array {
   const out = image.slice();
-  out[at] ^= 0xff;
+  out[at] = out[at]! ^ 0xff;
   return out;
 }
 
