@@ -53,7 +53,10 @@ function formatResult(result: CheckResult): string {
 
 function loadTarget(values: { device?: string; pskc?: string; serial?: string; pin?: string; password?: string }): Target {
   if ((values.device === undefined) === (values.pskc === undefined)) throw new UsageError('give either --device FILE or --pskc FILE --serial N');
-  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) throw new UsageError(`--pin expected 4 digits, got ${values.pin.length} characters`);
+  // The PIN itself is never echoed, not even a wrong one.
+  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) {
+    throw new UsageError(`--pin expected 4 digits, got ${values.pin.length === 4 ? 'a character that is not a digit' : `${values.pin.length} characters`}`);
+  }
   try {
     if (values.device !== undefined) return targetFromDeviceFile(values.device, values.pin);
     return targetFromPskc(values.pskc!, required('serial', values.serial), values.pin, values.password);
