@@ -14,6 +14,7 @@ import { App, type AppProps } from '../emulator/ui/App.tsx';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
 import { LoginModel } from '../emulator/ui/login-model.ts';
 import { loadScreenTable } from '../emulator/ui/screen-table.ts';
+import { minColumns, minRows } from '../emulator/ui/layout.ts';
 import { HostError, openHost, type LoginHost } from '../host/index.ts';
 import type { Key } from '../firmware/types.ts';
 import { exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
@@ -88,9 +89,11 @@ function openSetup(values: { device?: string; db?: string; user?: string }, io: 
 /** Follows the terminal's size, so the layout adapts when the window is resized. */
 function Sized(props: Omit<AppProps, 'columns' | 'rows'>) {
   const { stdout } = useStdout();
-  const [size, setSize] = useState({ columns: stdout.columns, rows: stdout.rows });
+  // A pseudo-terminal whose size was never set reports 0×0: draw for the smallest supported size.
+  const measure = () => ({ columns: stdout.columns || minColumns, rows: stdout.rows || minRows });
+  const [size, setSize] = useState(measure);
   useEffect(() => {
-    const onResize = () => setSize({ columns: stdout.columns, rows: stdout.rows });
+    const onResize = () => setSize(measure());
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
