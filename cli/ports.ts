@@ -71,5 +71,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     write(io.stderr, 'dsc ports: serialport lists ports with `udevadm`, which is not installed here (Debian: apt-get install udev); give the port path to --port directly');
     return exitFailure;
   }
-  return listPorts(io, values.json === true, () => SerialPort.list());
+  try {
+    return await listPorts(io, values.json === true, () => SerialPort.list());
+  } catch (error) {
+    write(io.stderr, `dsc ports: the system could not list its serial ports: ${(error as Error).message}`);
+    return exitFailure;
+  }
 }
