@@ -44,7 +44,11 @@ export function readDeviceFile(path: string): DeviceRecord {
   }
 }
 
-/** Write `record` to `path` atomically: a temp file beside it, fsync, rename over, fsync the folder. */
+/**
+ * Write `record` to `path` atomically: a temp file beside it, fsync, rename over, fsync the folder.
+ * @example
+ * writeDeviceFile('card.json', record, { exclusive: true });
+ */
 export function writeDeviceFile(path: string, record: DeviceRecord, options: { exclusive?: boolean } = {}): void {
   if (options.exclusive && existsSync(path)) throw new DeviceFileError(`device file ${JSON.stringify(path)} already exists (not overwritten)`);
   const temp = `${path}.${process.pid}.tmp`;

@@ -59,7 +59,11 @@ export function parseKeyScript(tokens: readonly string[]): ScriptAction[] {
   return actions;
 }
 
-/** Run parsed actions on a card; returns the frame after the last one. */
+/**
+ * Run parsed actions on a card; returns the frame after the last one.
+ * @example
+ * runKeyScript(card, parseKeyScript(['PRESS:2000', '1234', 'OK'])).text // 'CHALLNG>'
+ */
 export function runKeyScript(card: CardSession, actions: readonly ScriptAction[]): Frame {
   for (const action of actions) {
     if (action.type === 'press') card.press(action.key, action.holdMs);

@@ -131,17 +131,29 @@ export function parseDeviceRecord(json: unknown): DeviceRecord {
   return record;
 }
 
-/** The AEAD associated data of the sealed ordering PIN: binds it to the card's serial. */
+/**
+ * The AEAD associated data of the sealed ordering PIN: binds it to the card's serial.
+ * @example
+ * orderPinAad('40417265') // bytes of "dscplus-order-pin:40417265"
+ */
 export function orderPinAad(serial: string): Uint8Array {
   return new TextEncoder().encode(`dscplus-order-pin:${serial}`);
 }
 
-/** Decode a record's image bytes (the record was validated by `parseDeviceRecord`). */
+/**
+ * Decode a record's image bytes (the record was validated by `parseDeviceRecord`).
+ * @example
+ * decodeImage(recordImage(record)).state.counter // 0
+ */
 export function recordImage(record: DeviceRecord): Uint8Array {
   return hexToBytes(record.image);
 }
 
-/** The device key bytes; the caller wipes them. */
+/**
+ * The device key bytes; the caller wipes them.
+ * @example
+ * const key = recordDeviceKey(record); try { … } finally { key.fill(0); }
+ */
 export function recordDeviceKey(record: DeviceRecord): Uint8Array {
   return hexToBytes(record.deviceKey);
 }
@@ -179,12 +191,20 @@ export function enrolmentData(record: DeviceRecord): EnrolmentData {
   }
 }
 
-/** The record as the device file's text (stable key order, one trailing newline). */
+/**
+ * The record as the device file's text (stable key order, one trailing newline).
+ * @example
+ * writeFileSync('card.json', serializeDeviceRecord(record));
+ */
 export function serializeDeviceRecord(record: DeviceRecord): string {
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
-/** A record with a new image (hex) and clock. */
+/**
+ * A record with a new image (hex) and clock.
+ * @example
+ * const next = withImage(record, effect.image, state.nowMs);
+ */
 export function withImage(record: DeviceRecord, image: Uint8Array, clockMs: number): DeviceRecord {
   return { ...record, image: bytesToHex(image), clockMs };
 }

@@ -94,7 +94,11 @@ export function bootCard(image: Uint8Array, deviceKey: Uint8Array, atMs: number,
   };
 }
 
-/** What a shell may show about the card. */
+/**
+ * What a shell may show about the card.
+ * @example
+ * cardInfo(state).profile // 'dscplus'
+ */
 export function cardInfo(state: CardState): CardInfo {
   return {
     serial: String(state.part.serial),
@@ -106,21 +110,37 @@ export function cardInfo(state: CardState): CardInfo {
   };
 }
 
+/**
+ * @example
+ * batteryRemainingOps(state) // 10000 on a new battery
+ */
 export function batteryRemainingOps(state: CardState): number {
   return Math.max(0, batteryCapacityOps - state.memory.batteryUsedOps);
 }
 
-/** The screen-table id of the current screen (fixtures/screens.json). */
+/**
+ * The screen-table id of the current screen (fixtures/screens.json).
+ * @example
+ * screenIdOf(state) // 'pin' after power-on
+ */
 export function screenIdOf(state: CardState): ScreenId {
   return screenId(state.screen);
 }
 
-/** Digits a challenge must have: the suite's question length, plus the Luhn digit when configured. */
+/**
+ * Digits a challenge must have: the suite's question length, plus the Luhn digit when configured.
+ * @example
+ * challengeDigits(state) // 6 for QN06, 7 with a Luhn check digit
+ */
 export function challengeDigits(state: CardState): number {
   return state.suite.question.lengthMax + (state.part.checkDigit ? 1 : 0);
 }
 
-/** The next time something happens by itself (hold action, end of a message, a turn, auto power-off). */
+/**
+ * The next time something happens by itself (hold action, end of a message, a turn, auto power-off).
+ * @example
+ * const due = nextDeadlineMs(state); if (due !== undefined) setTimeout(tick, due - Date.now());
+ */
 export function nextDeadlineMs(state: CardState): number | undefined {
   const candidates: number[] = [];
   if (state.hold && !state.hold.done) candidates.push(state.hold.sinceMs + powerHoldMs);

@@ -82,12 +82,20 @@ export class MemoryImageError extends Error {
 
 const profileCodes: Readonly<Record<Profile, number>> = { dscplus: 0, digipass: 1 };
 
-/** The AEAD associated data of an image: its identity bytes (copy). */
+/**
+ * The AEAD associated data of an image: its identity bytes (copy).
+ * @example
+ * unseal(deviceKey, part.nonce, sealAad(image), part.sealed)
+ */
 export function sealAad(image: Uint8Array): Uint8Array {
   return image.slice(0, at.aadEnd);
 }
 
-/** Write the static block (without the sealed secret's bytes, which depend on the AAD) into a fresh image. */
+/**
+ * Write the static block (without the sealed secret's bytes, which depend on the AAD) into a fresh image.
+ * @example
+ * const header = encodeStaticHeader({ profile: 'dscplus', checkDigit: false, serial: 1, suite, secretLength: 20, nonce });
+ */
 export function encodeStaticHeader(part: Omit<StaticPart, 'sealed'>): Uint8Array {
   const image = new Uint8Array(memoryImageBytes);
   const view = new DataView(image.buffer);
@@ -110,7 +118,11 @@ export function encodeStaticHeader(part: Omit<StaticPart, 'sealed'>): Uint8Array
   return image;
 }
 
-/** Complete a header from `encodeStaticHeader` with the sealed secret and the first slot. */
+/**
+ * Complete a header from `encodeStaticHeader` with the sealed secret and the first slot.
+ * @example
+ * const image = finishImage(header, seal(deviceKey, nonce, sealAad(header), secret), first);
+ */
 export function finishImage(image: Uint8Array, sealed: Uint8Array, first: Persistent): Uint8Array {
   if (sealed.length !== image[at.secretLength]! + tagBytes) {
     throw new RangeError(`"sealed" expected ${image[at.secretLength]! + tagBytes} bytes, got ${sealed.length}`);
@@ -216,6 +228,8 @@ export function decodeImage(image: Uint8Array): DecodedImage {
 /**
  * The image after committing `next`: written into the slot that does not hold the current state,
  * with the next sequence number. The input image is not modified.
+ * @example
+ * const { image, slot, state } = commit(old, decoded.slot, decoded.state.seq, { ...rest, wrongPins: 1 });
  */
 export function commit(image: Uint8Array, current: 0 | 1, currentSeq: number, next: Omit<Persistent, 'seq'>): { image: Uint8Array; slot: 0 | 1; state: Persistent } {
   const target: 0 | 1 = current === 0 ? 1 : 0;

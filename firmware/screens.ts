@@ -23,7 +23,11 @@ export type Screen =
 
 export type ScreenId = Exclude<Screen['type'], 'message'> | MessageId;
 
-/** The screen-table id of a screen. */
+/**
+ * The screen-table id of a screen.
+ * @example
+ * screenId({ type: 'pin', digits: '12' }) // 'pin'
+ */
 export function screenId(screen: Screen): ScreenId {
   return screen.type === 'message' ? screen.id : screen.type;
 }
@@ -49,7 +53,11 @@ export const messageTexts = {
   fail: (n: number) => `FAIL ${n}`,
 } as const;
 
-/** Split a text longer than the display into turns of `lcdWidthChars`. */
+/**
+ * Split a text longer than the display into turns of `lcdWidthChars`.
+ * @example
+ * turnsOf('1234567890') // ['12345678', '90']
+ */
 export function turnsOf(text: string): string[] {
   const turns: string[] = [];
   for (let i = 0; i < text.length; i += lcdWidthChars) turns.push(text.slice(i, i + lcdWidthChars));
@@ -58,7 +66,11 @@ export function turnsOf(text: string): string[] {
 
 const mask = (digits: string) => '-'.repeat(digits.length);
 
-/** What the display shows for `screen` at `nowMs`; never longer than `lcdWidthChars`. */
+/**
+ * What the display shows for `screen` at `nowMs`; never longer than `lcdWidthChars`.
+ * @example
+ * render({ type: 'pin', digits: '12' }, 0) // 'PIN>--'
+ */
 export function render(screen: Screen, nowMs: number): string {
   switch (screen.type) {
     case 'off':
@@ -89,7 +101,11 @@ export function render(screen: Screen, nowMs: number): string {
   }
 }
 
-/** When a rendered text next changes by itself (the next turn of a long response), or undefined. */
+/**
+ * When a rendered text next changes by itself (the next turn of a long response), or undefined.
+ * @example
+ * nextTurnMs({ type: 'response', response: '1234567890', sinceMs: 0 }, 500) // 2000
+ */
 export function nextTurnMs(screen: Screen, nowMs: number): number | undefined {
   if (screen.type !== 'response' || screen.response.length <= lcdWidthChars) return undefined;
   return screen.sinceMs + (Math.floor((nowMs - screen.sinceMs) / turnMs) + 1) * turnMs;

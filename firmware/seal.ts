@@ -12,14 +12,22 @@ import { MemoryImageError, nonceBytes, pinCheckBytes } from './memory.ts';
 
 export const deviceKeyBytes = 32;
 
-/** Seal `plain` (the caller wipes it). */
+/**
+ * Seal `plain` (the caller wipes it).
+ * @example
+ * const sealed = seal(deviceKey, nonce, aad, secret); secret.fill(0);
+ */
 export function seal(deviceKey: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array): Uint8Array {
   assertBytes('deviceKey', deviceKey, deviceKeyBytes);
   assertBytes('nonce', nonce, nonceBytes);
   return xchacha20poly1305(deviceKey, nonce, aad).encrypt(plain);
 }
 
-/** Unseal; a wrong key or an altered image is a MemoryImageError. The caller wipes the result. */
+/**
+ * Unseal; a wrong key or an altered image is a MemoryImageError. The caller wipes the result.
+ * @example
+ * const secret = unseal(deviceKey, nonce, aad, sealed); try { … } finally { secret.fill(0); }
+ */
 export function unseal(deviceKey: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
   assertBytes('deviceKey', deviceKey, deviceKeyBytes);
   try {
@@ -34,6 +42,8 @@ const pinCheckLabel = 'dscplus-pin-check:';
 /**
  * The digipass PIN check value: HMAC-SHA256(deviceKey, label ‖ serial ‖ PIN), first 8 bytes.
  * Keyed, so the 10,000 possible PINs cannot be tried offline against a copied image.
+ * @example
+ * equalBytesConstantTime(pinCheckValue(deviceKey, 12345678, '2580'), stored)
  */
 export function pinCheckValue(deviceKey: Uint8Array, serial: number, pin: string): Uint8Array {
   assertBytes('deviceKey', deviceKey, deviceKeyBytes);
@@ -43,7 +53,11 @@ export function pinCheckValue(deviceKey: Uint8Array, serial: number, pin: string
   return out;
 }
 
-/** Constant-time equality of two byte arrays (time depends only on the lengths). */
+/**
+ * Constant-time equality of two byte arrays (time depends only on the lengths).
+ * @example
+ * equalBytesConstantTime(Uint8Array.of(1, 2), Uint8Array.of(1, 2)) // true
+ */
 export function equalBytesConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -51,7 +65,11 @@ export function equalBytesConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Constant-time equality of two digit strings of the same length. */
+/**
+ * Constant-time equality of two digit strings of the same length.
+ * @example
+ * equalDigitsConstantTime('12345678', typed) // false unless equal
+ */
 export function equalDigitsConstantTime(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
