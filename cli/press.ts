@@ -6,15 +6,17 @@
 import { resolve } from 'node:path';
 import { openCard, readDeviceFile, DeviceFileError } from '../emulator/card.ts';
 import { KeyScriptError, keyScriptHelp, parseKeyScript, runKeyScript } from '../emulator/key-script.ts';
-import type { Frame } from '../firmware/types.ts';
+import { shortPressMs, type Frame } from '../firmware/types.ts';
 import { exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
-const help = `usage: dsc press --device DEVICE.json [--json] KEY…
+const help = `usage: dsc press --device DEVICE.json [--json] [--now] KEY…
        dsc press --replay SESSION.ndjson [--json]
 
 Feeds keys to the card in DEVICE.json and prints each new display frame, one per line.
   ${keyScriptHelp}.
-  A short press holds the key ${'100'} ms of virtual time; PRESS:2000 powers the card on (or off).
+  A short press holds the key ${shortPressMs} ms of virtual time; PRESS:2000 powers the card on (or off).
+  The card starts off; its clock resumes at the time saved in DEVICE.json.
+  --now    start the card's clock at the current time instead (for time-based suites)
   --json   one JSON object per frame: {"number","text","indicators":{"lowBattery","locked"},"atMs"}
   --replay replay a session log recorded by the emulator (see docs/emulator.md)
 
@@ -41,7 +43,7 @@ export function formatFrame(frame: Frame, json: boolean): string {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { device: { type: 'string' }, json: { type: 'boolean' }, replay: { type: 'string' } }, true);
+  const { values, positionals } = parseOptions(argv, { device: { type: 'string' }, json: { type: 'boolean' }, now: { type: 'boolean' }, replay: { type: 'string' } }, true);
   if (values.help) {
     write(io.stdout, help);
     return exitOk;
@@ -67,8 +69,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   let card;
   try {
-    readDeviceFile(devicePath);
-    card = openCard({ devicePath, clock: 'virtual' });
+    card = openCard({ devicePath, clock: 'virtual', ...(values.now && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
   } catch (error) {
     if (error instanceof DeviceFileError) throw new UsageError(error.message);
     throw error;

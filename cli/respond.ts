@@ -4,18 +4,19 @@
  * and clock move as they would.
  */
 import { resolve } from 'node:path';
-import { openCard, DeviceFileError } from '../emulator/card.ts';
+import { openCard, readDeviceFile, DeviceFileError } from '../emulator/card.ts';
 import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 import { lcdWidthChars, pinDigits, powerHoldMs, turnMs } from '../firmware/types.ts';
 import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
-const help = `usage: dsc respond --device DEVICE.json --pin 1234 --challenge 123456
+const help = `usage: dsc respond --device DEVICE.json --pin 1234 --challenge 123456 [--now]
 
 Runs the whole key sequence on the card in DEVICE.json (hold PRESS, PIN, OK, challenge, OK) and prints
 only the response. On a card set up with --check-digit, give the challenge with its Luhn digit, or
-without it and the digit is added.
+without it and the digit is added. The card's clock resumes at the time saved in DEVICE.json;
+--now starts it at the current time instead (for time-based suites, T).
 
 Exit codes: 0 the response is printed; 1 the card showed something else (wrong PIN on a digipass
 card, locked, empty battery): the screen is named on stderr; 2 bad arguments or device file.
@@ -25,7 +26,7 @@ example:
   39842573`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, { device: { type: 'string' }, pin: { type: 'string' }, challenge: { type: 'string' } });
+  const { values } = parseOptions(argv, { device: { type: 'string' }, pin: { type: 'string' }, challenge: { type: 'string' }, now: { type: 'boolean' } });
   if (values.help) {
     write(io.stdout, help);
     return exitOk;
@@ -37,7 +38,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
   let card;
   try {
-    card = openCard({ devicePath, clock: 'virtual' });
+    card = openCard({ devicePath, clock: 'virtual', ...(values.now && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
   } catch (error) {
     if (error instanceof DeviceFileError) throw new UsageError(error.message);
     throw error;

@@ -7,12 +7,11 @@
  * Screens and transitions are listed in fixtures/screens.json and docs/screens.md.
  */
 import { assertNever, assertBytes } from './assert.ts';
-import { cardSuite } from './card-suite.ts';
+import { cardSuite, isWeakPin } from './card-suite.ts';
 import { luhnValid } from './luhn.ts';
 import { commit, decodeImage, sealAad, type Persistent, type StaticPart } from './memory.ts';
 import { ocra, timeStepAt, type OcraInputs, type OcraSuite } from './ocra/index.ts';
-import { equalBytesConstantTime, equalDigitsConstantTime, pinCheckValue, unseal } from './seal.ts';
-import { isWeakPin } from './card-suite.ts';
+import { deviceKeyBytes, equalBytesConstantTime, equalDigitsConstantTime, pinCheckValue, unseal } from './seal.ts';
 import { messageTexts, nextTurnMs, render, screenId, type MessageId, type Screen, type ScreenId } from './screens.ts';
 import { unlockCode } from './unlock.ts';
 import {
@@ -77,7 +76,7 @@ const off: Screen = { type: 'off' };
  */
 export function bootCard(image: Uint8Array, deviceKey: Uint8Array, atMs: number, frameNumber = 0): CardState {
   const decoded = decodeImage(image);
-  assertBytes('deviceKey', deviceKey, 32);
+  assertBytes('deviceKey', deviceKey, deviceKeyBytes);
   return {
     deviceKey,
     image: image.slice(),
