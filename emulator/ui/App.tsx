@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BatteryInfo } from '../card.ts';
 import type { CardInfo, Frame, Key } from '../../firmware/types.ts';
 import { Card } from './Card.tsx';
-import { Help } from './Help.tsx';
+import { Help, type HelpPage } from './Help.tsx';
 import type { KeyDriver } from './key-driver.ts';
 import { translateInput, type Action, type Focus } from './keymap.ts';
 import { chooseLayout, tooSmallMessage } from './layout.ts';
@@ -59,16 +59,16 @@ export function App({ card, driver, login, screens, columns, rows, demoPin, init
   const [pressed, setPressed] = useState<Key | undefined>(undefined);
   const [loginState, setLoginState] = useState<LoginState>(login.state);
   const [focus, setFocusState] = useState<Focus>(initialFocus);
-  const [helpOpen, setHelpState] = useState(false);
+  const [help, setHelpState] = useState<HelpPage | undefined>(undefined);
   // Keys typed together (a paste, or tmux send-keys) arrive before React re-renders: the routing
   // must read the focus as of the previous key, so it lives in refs and the state only redraws.
   const focusRef = useRef<Focus>(initialFocus);
-  const helpRef = useRef(false);
+  const helpRef = useRef<HelpPage | undefined>(undefined);
   const setFocus = useCallback((next: Focus) => {
     focusRef.current = next;
     setFocusState(next);
   }, []);
-  const setHelpOpen = useCallback((next: boolean) => {
+  const setHelp = useCallback((next: HelpPage | undefined) => {
     helpRef.current = next;
     setHelpState(next);
   }, []);
@@ -102,20 +102,21 @@ export function App({ card, driver, login, screens, columns, rows, demoPin, init
         case 'switchFocus':
           return setFocus(focusRef.current === 'card' ? 'login' : 'card');
         case 'toggleHelp':
-          return setHelpOpen(!helpRef.current);
+          // Closed -> the keys -> the screens -> closed.
+          return setHelp(helpRef.current === undefined ? 'keys' : helpRef.current === 'keys' ? 'screens' : undefined);
         case 'closeHelp':
-          return setHelpOpen(false);
+          return setHelp(undefined);
         case 'quit':
           return exit();
         default:
           return assertNever(action, 'action');
       }
     },
-    [driver, login, exit, setFocus, setHelpOpen],
+    [driver, login, exit, setFocus, setHelp],
   );
 
   useInput((input, key) => {
-    for (const action of translateInput(input, key, focusRef.current, helpRef.current)) dispatch(action);
+    for (const action of translateInput(input, key, focusRef.current, helpRef.current !== undefined)) dispatch(action);
   });
 
   const layout = chooseLayout(columns, rows);
@@ -131,11 +132,11 @@ export function App({ card, driver, login, screens, columns, rows, demoPin, init
       <Text dimColor>Tab switch · ? help · q quit</Text>
     </Box>
   );
-  if (helpOpen) {
+  if (help !== undefined) {
     return (
       <Box flexDirection="column">
         {header}
-        <Help screens={screens} profile={card.info.profile} columns={columns} rows={rows - 1} />
+        <Help page={help} screens={screens} profile={card.info.profile} columns={columns} rows={rows - 1} />
       </Box>
     );
   }
@@ -156,7 +157,7 @@ export function App({ card, driver, login, screens, columns, rows, demoPin, init
       </Box>
       <Text dimColor wrap="truncate-end">
         {focus === 'card'
-          ? 'card: 0-9 digits · Enter OK · Backspace ◄ · p PRESS · h/Space hold PRESS 2 s (power)'
+          ? 'card: 0-9 · Enter OK · Backspace ◄ · p PRESS · h/Space hold PRESS ~2 s (power)'
           : 'login: 0-9 type · Enter submit · c challenge · n change PIN · Esc cancel'}
       </Text>
     </Box>

@@ -41,10 +41,10 @@ export function LoginPage({ state, focused, width }: LoginPageProps) {
   const device = state.devices[state.deviceIndex];
   const showsChallenge = state.mode === 'login' || state.mode === 'pinChallenge';
   return (
-    <Box flexDirection="column" borderStyle={focused ? 'bold' : 'round'} borderColor={focused ? 'cyan' : 'gray'} paddingX={1} width={width}>
+    <Box flexDirection="column" borderStyle={focused ? 'bold' : 'round'} borderColor={focused ? 'cyan' : 'gray'} paddingX={1} width={width} alignSelf="flex-start">
       <Text bold>{titles[state.mode]}</Text>
-      <Text>User:      {state.user}</Text>
-      <Text>
+      <Text wrap="truncate-end">User:      {state.user}</Text>
+      <Text wrap="truncate-end">
         Device:    {device ? `${device.serial} (${device.profile})` : '(none)'}
         {state.devices.length > 1 ? `  ${state.deviceIndex + 1}/${state.devices.length}, d: next` : ''}
       </Text>

@@ -71,7 +71,7 @@ export const loginKeyMap: readonly KeyMapRow[] = [
 
 export const globalKeyMap: readonly KeyMapRow[] = [
   { keys: 'Tab', does: 'switch the keyboard between the card and the login page' },
-  { keys: '?', does: 'this help (Esc or ? closes it)' },
+  { keys: '?', does: 'this help: the keys, ? again the screens, ? again closes (Esc closes)' },
   { keys: 'q, Ctrl+C', does: 'quit (the card keeps its state in its device file)' },
 ];
 
@@ -113,7 +113,8 @@ export function translateInput(input: string, key: TerminalKey, focus: Focus, he
   if (key.ctrl && input === 'c') return [{ type: 'quit' }];
   if (key.tab) return [{ type: 'switchFocus' }];
   if (helpOpen) {
-    if (key.escape || input === '?') return [{ type: 'closeHelp' }];
+    if (key.escape) return [{ type: 'closeHelp' }];
+    if (input === '?') return [{ type: 'toggleHelp' }];
     return input === 'q' ? [{ type: 'quit' }] : [];
   }
   if (key.return) return [focus === 'card' ? { type: 'card', key: 'OK', holdMs: tapPressMs } : { type: 'loginSubmit' }];
@@ -125,10 +126,8 @@ export function translateInput(input: string, key: TerminalKey, focus: Focus, he
   let helpShown = false;
   for (const char of input) {
     if (helpShown) {
-      if (char === '?') {
-        actions.push({ type: 'closeHelp' });
-        helpShown = false;
-      } else if (char === 'q' || char === 'Q') actions.push({ type: 'quit' });
+      if (char === '?') actions.push({ type: 'toggleHelp' });
+      else if (char === 'q' || char === 'Q') actions.push({ type: 'quit' });
     } else if (char === '?') {
       actions.push({ type: 'toggleHelp' });
       helpShown = true;

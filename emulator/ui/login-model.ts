@@ -4,6 +4,8 @@
  * only renders snapshots, and tests can drive it without a terminal.
  */
 
+import { assertNever } from '../../firmware/assert.ts';
+
 /** The part of `host/index.ts`'s Host the login page uses (sync or async, both are awaited). */
 export interface LoginHost {
   devices(user: string): MaybePromise<readonly { readonly serial: string; readonly profile: string; readonly active?: boolean }[]>;
@@ -55,6 +57,8 @@ function fieldMax(mode: LoginMode): number {
       return newPinDigits;
     case 'lockCode':
       return lockCodeDigitsMax;
+    default:
+      return assertNever(mode, 'login mode');
   }
 }
 
@@ -185,6 +189,8 @@ export class LoginModel {
         return this.#requestPinChange(field);
       case 'lockCode':
         return this.#unlock(field);
+      default:
+        return assertNever(mode, 'login mode');
     }
   }
 

@@ -215,29 +215,69 @@ describe('digipass lock indicator', () => {
   });
 });
 
+describe('unlock a locked digipass card from the login page', () => {
+  it('u + the lock code read off the LCD gives the unlock code; typed into the card it asks for a new PIN', async () => {
+    rig = await makeRig('digipass');
+    await powerOn(rig);
+    for (let attempt = 1; attempt <= wrongPinsMax; attempt++) {
+      await typeOnCard(rig, '1357\r');
+      await pass(rig, messageMs);
+    }
+    const lockCode = readLcd(rig.screenText()).glyphs.slice(1);
+    expect(lockCode).toMatch(/^\d{7}$/);
+    await type(rig, `\tu${lockCode}\r`);
+    const unlock = /unlock code (\d{8})/.exec(rig.screenText())?.[1];
+    expect(unlock).toBeDefined();
+    await type(rig, '\t');
+    await typeOnCard(rig, '\r'); // OK on the lock code opens the unlock entry
+    expect(readLcd(rig.screenText()).glyphs).toBe('UNLOCK>');
+    await typeOnCard(rig, `${unlock}\r`);
+    expect(readLcd(rig.screenText()).glyphs).toBe('NEW PIN');
+  });
+});
+
 describe.each(profiles)('help (%s)', (profile) => {
   const screens = loadScreenTable();
-  it('? shows the key map and this profile\'s screens from fixtures/screens.json; ? closes it', async () => {
+  const ofProfile = screens.filter((screen) => screen.profiles.includes(profile));
+
+  it('? shows the key map, ? again this profile\'s screens from fixtures/screens.json, ? again closes', async () => {
     rig = await makeRig(profile);
     await type(rig, '?');
-    const help = rig.screenText();
-    expect(help).toContain('Terminals send no key-up');
-    expect(help).toContain('h or Space');
-    expect(help).toContain('PIN>----');
-    // LOCK PIN is a digipass screen only.
-    expect(help.includes('LOCK PIN')).toBe(profile === 'digipass');
-    expect(help).not.toContain('PRESS  )');
-    // While help is open, digits do not reach the card.
-    await typeOnCard(rig, 'h');
+    const keysPage = rig.screenText();
+    expect(keysPage).toContain('Terminals send no key-up');
+    expect(keysPage).toContain('h or Space');
+    expect(keysPage).not.toContain('(  PRESS  )');
     await type(rig, '?');
+    const screensPage = rig.screenText();
+    expect(screensPage).toContain(`Screens of the ${profile} card`);
+    expect(screensPage).toContain('PIN>----');
+    // LOCK PIN is a digipass screen only.
+    expect(screensPage.includes('LOCK PIN')).toBe(profile === 'digipass');
+    // While help is open, keys do not reach the card.
+    await typeOnCard(rig, 'h');
+    expect(rig.driver.held).toBeUndefined();
+    await type(rig, '?');
+    expect(rig.screenText()).toContain('(  PRESS  )');
     expect(readLcd(rig.screenText()).glyphs).toBe('');
-    expect(screens.length).toBeGreaterThan(0);
+  });
+
+  it('at 80×24 both help pages fit the terminal', async () => {
+    rig = await makeRig(profile, 80, 24);
+    for (const page of ['keys', 'screens']) {
+      await type(rig, '?');
+      const lines = rig.screenText().split('\n');
+      expect(lines.length, `${page} page`).toBeLessThanOrEqual(24);
+      for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+    }
   });
 
   it('cuts the screen table to the terminal height and says how many more there are', () => {
-    const { lastFrame, unmount } = render(<Help screens={screens} profile={profile} columns={80} rows={10} />);
+    const { lastFrame, unmount } = render(<Help page="screens" screens={screens} profile={profile} columns={80} rows={8} />);
     const frame = lastFrame() ?? '';
-    expect(frame).toMatch(/… \d+ more in docs\/screens\.md/);
+    const more = /… (\d+) more in docs\/screens\.md/.exec(frame);
+    expect(more).not.toBeNull();
+    const listed = ofProfile.filter((screen) => frame.includes(screen.meaning.slice(0, 20))).length;
+    expect(listed + Number(more![1])).toBe(ofProfile.length);
     unmount();
   });
 });
