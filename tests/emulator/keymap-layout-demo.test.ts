@@ -1,0 +1,136 @@
+/**
+ * The pure parts of the emulator shell: key routing (keymap), layout choice, and the first-run demo.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DemoSetupError, ensureDemo, isWeakPin, rememberDemoPin } from '../../emulator/demo.ts';
+import { readDeviceFile } from '../../emulator/card.ts';
+import { openHost } from '../../host/index.ts';
+import { holdPressMs, tapPressMs, translateInput } from '../../emulator/ui/keymap.ts';
+import { chooseLayout, minColumns, minRows } from '../../emulator/ui/layout.ts';
+import { powerHoldMs } from '../../firmware/types.ts';
+
+describe('key routing', () => {
+  it('sends digits, Enter and Backspace to the card when it has the focus', () => {
+    expect(translateInput('7', {}, 'card')).toEqual([{ type: 'card', key: '7', holdMs: tapPressMs }]);
+    expect(translateInput('', { return: true }, 'card')).toEqual([{ type: 'card', key: 'OK', holdMs: tapPressMs }]);
+    // Most terminals send DEL (0x7f) for Backspace, which Ink reports as `delete`.
+    expect(translateInput('', { delete: true }, 'card')).toEqual([{ type: 'card', key: 'BACK', holdMs: tapPressMs }]);
+    expect(translateInput('', { backspace: true }, 'card')).toEqual([{ type: 'card', key: 'BACK', holdMs: tapPressMs }]);
+  });
+
+  it('makes h and Space a hold of PRESS longer than the firmware\'s power hold, p a short press', () => {
+    expect(holdPressMs).toBeGreaterThan(powerHoldMs);
+    expect(translateInput('h', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: holdPressMs }]);
+    expect(translateInput(' ', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: holdPressMs }]);
+    expect(translateInput('p', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: tapPressMs }]);
+  });
+
+  it('sends the same keys to the login page when it has the focus, never to the card', () => {
+    expect(translateInput('12', {}, 'login')).toEqual([{ type: 'loginDigit', digit: '1' }, { type: 'loginDigit', digit: '2' }]);
+    expect(translateInput('', { return: true }, 'login')).toEqual([{ type: 'loginSubmit' }]);
+    expect(translateInput('h', {}, 'login')).toEqual([]);
+    expect(translateInput('cdnu', {}, 'login').map((a) => a.type)).toEqual(['newChallenge', 'nextDevice', 'changePin', 'unlockCode']);
+  });
+
+  it('routes a pasted burst by the Tabs inside it, as tmux send-keys delivers them', () => {
+    const actions = translateInput('12\t34\r\t5', {}, 'card');
+    expect(actions.map((a) => (a.type === 'card' ? `card:${a.key}` : a.type === 'loginDigit' ? `login:${a.digit}` : a.type))).toEqual([
+      'card:1', 'card:2', 'switchFocus', 'login:3', 'login:4', 'loginSubmit', 'switchFocus', 'card:5',
+    ]);
+  });
+
+  it('while help is open only ?, Esc, Tab and q do anything', () => {
+    expect(translateInput('5', {}, 'card', true)).toEqual([]);
+    expect(translateInput('?', {}, 'card', true)).toEqual([{ type: 'toggleHelp' }]);
+    expect(translateInput('', { escape: true }, 'card', true)).toEqual([{ type: 'closeHelp' }]);
+    expect(translateInput('q', {}, 'login', true)).toEqual([{ type: 'quit' }]);
+    expect(translateInput('c', { ctrl: true }, 'card')).toEqual([{ type: 'quit' }]);
+  });
+});
+
+describe('layout', () => {
+  it('draws the large LCD when there is room, the compact one at 80×24, and refuses below', () => {
+    expect(chooseLayout(120, 40)).toMatchObject({ type: 'fits', lcd: 'large' });
+    expect(chooseLayout(minColumns, minRows)).toMatchObject({ type: 'fits', lcd: 'compact' });
+    expect(chooseLayout(minColumns - 1, minRows)).toEqual({ type: 'tooSmall', columns: 79, rows: 24 });
+    expect(chooseLayout(minColumns, minRows - 1)).toEqual({ type: 'tooSmall', columns: 80, rows: 23 });
+  });
+
+  it('never lays out wider than the terminal, at every size from 80×24 to 200×60', () => {
+    for (let columns = minColumns; columns <= 200; columns++) {
+      for (let rows = minRows; rows <= 60; rows += 6) {
+        const layout = chooseLayout(columns, rows);
+        if (layout.type !== 'fits') throw new Error(`${columns}×${rows} did not fit`);
+        expect(layout.cardColumns + layout.loginColumns).toBeLessThanOrEqual(columns);
+      }
+    }
+  });
+});
+
+describe('first-run demo', () => {
+  const work = mkdtempSync(join(tmpdir(), 'dsc-demo-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('knows weak PINs (one digit repeated, runs up or down)', () => {
+    for (const pin of ['0000', '1111', '1234', '6789', '9876', '3210']) expect(isWeakPin(pin), pin).toBe(true);
+    for (const pin of ['1357', '2580', '0051', '1243']) expect(isWeakPin(pin), pin).toBe(false);
+  });
+
+  it('makes a device and an enrolled user under ./.dsc/ once, then reuses them', () => {
+    const first = ensureDemo(work);
+    expect(first.created).toBe(true);
+    expect(isWeakPin(first.pin)).toBe(false);
+    expect(statSync(first.configPath).mode & 0o077).toBe(0);
+    const record = readDeviceFile(first.devicePath);
+    const host = openHost({ dbPath: first.dbPath });
+    try {
+      expect(host.devices(first.user).map((d) => d.serial)).toEqual([record.serial]);
+    } finally {
+      host.close();
+    }
+    const again = ensureDemo(work);
+    expect(again).toMatchObject({ created: false, pin: first.pin, devicePath: first.devicePath });
+    expect(readDeviceFile(again.devicePath).serial).toBe(record.serial);
+    rememberDemoPin(again, '7391');
+    expect(ensureDemo(work).pin).toBe('7391');
+  });
+
+  it('a broken demo.json is reported by name and nothing is changed', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-broken-'));
+    try {
+      ensureDemo(folder);
+      const config = join(folder, '.dsc/demo.json');
+      writeFileSync(config, '{"user":"demo","pin":"12"}');
+      const device = readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8');
+      expect(() => ensureDemo(folder)).toThrow(DemoSetupError);
+      expect(() => ensureDemo(folder)).toThrow(/demo\.json.*4-digit "pin"/);
+      expect(readFileSync(config, 'utf8')).toBe('{"user":"demo","pin":"12"}');
+      expect(readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8')).toBe(device);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('an interrupted first run (device file but no demo.json) is made again from scratch', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-partial-'));
+    try {
+      const made = ensureDemo(folder);
+      rmSync(made.configPath);
+      const remade = ensureDemo(folder);
+      expect(remade.created).toBe(true);
+      expect(existsSync(remade.configPath)).toBe(true);
+      // The leftover database went with the leftover card: the user holds exactly the new card.
+      const host = openHost({ dbPath: remade.dbPath });
+      try {
+        expect(host.devices(remade.user).map((d) => d.serial)).toEqual([readDeviceFile(remade.devicePath).serial]);
+      } finally {
+        host.close();
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
