@@ -2,16 +2,18 @@
  * The serial link's speed over a real pseudo-terminal pair (socat), through serialport and the
  * kernel's tty layer:
  * - key-to-frame round trip: a KD goes out, the card's FR and AK come back (median and p99), with the
- *   real firmware behind the link when emulator/card.ts can open a device, next to the same round trip
- *   to a card that only counts (the protocol's own share);
+ *   real firmware behind the link, next to the same round trip to a card that only counts (the
+ *   protocol's and the pty's share);
  * - frames per second: pipelined key events, each answered by one FR and one AK, next to the wire-time
  *   limit at 115200 baud (10 bits per byte: start + 8 data + stop; a pty does not enforce the baud rate,
  *   so a measured rate above the limit means the link code is not the bottleneck at that speed).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { powerHoldMs } from '../firmware/types.ts';
+import { openCard, provisionDeviceFile } from '../emulator/card.ts';
 import { CardLink, type CardLike, type WireFrame } from '../emulator/serial/card-link.ts';
 import { encodeLine } from '../emulator/serial/codec.ts';
 import { PanelLink } from '../emulator/serial/panel-link.ts';
@@ -110,7 +112,7 @@ async function throughput(): Promise<Row[]> {
     // In windows of `pipelineWindow` lines: more in flight than half the sequence circle would read as stale.
     for (let sent = 0; sent < pipelinedEvents; sent += pipelineWindow) {
       const pending: Array<Promise<unknown>> = [];
-      for (let i = sent; i < sent + pipelineWindow; i++) pending.push(panel.send1({ type: i % 2 === 0 ? 'keyDown' : 'keyUp', key: '5' }, 60_000));
+      for (let i = sent; i < sent + pipelineWindow; i++) pending.push(panel.sendAcked({ type: i % 2 === 0 ? 'keyDown' : 'keyUp', key: '5' }, 60_000));
       await Promise.all(pending);
     }
     const elapsedS = (performance.now() - start) / 1000;
@@ -134,41 +136,34 @@ async function throughput(): Promise<Row[]> {
   }
 }
 
-/** The real firmware behind the link, when the card runtime is available (it is optional for this bench). */
-async function realCard(): Promise<{ card: CardLike; close: () => void } | null> {
-  try {
-    const cardModule = (await import('../emulator/card.ts')) as Record<string, unknown>;
-    const provision = cardModule.provisionDeviceFile as ((path: string, options: Record<string, unknown>) => unknown) | undefined;
-    const open = cardModule.openCard as ((options: Record<string, unknown>) => CardLike & { close(): void; press(key: string, holdMs?: number): unknown }) | undefined;
-    if (provision === undefined || open === undefined) return null;
-    const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-serial-'));
-    const devicePath = join(dir, 'card.json');
-    await provision(devicePath, { profile: 'dscplus', pin: '2580' });
-    const session = open({ devicePath, clock: 'virtual' });
-    session.press('PRESS', 2_000); // power on: digits and BACK now edit the PIN
-    return {
-      card: session,
-      close: () => {
-        session.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    process.stderr.write(`bench serial: the real card is not available (${(error as Error).message}); measuring the protocol alone\n`);
-    return null;
-  }
+/** The real firmware behind the link: a fresh dscplus card on a virtual clock, powered on at PIN>. */
+function realCard(): { card: CardLike; close: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-serial-'));
+  const devicePath = join(dir, 'card.json');
+  provisionDeviceFile(devicePath, { profile: 'dscplus', pin: '2580' });
+  const session = openCard({ devicePath, clock: 'virtual' });
+  session.press('PRESS', powerHoldMs); // power on: digits and BACK now edit the PIN, a new frame each
+  return {
+    card: session,
+    close: () => {
+      session.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function bench(): Promise<Row[]> {
+  if (spawnSync('socat', ['-V'], { stdio: 'ignore' }).status !== 0) {
+    process.stderr.write('bench serial: socat is not installed (apt-get install socat); the pseudo-terminal measurements are skipped\n');
+    return [];
+  }
   const rows: Row[] = [];
   rows.push(...(await measure(new CountingCard(), 'counting card', 'protocol + pty alone')));
-  const real = await realCard();
-  if (real !== null) {
-    try {
-      rows.push(...(await measure(real.card, 'firmware (dscplus)', 'PIN entry keys on the real card session')));
-    } finally {
-      real.close();
-    }
+  const real = realCard();
+  try {
+    rows.push(...(await measure(real.card, 'firmware (dscplus)', 'PIN entry keys on the real card session')));
+  } finally {
+    real.close();
   }
   rows.push(...(await throughput()));
   return rows;

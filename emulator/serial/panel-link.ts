@@ -114,7 +114,7 @@ export class PanelLink extends Link {
   }
 
   /** Send one KD/KU (or TM) and wait for its AK. Rejects when the card refuses the line or never answers. */
-  async send1(message: Extract<Message, { type: 'keyDown' | 'keyUp' | 'time' }>, timeoutMs = replyTimeoutMs): Promise<KeyResult> {
+  async sendAcked(message: Extract<Message, { type: 'keyDown' | 'keyUp' | 'time' }>, timeoutMs = replyTimeoutMs): Promise<KeyResult> {
     return new Promise<KeyResult>((resolve, reject) => {
       if (this.#pending.size >= pendingLinesMax) throw new RangeError(`at most ${pendingLinesMax} lines may wait for their AK at once`);
       const seq = this.send(message);
@@ -127,16 +127,16 @@ export class PanelLink extends Link {
   }
 
   keyDown(key: WireKey): Promise<KeyResult> {
-    return this.send1({ type: 'keyDown', key });
+    return this.sendAcked({ type: 'keyDown', key });
   }
 
   keyUp(key: WireKey): Promise<KeyResult> {
-    return this.send1({ type: 'keyUp', key });
+    return this.sendAcked({ type: 'keyUp', key });
   }
 
   /** Let `ms` of virtual time pass on a virtual-clock card. */
   advance(ms: number): Promise<KeyResult> {
-    return this.send1({ type: 'time', ms });
+    return this.sendAcked({ type: 'time', ms });
   }
 
   /**
