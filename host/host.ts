@@ -141,7 +141,7 @@ const pinChangeContext = (serial: string) => `pin-change:${serial}`;
  */
 export function openHost(options: HostOptions): Host {
   const now = options.now ?? Date.now;
-  const random: Random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
+  const random: Random = options.random ?? pooledRandom();
   const lockLimit = options.lockLimit ?? defaultLockLimit;
   if (!Number.isSafeInteger(lockLimit) || lockLimit < 1 || lockLimit > lockLimitMax) {
     throw new RangeError(`"lockLimit" expected 1..${lockLimitMax}, got ${lockLimit}`);
@@ -156,6 +156,34 @@ export function openHost(options: HostOptions): Host {
   const store = options.store ?? (dbPath === ':memory:' ? memoryStore() : openSqliteStore(dbPath, { synchronous: options.synchronous ?? 'NORMAL' }));
   return new Host(store, sealer(hostKey, random), hmacKeyFrom(hostKey), now, random, lockLimit, ttlMs);
 }
+
+/** Bytes from node's CSPRNG, drawn a few KiB at a time: one system call per ~1,000 challenges, not one each. */
+export const randomPoolBytes = 4_096;
+function pooledRandom(): Random {
+  let pool = new Uint8Array(0);
+  let used = 0;
+  return (n) => {
+    if (n > randomPoolBytes) return new Uint8Array(randomBytes(n));
+    if (used + n > pool.length) {
+      pool.fill(0);
+      pool = new Uint8Array(randomBytes(randomPoolBytes));
+      used = 0;
+    }
+    const out = pool.slice(used, used + n);
+    pool.fill(0, used, used + n); // handed-out bytes do not stay behind in the pool
+    used += n;
+    return out;
+  };
+}
+
+/** Parsed suites and response patterns by suite text: parsing is pure, and every challenge and verify needs it. */
+const suiteCache = new Map<string, OcraSuite>();
+function suiteOf(text: string): OcraSuite {
+  let suite = suiteCache.get(text);
+  if (!suite) suiteCache.set(text, (suite = parseSuite(text)));
+  return suite;
+}
+const shapeCache = new Map<string, RegExp>();
 
 function hmacKeyFrom(hostKey: Uint8Array): Uint8Array {
   return hmac(sha256, hostKey, utf8ToBytes('dscplus-host:temp-code-mac'));
@@ -294,7 +322,7 @@ export class Host {
         indexes = [first + 1, second + 1];
         challenge = indexes.map((i) => String(i).padStart(3, '0')).join('-');
       } else {
-        const suite = parseSuite(row.suite);
+        const suite = suiteOf(row.suite);
         challenge = drawChallenge(this.random, suite.question.lengthMax, row.checkDigit);
       }
       // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
@@ -322,7 +350,7 @@ export class Host {
     if (cached && cached.keyVersion === row.keyVersion) return cached;
     cached?.key.destroy();
     cached?.pinHash?.fill(0);
-    const suite = parseSuite(row.suite);
+    const suite = suiteOf(row.suite);
     const secret = this.sealer.open(secretContext(row.serial), row.sealedSecret);
     let pinHash: Uint8Array | undefined;
     try {
@@ -388,8 +416,12 @@ export class Host {
   }
 
   #responseShape(row: DeviceRow): RegExp {
-    if (row.profile === 'code-card') return new RegExp(`^[0-9]{${2 * codeCardCodeChars}}$`);
-    return new RegExp(`^[0-9]{${parseSuite(row.suite).digits}}$`);
+    let shape = shapeCache.get(row.suite);
+    if (!shape) {
+      const digits = row.profile === 'code-card' ? 2 * codeCardCodeChars : suiteOf(row.suite).digits;
+      shapeCache.set(row.suite, (shape = new RegExp(`^[0-9]{${digits}}$`)));
+    }
+    return shape;
   }
 
   /**
@@ -483,7 +515,7 @@ export class Host {
     if (!constantTimeEqual(newPin, checkPin('confirmPin', input.confirmPin))) throw new HostError('pins differ', 'the new PIN and its confirmation differ', true);
     const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
     return this.store.transaction(() => {
-      const row = this.#pickDevice(user, serial, (r) => this.#usable(r) ?? (r.profile !== 'dscplus' || !parseSuite(r.suite).pin ? 'its PIN is not the server\'s (only a dscplus card with a P suite changes PIN on the server)' : null));
+      const row = this.#pickDevice(user, serial, (r) => this.#usable(r) ?? (r.profile !== 'dscplus' || !suiteOf(r.suite).pin ? 'its PIN is not the server\'s (only a dscplus card with a P suite changes PIN on the server)' : null));
       return this.#issue(row, user, 'pin-change', { sealedPayload: this.sealer.seal(pinChangeContext(row.serial), utf8ToBytes(newPin)) });
     });
   }

@@ -17,7 +17,9 @@ export function memoryStore(): Store {
   const issued = new Map<string, Set<string>>(); // serial -> every challenge ever issued
   const challenges = new Map<number, ChallengeRow>();
   const byUserChallenge = new Map<string, number[]>();
+  // A ring buffer: the oldest entry is overwritten once full, in constant time.
   const audit: AuditEntry[] = [];
+  let auditNext = 0;
   const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
   const tempCodes = new Map<string, TempCodeRow>();
   let nextId = 1;
@@ -40,9 +42,12 @@ export function memoryStore(): Store {
       }
     },
     userExists: (user) => (assignments.get(user)?.size ?? 0) > 0,
-    devicesOf: (user) =>
-      [...(assignments.get(user) ?? new Map<string, boolean>())].map(([serial, active]) => ({ row: mustDevice(serial), active }))
-        .sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1)),
+    devicesOf(user) {
+      const list: { row: DeviceRow; active: boolean }[] = [];
+      for (const [serial, active] of assignments.get(user) ?? []) list.push({ row: mustDevice(serial), active });
+      // Most users hold one device: no sort needed then (this runs on every challenge).
+      return list.length < 2 ? list : list.sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1));
+    },
     usersOf: (serial) => [...assignments].filter(([, serials]) => serials.has(serial)).map(([user]) => user).sort(),
     device: (serial) => devices.get(serial),
     serials: () => [...devices.values()].sort((a, b) => a.enrolledMs - b.enrolledMs || (a.serial < b.serial ? -1 : 1)).map((d) => d.serial),
@@ -82,13 +87,14 @@ export function memoryStore(): Store {
       challenges.set(id, { ...row, attempts, state });
     },
     audit(entry) {
-      audit.push(entry);
-      if (audit.length > memoryAuditEntriesMax) audit.splice(0, audit.length - memoryAuditEntriesMax);
+      if (audit.length < memoryAuditEntriesMax) audit.push(entry);
+      else audit[auditNext] = entry;
+      auditNext = (auditNext + 1) % memoryAuditEntriesMax;
     },
     auditLog({ user, serial, limit }) {
       const out: AuditEntry[] = [];
-      for (let i = audit.length - 1; i >= 0 && out.length < limit; i--) {
-        const e = audit[i]!;
+      for (let back = 1; back <= audit.length && out.length < limit; back++) {
+        const e = audit[(auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax]!;
         if ((user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
       }
       return out;

@@ -43,9 +43,11 @@ export const migrations: readonly string[] = [
     expires_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL DEFAULT 'open',
-    UNIQUE (serial, challenge)
+    -- One index serves both lookups: "was this challenge ever issued to this device" (both columns) and
+    -- "which challenge is the user answering" (the challenge, then a few rows filtered by user). Fewer
+    -- indexes, fewer pages per commit: durable commits are what the disk limits.
+    UNIQUE (challenge, serial)
   ) STRICT;
-  CREATE INDEX challenges_user ON challenges(user, challenge);
   CREATE TABLE audit (
     id INTEGER PRIMARY KEY,
     at_ms INTEGER NOT NULL,
@@ -55,8 +57,7 @@ export const migrations: readonly string[] = [
     outcome TEXT NOT NULL,
     reason TEXT
   ) STRICT;
-  CREATE INDEX audit_user ON audit(user, id);
-  CREATE INDEX audit_serial ON audit(serial, id);
+  -- No index on audit: it is appended on every decision and read rarely, newest first (a backwards scan).
   CREATE TABLE withdrawals (
     id INTEGER PRIMARY KEY,
     user TEXT NOT NULL,

@@ -1,0 +1,143 @@
+/**
+ * Full challenge -> verify cycles per second on the server, next to references measured in this same run:
+ *  - the raw OCRA rate (a prepared key's respond(), the one HMAC a verification cannot avoid);
+ *  - in memory (memory store), target ≥ 0.5× raw OCRA;
+ *  - on a SQLite file in WAL mode with synchronous=NORMAL (survives a killed process: every commit is in the
+ *    WAL before the call returns), target ≥ 5,000 cycles/s on one core;
+ *  - on a SQLite file with synchronous=FULL (every commit fsync'd), next to this disk's commit limit measured
+ *    directly (fsync'd small writes per second, and a bare SQLite insert loop with the same settings); target:
+ *    the verifier's commits/s ≥ 0.8× the disk's.
+ *
+ * A cycle is the server's work: issue a challenge (one transaction) and verify the correct response (one
+ * transaction). The card's side, computing the response, runs between the timed sections and is not counted.
+ * Challenges go round-robin over many devices, as on a real server, so "never reissue" stays cheap.
+ */
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { hashPin, prepareOcra } from '../firmware/ocra/index.ts';
+import { openHost } from '../host/index.ts';
+import { memoryStore } from '../host/memory-store.ts';
+import { openSqliteStore, type Synchronous } from '../host/sqlite-store.ts';
+import type { Store } from '../host/store.ts';
+import { opsPerSecond, sampleDurationMs, type Row } from './harness.ts';
+
+const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
+const pin = '1234';
+const devices = 500;
+const batch = 500;
+
+function secretOf(i: number): Uint8Array {
+  const s = new Uint8Array(20);
+  new DataView(s.buffer).setUint32(0, i + 1);
+  return s;
+}
+
+/** Cycles per second: time only the host's challenge and verify calls, batch by batch, for about `durationMs`. */
+function cycles(store: Store, durationMs: number): { perSecond: number; cycles: number } {
+  let ms = 0;
+  const host = openHost({ store, hostKey: new Uint8Array(randomBytes(32)) });
+  const cards = Array.from({ length: devices }, (_, i) => {
+    host.enrollKey({ user: `user${i}`, serial: String(100_000 + i), profile: 'dscplus', suite, secret: secretOf(i), pin });
+    return prepareOcra(suite, secretOf(i));
+  });
+  const pinHash = hashPin('SHA1', pin);
+  let done = 0;
+  let device = 0;
+  const issued: { user: string; challenge: string; card: number }[] = [];
+  const responses: string[] = [];
+  while (ms < durationMs) {
+    issued.length = 0;
+    let t = performance.now();
+    for (let i = 0; i < batch; i++) {
+      const user = `user${device}`;
+      issued.push({ user, challenge: host.challenge({ user }).challenge, card: device });
+      device = (device + 1) % devices;
+    }
+    ms += performance.now() - t;
+    responses.length = 0;
+    for (const c of issued) responses.push(cards[c.card]!.respond({ challenge: c.challenge, pinHash })); // the card's work, untimed
+    t = performance.now();
+    for (let i = 0; i < batch; i++) {
+      const c = issued[i]!;
+      if (!host.verify({ user: c.user, challenge: c.challenge, response: responses[i]! }).ok) throw new Error('bench: a correct response was rejected');
+    }
+    ms += performance.now() - t;
+    done += batch;
+  }
+  host.close();
+  for (const card of cards) card.destroy();
+  return { perSecond: (done / ms) * 1000, cycles: done };
+}
+
+/** fsync'd small writes per second on this disk: the ceiling for durable commits. */
+function fsyncsPerSecond(dir: string, durationMs: number): number {
+  const fd = openSync(join(dir, 'fsync.bin'), 'w');
+  const block = Buffer.alloc(128, 1);
+  let n = 0;
+  const start = performance.now();
+  try {
+    while (performance.now() - start < durationMs) {
+      writeSync(fd, block, 0, block.length, (n % 64) * block.length);
+      fsyncSync(fd);
+      n++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return (n / (performance.now() - start)) * 1000;
+}
+
+/** Bare SQLite commits per second (one small INSERT per transaction) with the verifier's settings. */
+function sqliteCommitsPerSecond(dir: string, synchronous: Synchronous, durationMs: number): number {
+  const db = new Database(join(dir, `commits-${synchronous}.sqlite`));
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const value = Buffer.alloc(64, 2);
+  const commit = db.transaction(() => insert.run(value));
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < durationMs) {
+    commit.immediate();
+    n++;
+  }
+  const rate = (n / (performance.now() - start)) * 1000;
+  db.close();
+  return rate;
+}
+
+export async function bench(): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-host-'));
+  try {
+    const section = 'host';
+    const key = prepareOcra(suite, secretOf(0));
+    const pinHash = hashPin('SHA1', pin);
+    const raw = opsPerSecond(() => key.respond({ challenge: '123456', pinHash }));
+    key.destroy();
+    const memory = cycles(memoryStore(), 2 * sampleDurationMs);
+    const normal = cycles(openSqliteStore(join(dir, 'normal.sqlite'), { synchronous: 'NORMAL' }), 2 * sampleDurationMs);
+    // The disk's limit is measured right before and right after the FULL run (other load on the machine moves it);
+    // the higher of the two is the reference, so the ratio is never flattered.
+    const fsyncsBefore = fsyncsPerSecond(dir, sampleDurationMs);
+    const full = cycles(openSqliteStore(join(dir, 'full.sqlite'), { synchronous: 'FULL' }), 2 * sampleDurationMs);
+    const fsyncsAfter = fsyncsPerSecond(dir, sampleDurationMs);
+    const fsyncs = Math.max(fsyncsBefore, fsyncsAfter);
+    const bareFull = sqliteCommitsPerSecond(dir, 'FULL', sampleDurationMs);
+    const fullCommits = 2 * full.perSecond; // challenge + verify: two durable commits per cycle
+    return [
+      { section, name: 'raw OCRA respond() (SHA1-8 QN06-PSHA1)', value: raw, unit: 'responses/s', note: 'reference' },
+      { section, name: 'cycle in memory (memory store)', value: memory.perSecond, unit: 'cycles/s', ratio: memory.perSecond / raw, reference: 'raw OCRA', note: 'target ≥ 0.5×' },
+      { section, name: 'cycle on SQLite file, WAL, synchronous=NORMAL', value: normal.perSecond, unit: 'cycles/s', note: `target ≥ 5,000/s (${normal.cycles} cycles, one core)` },
+      { section, name: 'cycle on SQLite file, WAL, synchronous=FULL', value: full.perSecond, unit: 'cycles/s', ratio: full.perSecond / fsyncs, reference: "disk fsync'd writes", note: "2 fsync'd commits per cycle" },
+      { section, name: 'verifier durable commits (FULL)', value: fullCommits, unit: 'commits/s', ratio: fullCommits / fsyncs, reference: "disk fsync'd writes", note: 'target ≥ 0.8×' },
+      { section, name: "disk: fsync'd 128-byte writes (max of before/after)", value: fsyncs, unit: 'fsyncs/s', note: `this disk's commit limit (before ${Math.round(fsyncsBefore)}, after ${Math.round(fsyncsAfter)})` },
+      { section, name: 'disk: bare SQLite INSERT commits (WAL, FULL)', value: bareFull, unit: 'commits/s', ratio: fullCommits / bareFull, reference: 'verifier commits vs this' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
