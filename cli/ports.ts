@@ -33,7 +33,11 @@ function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
   });
 }
 
-/** One port as a line: its path, then whatever the system knows about it. */
+/**
+ * One port as a line: its path, then whatever the system knows about it.
+ * @example
+ * describePort({ path: '/dev/ttyUSB0', manufacturer: 'FTDI', vendorId: '0403' }); // '/dev/ttyUSB0  FTDI  vendor 0403'
+ */
 export function describePort(port: PortInfo): string {
   const details = [
     port.manufacturer,
@@ -44,7 +48,11 @@ export function describePort(port: PortInfo): string {
   return [port.path, ...details].join('  ');
 }
 
-/** The listing, with the port lister handed in so tests can use serialport's mock binding. */
+/**
+ * The listing, with the port lister handed in so tests can use serialport's mock binding.
+ * @example
+ * await listPorts(io, false, () => SerialPortMock.list());
+ */
 export async function listPorts(io: Io, json: boolean, list: () => Promise<PortInfo[]>): Promise<number> {
   const ports = await list();
   if (json) {

@@ -45,6 +45,12 @@ export interface CardLinkOptions extends LinkOptions {
   readonly unlockedText?: string;
 }
 
+/**
+ * The card's end over any Duplex (a serialport, a pty, an in-process pair).
+ * @example
+ * const link = new CardLink(port, session, { identity: { model: 'DSC+', firmware: '1.0.0', serial: '40417265', clock: 'real' }, clock: 'real' });
+ * // … link.close() when done
+ */
 export class CardLink extends Link {
   readonly #card: CardLike;
   readonly #options: CardLinkOptions;

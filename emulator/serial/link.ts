@@ -27,6 +27,11 @@ export interface LinkOptions {
   readonly version?: number;
 }
 
+/**
+ * The shared rules of both ends; subclasses give lines their meaning.
+ * @example
+ * class Echo extends Link { protected connected() {} protected handle(e: Envelope) { console.log(e.message); } }
+ */
 export abstract class Link {
   readonly #stream: Duplex;
   readonly #parser: LineParser;

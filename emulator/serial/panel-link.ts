@@ -29,6 +29,13 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+/**
+ * The panel's end: keys out, frames in.
+ * @example
+ * const panel = new PanelLink(port, { identity: { model: 'TESTER', firmware: '0', serial: '-', clock: 'real' } });
+ * await panel.connect();
+ * const { frame } = await panel.press('PRESS', 2000); // frame.text === 'PIN>'
+ */
 export class PanelLink extends Link {
   /** Every frame received intact, in order of arrival. */
   readonly frames: FrameMessage[] = [];

@@ -31,7 +31,11 @@ export function judgeSequence(last: number | null, seq: number): SequenceVerdict
   return { type: 'stale' };
 }
 
-/** The next sequence number after `seq`. */
+/**
+ * The next sequence number after `seq`.
+ * @example
+ * nextSeq(999); // 0
+ */
 export function nextSeq(seq: number): number {
   return (seq + 1) % sequenceModulo;
 }

@@ -3,6 +3,10 @@ import { assertNever } from '../../firmware/assert.ts';
 import { encodeLine } from './codec.ts';
 import type { LinkEvent } from './link.ts';
 
+/**
+ * @example
+ * link.onEvent((event) => traceLine(process.stderr, event)); // tx KD 12 OK*3DC6 …
+ */
 export function traceLine(out: NodeJS.WritableStream, event: LinkEvent): void {
   switch (event.type) {
     case 'sent':

@@ -20,6 +20,12 @@ export class ConformanceError extends Error {
   override name = 'ConformanceError';
 }
 
+/**
+ * @example
+ * const driver = new Driver(panel);
+ * await driver.press('PRESS', 2000);
+ * await driver.type('2580', 'OK'); // driver.text === 'CHALLNG>'
+ */
 export class Driver {
   readonly panel: PanelLink;
   /** Every key result, for the protocol checks at the end. */

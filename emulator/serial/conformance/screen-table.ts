@@ -32,7 +32,11 @@ export interface ScreenTable {
 
 export const screenTableUrl = new URL('../../../fixtures/screens.json', import.meta.url);
 
-/** Read the screen table; a malformed fixture is a bug in the repository, so it throws. */
+/**
+ * Read the screen table; a malformed fixture is a bug in the repository, so it throws.
+ * @example
+ * shows(loadScreenTable(), 'pin', 'PIN>--'); // true
+ */
 export function loadScreenTable(): ScreenTable {
   const table = JSON.parse(readFileSync(screenTableUrl, 'utf8')) as ScreenTable;
   if (!Array.isArray(table.screens) || !Array.isArray(table.transitions) || typeof table.display?.powerHoldMs !== 'number') {
