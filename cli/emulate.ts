@@ -92,15 +92,26 @@ function Sized(props: Omit<AppProps, 'columns' | 'rows'>) {
   // A pseudo-terminal whose size was never set reports 0×0: draw for the smallest supported size.
   const measure = () => ({ columns: stdout.columns || minColumns, rows: stdout.rows || minRows });
   const [size, setSize] = useState(measure);
+  const [blank, setBlank] = useState(false);
   useEffect(() => {
-    const onResize = () => setSize(measure());
+    // The terminal re-wraps the old, wider lines on a resize, and Ink erases only as many lines as it
+    // drew: clear the whole (alternate) screen, draw nothing once, then the new layout from the top.
+    const onResize = () => {
+      stdout.write(clearScreen);
+      setBlank(true);
+      setSize(measure());
+      setImmediate(() => setBlank(false));
+    };
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);
     };
   }, [stdout]);
+  if (blank) return null;
   return createElement(App, { ...props, columns: size.columns, rows: size.rows });
 }
+
+const clearScreen = '\u001B[2J\u001B[H';
 
 /**
  * Give the terminal back as it was: cooked mode, and stdin no longer read (a paused, unreferenced
