@@ -317,7 +317,7 @@ describe(`firmware against a reference model (seed ${seed})`, () => {
   it.each([
     ['dscplus' as const, 1_000, 'soft PIN, responses, power and time'],
     ['digipass' as const, 2_000, 'PIN check, FAIL n, lock, unlock, block, PIN change'],
-  ])('%s (%i runs): %s', (profile, numRuns) => {
+  ])('%s (%i runs): %s', (profile, numRuns, _what) => {
     seen.clear();
     runModel(profile, numRuns);
     const expected = table.screens.filter((s) => s.profiles === 'both' || s.profiles === profile).map((s) => s.id).filter((id) => id !== 'badCheck');
