@@ -5,3 +5,11 @@ export function constantTimeEqual(a: string, b: string): boolean {
   for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i % (a.length || 1)) | 0) ^ (b.charCodeAt(i % (b.length || 1)) | 0);
   return diff === 0;
 }
+
+/** Constant-time comparison of two byte arrays (the time depends only on the lengths). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -4,21 +4,23 @@
  * is written to the audit table (never with the response, PIN or secret).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { hashPin, parseSuite, prepareOcra, timeStepAt, type OcraKey, type OcraSuite } from '../firmware/ocra/index.ts';
-import { pinDigits } from '../firmware/types.ts';
 import { unlockCode as deriveUnlockCode } from '../firmware/unlock.ts';
 import { lockCodeDigits } from '../firmware/types.ts';
 import { drawChallenge, questionOf, randomBelow, type Random } from './challenge.ts';
-import { constantTimeEqual } from './compare.ts';
+import { bytesEqual, constantTimeEqual } from './compare.ts';
 import { HostError } from './errors.ts';
+import { checkTempCode, codeCardCodeChars, codeCardCodes, issueCodeCard, issueTempCode, type CodeCard, type FallbackCore, type TempCode, type TempCodeCheck } from './fallbacks.ts';
+import { checkName, checkPin, serialCharsMax, userCharsMax } from './validate.ts';
 import { keyPathFor, loadOrCreateKeyFile } from './host-key.ts';
 import { businessWindowStartMs, dayStartMs, withdrawalAllowed } from './limits.ts';
 import { memoryStore } from './memory-store.ts';
-import { sealer, type Sealer } from './seal.ts';
+import { pinChangeContext, pinContext, sealer, secretContext, type Sealer } from './seal.ts';
 import { openSqliteStore, type Synchronous } from './sqlite-store.ts';
 import { deviceKinds, type AuditEntry, type ChallengePurpose, type ChallengeRow, type DeviceKind, type DeviceRow, type Profile, type Store } from './store.ts';
 import { defaultLockLimit, failureDelayMs, lockLimitMax } from './throttle.ts';
@@ -33,20 +35,8 @@ export const counterLookAhead = 10;
 export const timeStepWindow = 1;
 /** Draws before giving up on finding a challenge never issued to the device (the space is nearly used up). */
 export const challengeDrawsMax = 1_000;
-export const userCharsMax = 64;
-export const serialCharsMax = 64;
 /** Withdrawals are whole US dollars up to this amount. */
 export const amountUsdMax = 1_000_000_000_000;
-/** Security Code Card: 224 codes of 3 characters; the login asks two indexes; an online card is valid 21 days. */
-export const codeCardCodes = 224;
-export const codeCardCodeChars = 3;
-export const codeCardValidMs = 21 * 86_400_000;
-/** Temporary code: full access for 2 days, then only printing an online card for 10 more days. */
-export const tempCodeFullMs = 2 * 86_400_000;
-export const tempCodePrintMs = 10 * 86_400_000;
-export const tempCodeChars = 10;
-const tempCodeAlphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // no 0/O, 1/I: read over the phone
-
 export type VerifyReason =
   | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
   | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded';
@@ -112,25 +102,6 @@ interface Material {
   readonly pinHash: Uint8Array | undefined;
 }
 
-function checkName(name: string, value: unknown, max: number): string {
-  if (typeof value !== 'string') throw new HostError('bad input', `"${name}" expected a string, got ${typeof value}`, true);
-  if (value.length < 1 || value.length > max || !/^[A-Za-z0-9._@+-]+$/.test(value)) {
-    throw new HostError('bad input', `"${name}" expected 1..${max} characters of A-Z a-z 0-9 . _ @ + -, got ${JSON.stringify(value.slice(0, max + 8))}`, true);
-  }
-  return value;
-}
-
-function checkPin(name: string, pin: unknown): string {
-  if (typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) {
-    throw new HostError('bad input', `"${name}" expected ${pinDigits} digits`, true); // never echo a PIN
-  }
-  return pin;
-}
-
-const secretContext = (serial: string) => `device:${serial}:secret`;
-const pinContext = (serial: string) => `device:${serial}:pin`;
-const pinChangeContext = (serial: string) => `pin-change:${serial}`;
-
 /**
  * Open the verifier.
  * @example
@@ -151,7 +122,9 @@ export function openHost(options: HostOptions): Host {
   let hostKey = options.hostKey;
   if (!hostKey) {
     // An in-memory store lives as long as the process: an ephemeral key is all it needs.
-    hostKey = options.store || dbPath === ':memory:' ? random(32) : loadOrCreateKeyFile(options.keyPath ?? keyPathFor(dbPath), true);
+    // A new key only with a new database: a missing key file beside an existing database is an error, not a
+    // reason to mint a key that cannot open anything already sealed.
+    hostKey = options.store || dbPath === ':memory:' ? random(32) : loadOrCreateKeyFile(options.keyPath ?? keyPathFor(dbPath), !existsSync(dbPath));
   }
   const store = options.store ?? (dbPath === ':memory:' ? memoryStore() : openSqliteStore(dbPath, { synchronous: options.synchronous ?? 'NORMAL' }));
   return new Host(store, sealer(hostKey, random), hmacKeyFrom(hostKey), now, random, lockLimit, ttlMs);
@@ -229,7 +202,7 @@ export class Host {
       const existing = this.store.device(serial);
       if (existing) {
         const stored = this.sealer.open(secretContext(serial), existing.sealedSecret);
-        const same = stored.length === input.secret.length && stored.every((b, i) => b === input.secret[i]);
+        const same = bytesEqual(stored, input.secret);
         stored.fill(0);
         if (!same || existing.suite !== suite.text) {
           throw new HostError('serial taken', `serial ${serial} is already enrolled with a different key or suite`, true);
@@ -452,6 +425,7 @@ export class Host {
       if (!this.#responseShape(row).test(response)) return { ok: false, reason: 'malformed response', serial };
       if (row.locked) return refuse('locked');
       if (challenge.state === 'used') return refuse('already used');
+      if (row.expiresMs !== null && this.now() >= row.expiresMs) return refuse('expired');
       if (challenge.state === 'exhausted') return refuse('attempts exhausted');
       const nowMs = this.now();
       if (challenge.state === 'expired' || nowMs >= challenge.expiresMs) {
@@ -565,79 +539,23 @@ export class Host {
     });
   }
 
-  #tempMac(user: string, code: string): Uint8Array {
-    return hmac(sha256, this.macKey, utf8ToBytes(`${user}\u0000${code}`));
+  get #core(): FallbackCore {
+    return { store: this.store, sealer: this.sealer, macKey: this.macKey, now: this.now, random: this.random, audit: (entry) => this.#audit(entry) };
   }
 
-  /**
-   * Support issues a temporary code after identity checks (IBKR KB70/KB69): full access for 2 days, then only
-   * printing an online Security Code Card for 10 more days. Never two in a row: a second one needs a login with
-   * a device in between.
-   */
-  issueTempCode(input: { user: string; by?: string }): { code: string; fullUntilMs: number; printUntilMs: number } {
-    const user = checkName('user', input.user, userCharsMax);
-    return this.store.transaction(() => {
-      if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
-      const previous = this.store.tempCode(user);
-      if (previous?.blocksNext) {
-        this.#audit({ user, serial: null, action: 'temp-code', outcome: 'refused', reason: 'two temporary codes in a row' });
-        throw new HostError('refused', `user ${user} already had a temporary code and has not logged in with a device since: never two in a row`);
-      }
-      let code = '';
-      while (code.length < tempCodeChars) code += tempCodeAlphabet[randomBelow(this.random, tempCodeAlphabet.length)];
-      const issuedMs = this.now();
-      const fullUntilMs = issuedMs + tempCodeFullMs;
-      const printUntilMs = fullUntilMs + tempCodePrintMs;
-      this.store.putTempCode({ user, codeMac: this.#tempMac(user, code), issuedMs, fullUntilMs, printUntilMs, blocksNext: true });
-      this.#audit({ user, serial: null, action: 'temp-code', outcome: 'ok', reason: `issued by ${input.by ?? 'support'}` });
-      return { code, fullUntilMs, printUntilMs };
-    });
+  /** Support issues a temporary code (host/fallbacks.ts): 2 days full access, then 10 days to print a card. */
+  issueTempCode(input: { user: string; by?: string }): TempCode {
+    return issueTempCode(this.#core, input);
   }
 
   /** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
-  checkTempCode(input: { user: string; code: string }): { ok: true; access: 'full' | 'print-card' } | { ok: false; reason: 'unknown user' | 'no temporary code' | 'wrong code' | 'expired' } {
-    const user = checkName('user', input.user, userCharsMax);
-    return this.store.transaction(() => {
-      if (!this.store.userExists(user)) return { ok: false, reason: 'unknown user' } as const;
-      const row = this.store.tempCode(user);
-      if (!row) return { ok: false, reason: 'no temporary code' } as const;
-      const mac = this.#tempMac(user, String(input.code).trim().toUpperCase());
-      let diff = mac.length ^ row.codeMac.length;
-      for (let i = 0; i < mac.length; i++) diff |= mac[i]! ^ (row.codeMac[i] ?? 0);
-      const nowMs = this.now();
-      const result = diff !== 0 ? ({ ok: false, reason: 'wrong code' } as const)
-        : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
-        : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
-        : ({ ok: false, reason: 'expired' } as const);
-      this.#audit({ user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
-      return result;
-    });
+  checkTempCode(input: { user: string; code: string }): TempCodeCheck {
+    return checkTempCode(this.#core, input);
   }
 
-  /**
-   * The online Security Code Card (IBKR KB1873): 224 three-digit codes, valid 21 days, enrolled as a device of
-   * kind `security-code-card`. Needs a valid temporary code (either phase). The codes are returned once, to print.
-   */
-  issueCodeCard(input: { user: string; tempCode: string }): { serial: string; codes: string[]; expiresMs: number } {
-    const user = checkName('user', input.user, userCharsMax);
-    const check = this.checkTempCode({ user, code: input.tempCode });
-    if (!check.ok) throw new HostError(check.reason, `no online card: temporary code refused (${check.reason})`, check.reason === 'unknown user');
-    return this.store.transaction(() => {
-      const codes = Array.from({ length: codeCardCodes }, () => String(randomBelow(this.random, 1000)).padStart(codeCardCodeChars, '0'));
-      const secret = utf8ToBytes(codes.join(''));
-      const nowMs = this.now();
-      const serial = `SCC-${user}-${nowMs}`.slice(0, serialCharsMax);
-      const expiresMs = nowMs + codeCardValidMs;
-      this.store.insertDevice({
-        serial, model: 'Security Code Card (online)', profile: 'code-card', kind: 'security-code-card', suite: 'SCC', checkDigit: false,
-        sealedSecret: this.sealer.seal(secretContext(serial), secret), sealedPin: null, keyVersion: 1, counter: 0, lastTimeStep: -1,
-        failures: 0, locked: false, notBeforeMs: 0, expiresMs, enrolledMs: nowMs,
-      });
-      secret.fill(0);
-      this.store.assign(user, serial, true);
-      this.#audit({ user, serial, action: 'code-card', outcome: 'ok', reason: 'online Security Code Card issued' });
-      return { serial, codes, expiresMs };
-    });
+  /** An online Security Code Card (224 codes, 21 days), with a valid temporary code. */
+  issueCodeCard(input: { user: string; tempCode: string }): CodeCard {
+    return issueCodeCard(this.#core, input);
   }
 
   /** The newest audit entries, optionally for one user or device. */

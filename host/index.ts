@@ -15,7 +15,8 @@ import { Host, openHost as openBare, type DeviceInfo, type HostOptions } from '.
 import type { DeviceKind } from './store.ts';
 
 export { Host, type DeviceInfo, type EnrolKeyInput, type HostOptions, type Issued, type VerifyReason, type VerifyResult } from './host.ts';
-export { challengeTtlMs, attemptsPerChallengeMax, counterLookAhead, timeStepWindow, codeCardCodes, tempCodeFullMs, tempCodePrintMs, codeCardValidMs } from './host.ts';
+export { challengeTtlMs, attemptsPerChallengeMax, counterLookAhead, timeStepWindow } from './host.ts';
+export { codeCardCodes, tempCodeFullMs, tempCodePrintMs, codeCardValidMs, type TempCode, type TempCodeCheck, type CodeCard } from './fallbacks.ts';
 export { HostError } from './errors.ts';
 export { SealError } from './seal.ts';
 export { StoreError, openSqliteStore } from './sqlite-store.ts';

@@ -44,11 +44,7 @@ export function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
   return hmac(sha1, key, data);
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+export { bytesEqual } from './compare.ts';
 
 export function pbkdf2Sha1(password: string, salt: Uint8Array, iterations: number, keyBytes: number): Uint8Array {
   if (!Number.isSafeInteger(iterations) || iterations < pbkdf2IterationsMin || iterations > pbkdf2IterationsMax) {

@@ -55,3 +55,8 @@ export function sealer(hostKey: Uint8Array, random: (bytes: number) => Uint8Arra
     },
   };
 }
+
+/** The associated data of each sealed field: a blob only opens in the row and field it was sealed for. */
+export const secretContext = (serial: string): string => `device:${serial}:secret`;
+export const pinContext = (serial: string): string => `device:${serial}:pin`;
+export const pinChangeContext = (serial: string): string => `pin-change:${serial}`;

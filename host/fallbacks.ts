@@ -1,0 +1,127 @@
+/**
+ * Fallbacks when the card is not at hand (IBKR KB70, KB69, KB1873):
+ * - a temporary code issued by support after identity checks: full access for 2 days, then only printing an
+ *   online Security Code Card for 10 more days; never two in a row (a device login must come in between);
+ * - the online Security Code Card: 224 three-digit codes, valid 21 days, enrolled as a device of kind
+ *   `security-code-card` (its withdrawal limits apply); the login asks for two of its indexes.
+ * The temporary code is never stored: only its HMAC under a key derived from the host key.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { randomBelow, type Random } from './challenge.ts';
+import { HostError } from './errors.ts';
+import { secretContext, type Sealer } from './seal.ts';
+import type { AuditEntry, Store } from './store.ts';
+import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
+
+/** Security Code Card: 224 codes of 3 characters; the login asks two indexes; an online card is valid 21 days. */
+export const codeCardCodes = 224;
+export const codeCardCodeChars = 3;
+export const codeCardValidMs = 21 * 86_400_000;
+/** Temporary code: full access for 2 days, then only printing an online card for 10 more days. */
+export const tempCodeFullMs = 2 * 86_400_000;
+export const tempCodePrintMs = 10 * 86_400_000;
+export const tempCodeChars = 10;
+const tempCodeAlphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // no 0/O, 1/I: read over the phone
+
+
+/** What the fallbacks need from the host. */
+export interface FallbackCore {
+  readonly store: Store;
+  readonly sealer: Sealer;
+  readonly macKey: Uint8Array;
+  readonly now: () => number;
+  readonly random: Random;
+  audit(entry: Omit<AuditEntry, 'atMs'>): void;
+}
+
+export interface TempCode {
+  readonly code: string;
+  readonly fullUntilMs: number;
+  readonly printUntilMs: number;
+}
+
+export type TempCodeCheck = { ok: true; access: 'full' | 'print-card' } | { ok: false; reason: 'unknown user' | 'no temporary code' | 'wrong code' | 'expired' };
+
+export interface CodeCard {
+  readonly serial: string;
+  readonly codes: string[];
+  readonly expiresMs: number;
+}
+
+function tempMac(core: FallbackCore, user: string, code: string): Uint8Array {
+  return hmac(sha256, core.macKey, utf8ToBytes(`${user}\u0000${code}`));
+}
+
+/**
+ * Support issues a temporary code after identity checks (IBKR KB70/KB69): full access for 2 days, then only
+ * printing an online Security Code Card for 10 more days. Never two in a row: a second one needs a login with
+ * a device in between.
+ */
+export function issueTempCode(core: FallbackCore, input: { user: string; by?: string }): TempCode {
+  const user = checkName('user', input.user, userCharsMax);
+  return core.store.transaction(() => {
+    if (!core.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+    const previous = core.store.tempCode(user);
+    if (previous?.blocksNext) {
+      core.audit({ user, serial: null, action: 'temp-code', outcome: 'refused', reason: 'two temporary codes in a row' });
+      throw new HostError('refused', `user ${user} already had a temporary code and has not logged in with a device since: never two in a row`);
+    }
+    let code = '';
+    while (code.length < tempCodeChars) code += tempCodeAlphabet[randomBelow(core.random, tempCodeAlphabet.length)];
+    const issuedMs = core.now();
+    const fullUntilMs = issuedMs + tempCodeFullMs;
+    const printUntilMs = fullUntilMs + tempCodePrintMs;
+    core.store.putTempCode({ user, codeMac: tempMac(core, user, code), issuedMs, fullUntilMs, printUntilMs, blocksNext: true });
+    core.audit({ user, serial: null, action: 'temp-code', outcome: 'ok', reason: `issued by ${input.by ?? 'support'}` });
+    return { code, fullUntilMs, printUntilMs };
+  });
+}
+
+/** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
+export function checkTempCode(core: FallbackCore, input: { user: string; code: string }): TempCodeCheck {
+  const user = checkName('user', input.user, userCharsMax);
+  return core.store.transaction(() => {
+    if (!core.store.userExists(user)) return { ok: false, reason: 'unknown user' } as const;
+    const row = core.store.tempCode(user);
+    if (!row) return { ok: false, reason: 'no temporary code' } as const;
+    const mac = tempMac(core, user, String(input.code).trim().toUpperCase());
+    let diff = mac.length ^ row.codeMac.length;
+    for (let i = 0; i < mac.length; i++) diff |= mac[i]! ^ (row.codeMac[i] ?? 0);
+    const nowMs = core.now();
+    const result = diff !== 0 ? ({ ok: false, reason: 'wrong code' } as const)
+      : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
+      : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
+      : ({ ok: false, reason: 'expired' } as const);
+    core.audit({ user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
+    return result;
+  });
+}
+
+/**
+ * The online Security Code Card (IBKR KB1873): 224 three-digit codes, valid 21 days, enrolled as a device of
+ * kind `security-code-card`. Needs a valid temporary code (either phase). The codes are returned once, to print.
+ */
+export function issueCodeCard(core: FallbackCore, input: { user: string; tempCode: string }): CodeCard {
+  const user = checkName('user', input.user, userCharsMax);
+  const check = checkTempCode(core, { user, code: input.tempCode });
+  if (!check.ok) throw new HostError(check.reason, `no online card: temporary code refused (${check.reason})`, check.reason === 'unknown user');
+  return core.store.transaction(() => {
+    const codes = Array.from({ length: codeCardCodes }, () => String(randomBelow(core.random, 1000)).padStart(codeCardCodeChars, '0'));
+    const secret = utf8ToBytes(codes.join(''));
+    const nowMs = core.now();
+    const serial = `SCC-${user}-${nowMs}`.slice(0, serialCharsMax);
+    const expiresMs = nowMs + codeCardValidMs;
+    core.store.insertDevice({
+      serial, model: 'Security Code Card (online)', profile: 'code-card', kind: 'security-code-card', suite: 'SCC', checkDigit: false,
+      sealedSecret: core.sealer.seal(secretContext(serial), secret), sealedPin: null, keyVersion: 1, counter: 0, lastTimeStep: -1,
+      failures: 0, locked: false, notBeforeMs: 0, expiresMs, enrolledMs: nowMs,
+    });
+    secret.fill(0);
+    core.store.assign(user, serial, true);
+    core.audit({ user, serial, action: 'code-card', outcome: 'ok', reason: 'online Security Code Card issued' });
+    return { serial, codes, expiresMs };
+  });
+}
+
