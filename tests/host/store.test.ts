@@ -1,0 +1,90 @@
+/** The stores: schema versioning, refusing foreign or newer databases, the bounded memory audit; bad input tables. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HostError, openSqliteStore, StoreError } from '../../host/index.ts';
+import { memoryAuditEntriesMax, memoryStore } from '../../host/memory-store.ts';
+import { schemaVersion } from '../../host/migrations.ts';
+import { testHost } from './support/clock.ts';
+import { makeRecord, secret20 } from './support/devices.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dsc-host-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('SQLite store', () => {
+  it('creates the schema at the current version and reopens without migrating again', () => {
+    const path = join(dir, 'v.sqlite');
+    openSqliteStore(path).close();
+    const db = new Database(path);
+    expect(db.pragma('user_version', { simple: true })).toBe(schemaVersion);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const again = openSqliteStore(path);
+    expect(again.serials()).toEqual([]);
+    again.close();
+  });
+
+  it('refuses a database from a newer dsc, and a foreign one, without changing them', () => {
+    const newer = join(dir, 'newer.sqlite');
+    const db = new Database(newer);
+    db.pragma(`user_version = ${schemaVersion + 1}`);
+    db.close();
+    expect(() => openSqliteStore(newer)).toThrow(StoreError);
+    expect(() => openSqliteStore(newer)).toThrow(/newer than this dsc/);
+    const foreign = join(dir, 'foreign.sqlite');
+    const other = new Database(foreign);
+    other.exec('CREATE TABLE accounts (id INTEGER)');
+    other.close();
+    expect(() => openSqliteStore(foreign)).toThrow(/not a dscplus host database/);
+    const check = new Database(foreign);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+  });
+
+  it('rolls a failed transaction back completely', () => {
+    const { host } = testHost({ store: openSqliteStore(join(dir, 'rollback.sqlite')) });
+    expect(() => host.store.transaction(() => {
+      host.enrollKey({ user: 'a', serial: '1', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 });
+      host.enrollKey({ user: 'a', serial: 'bad serial', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 });
+    })).toThrow(HostError);
+    expect(host.store.serials()).toEqual([]);
+    expect(host.auditLog()).toEqual([]);
+  });
+});
+
+describe('memory store', () => {
+  it(`keeps the newest ${memoryAuditEntriesMax} audit entries, newest first`, () => {
+    const store = memoryStore();
+    const total = memoryAuditEntriesMax + 5;
+    for (let i = 0; i < total; i++) store.audit({ atMs: i, user: null, serial: null, action: 'x', outcome: 'ok', reason: null });
+    const newest = store.auditLog({ limit: 3 });
+    expect(newest.map((e) => e.atMs)).toEqual([total - 1, total - 2, total - 3]);
+    const all = store.auditLog({ limit: total });
+    expect(all).toHaveLength(memoryAuditEntriesMax);
+    expect(all.at(-1)!.atMs).toBe(5);
+  });
+});
+
+describe('bad input to the library names the value', () => {
+  const { host } = testHost();
+  host.enroll({ user: 'trader1', record: makeRecord({ serial: 1 }) });
+  it.each([
+    ['verify: user not a string', () => host.verify({ user: 42 as unknown as string, challenge: '123456', response: '12345678' }), /"user" expected a string/],
+    ['verify: user with a space', () => host.verify({ user: 'a b', challenge: '123456', response: '12345678' }), /"user" expected 1\.\.64 characters/],
+    ['verify: response not a string', () => host.verify({ user: 'trader1', challenge: '123456', response: 12345678 as unknown as string }), /expected strings/],
+    ['challenge: unknown user', () => host.challenge({ user: 'nobody' }), /unknown user "nobody"/],
+    ['challenge: unknown device', () => host.challenge({ user: 'trader1', serial: '99' }), /no active device 99/],
+    ['enrollKey: bad suite', () => host.enrollKey({ serial: '2', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QA06', secret: secret20 }), /numeric question/],
+    ['enrollKey: P suite without PIN', () => host.enrollKey({ serial: '3', profile: 'dscplus', suite: 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1', secret: secret20 }), /ordering/],
+    ['enrollKey: unknown kind', () => host.enrollKey({ serial: '4', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20, kind: 'gold-plated' as 'gold' }), /"kind" expected/],
+    ['enroll: not a device record', () => host.enroll({ user: 'u', record: { format: 'nope' } }), /"format" expected/],
+    ['authorizeWithdrawal: fractional amount', () => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 10.5 }), /whole US dollars/],
+    ['authorizeWithdrawal: zero', () => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 0 }), /whole US dollars/],
+    ['unlock: unknown device', () => host.unlock({ serial: '404' }), /no device 404/],
+    ['requestPinChange: letters', () => host.requestPinChange({ user: 'trader1', newPin: 'abcd', confirmPin: 'abcd' }), /"newPin" expected 4 digits/],
+  ])('%s', (_name, call, message) => {
+    expect(call).toThrow(message);
+  });
+});
