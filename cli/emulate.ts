@@ -9,13 +9,13 @@ import { render, useStdout } from 'ink';
 import { createElement, useEffect, useState } from 'react';
 import { DeviceFileError, openCardFromRecord, readDeviceFile, writeDeviceFile } from '../emulator/card.ts';
 import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../emulator/demo.ts';
-import { SessionRecorder } from '../emulator/session-log.ts';
+import { SessionLogError, SessionRecorder } from '../emulator/session-log.ts';
 import { App, type AppProps } from '../emulator/ui/App.tsx';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
 import { LoginModel } from '../emulator/ui/login-model.ts';
 import { loadScreenTable } from '../emulator/ui/screen-table.ts';
 import { minColumns, minRows } from '../emulator/ui/layout.ts';
-import { HostError, openHost, type LoginHost } from '../host/index.ts';
+import { HostError, HostKeyError, openHost, StoreError, type LoginHost } from '../host/index.ts';
 import type { Key } from '../firmware/types.ts';
 import { exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
 
@@ -156,12 +156,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     setup = openSetup(values, io);
     record = readDeviceFile(setup.devicePath);
   } catch (error) {
-    if (error instanceof DeviceFileError || error instanceof DemoSetupError) throw new UsageError(error.message);
+    // A database or key file that cannot be used is reported like a bad device file: nothing was changed.
+    if (error instanceof DeviceFileError || error instanceof DemoSetupError || error instanceof StoreError || error instanceof HostKeyError) {
+      throw new UsageError(error.message);
+    }
     throw error;
   }
   const { devicePath, host, user, demo } = setup;
   let demoPin = demo?.pin;
-  const recorder = values.record === undefined ? undefined : SessionRecorder.create(resolve(io.cwd, values.record), record, (n) => new Uint8Array(randomBytes(n)));
+  let recorder: SessionRecorder | undefined;
+  try {
+    recorder = values.record === undefined ? undefined : SessionRecorder.create(resolve(io.cwd, values.record), record, (n) => new Uint8Array(randomBytes(n)));
+  } catch (error) {
+    host.close();
+    if (error instanceof SessionLogError) throw new UsageError(error.message);
+    throw error;
+  }
   const session = openCardFromRecord(record, {
     clock: 'real',
     ...(recorder && { random: recorder.random }),
@@ -184,29 +194,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
   });
 
   const stdout = io.stdout as NodeJS.WriteStream;
-  stdout.write(enterAlternateScreen);
   const screens = loadScreenTable();
-  const instance = render(
-    createElement(Sized, {
-      card: session,
-      driver,
-      login,
-      screens,
-      demoPin: () => demoPin,
-      onPressed: (listener) => {
-        pressedListeners.add(listener);
-        return () => pressedListeners.delete(listener);
-      },
-    }),
-    { stdout, stdin: io.stdin as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false },
-  );
-  const quit = () => instance.unmount();
+  let instance: ReturnType<typeof render> | undefined;
+  const quit = () => instance?.unmount();
   process.once('SIGTERM', quit);
   process.once('SIGHUP', quit);
+  stdout.write(enterAlternateScreen);
   try {
+    instance = render(
+      createElement(Sized, {
+        card: session,
+        driver,
+        login,
+        screens,
+        demoPin: () => demoPin,
+        onPressed: (listener) => {
+          pressedListeners.add(listener);
+          return () => pressedListeners.delete(listener);
+        },
+      }),
+      { stdout, stdin: io.stdin as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false },
+    );
     await started;
     await instance.waitUntilExit();
   } finally {
+    // Whatever ended the session (q, a signal, a bug), the terminal is given back as it was.
     process.off('SIGTERM', quit);
     process.off('SIGHUP', quit);
     driver.close();

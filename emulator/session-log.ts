@@ -62,9 +62,19 @@ export class SessionRecorder {
     this.#fd = fd;
   }
 
-  /** Create (or truncate) `path` with owner-only permissions: the log holds the keys typed. */
+  /**
+   * Create `path` with owner-only permissions (the log holds the keys typed). An existing file is
+   * never overwritten: it may be a recorded session someone keeps as a regression test.
+   */
   static create(path: string, device: DeviceRecord, random: (bytes: number) => Uint8Array): SessionRecorder {
-    return new SessionRecorder(openSync(path, 'w', 0o600), device, random);
+    try {
+      return new SessionRecorder(openSync(path, 'wx', 0o600), device, random);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new SessionLogError(
+        code === 'EEXIST' ? `session log ${JSON.stringify(path)} already exists (not overwritten)` : `session log ${JSON.stringify(path)} cannot be created: ${(error as Error).message}`,
+      );
+    }
   }
 
   #write(line: LogLine): void {

@@ -26,6 +26,9 @@ export const responseDigitsMax = 10;
 export const lockCodeDigitsMax = 10;
 export const newPinDigits = 4;
 
+/** Refusals after which the host still accepts another answer to the same challenge. */
+const challengeStillOpen: ReadonlySet<string> = new Set(['wrong response', 'malformed response', 'throttled']);
+
 export type LoginMode = 'login' | 'newPin' | 'confirmPin' | 'pinChallenge' | 'lockCode';
 
 export interface DeviceChoice {
@@ -208,7 +211,8 @@ export class LoginModel {
         await this.newChallenge();
       } else {
         this.#set({ verdict: { ok: false, text: result.reason }, field: '', notice: undefined });
-        if (result.reason !== 'wrong response') await this.newChallenge();
+        // A challenge that can still be answered stays; one the host has closed is replaced.
+        if (!challengeStillOpen.has(result.reason)) await this.newChallenge();
       }
     } catch (error) {
       this.#set({ verdict: { ok: false, text: messageOf(error) }, field: '' });

@@ -83,6 +83,14 @@ describe('session log', () => {
     expect(cli.stdout).toContain('replay FAILED');
   });
 
+  it('never overwrites an existing file when asked to record into it', () => {
+    const path = join(work, 'kept.ndjson');
+    writeFileSync(path, 'a session someone kept\n');
+    const device = newDeviceRecord({ profile: 'dscplus', pin: '4826', clockMs: startMs });
+    expect(() => SessionRecorder.create(path, device, (n) => new Uint8Array(n))).toThrow(/already exists \(not overwritten\)/);
+    expect(readFileSync(path, 'utf8')).toBe('a session someone kept\n');
+  });
+
   it('dsc press --replay on a good log exits 0', () => {
     const path = record('digipass', loginScript, 'ok.ndjson');
     const cli = spawnSync('node', [dsc, 'press', '--replay', path], { encoding: 'utf8' });
