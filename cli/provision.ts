@@ -47,7 +47,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const out = resolve(io.cwd, required('out', values.out));
   const profile = values.profile ?? 'dscplus';
   if (!(profiles as readonly string[]).includes(profile)) throw new UsageError(`--profile expected dscplus or digipass, got ${JSON.stringify(profile)}`);
-  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) throw new UsageError(`--pin expected 4 digits, got ${JSON.stringify(values.pin)}`);
+  // Never echo a PIN or a seed, even a malformed one: it may be the real one mistyped.
+  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) throw new UsageError(`--pin expected 4 digits, got ${values.pin.length} characters (not shown)`);
+  if (values.seed !== undefined && !/^([0-9a-fA-F]{2})*$/.test(values.seed)) {
+    throw new UsageError(`--seed expected an even number of hex digits, got ${values.seed.length} characters (not shown: it is a secret)`);
+  }
   let secret: Uint8Array | undefined;
   try {
     secret = values.seed === undefined ? undefined : hexToBytesNamed('seed', values.seed);

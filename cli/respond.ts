@@ -34,7 +34,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const devicePath = resolve(io.cwd, required('device', values.device));
   const pin = required('pin', values.pin);
   let challenge = required('challenge', values.challenge);
-  if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${JSON.stringify(pin)}`);
+  if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${pin.length} characters (not shown)`);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
   let card;
   try {

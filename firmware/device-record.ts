@@ -59,7 +59,9 @@ const fail = (message: string): never => {
 
 function hexField(json: Record<string, unknown>, name: string, bytes?: number): Uint8Array {
   const value = json[name];
-  if (typeof value !== 'string' || !/^([0-9a-f]{2})*$/.test(value)) fail(`"${name}" expected lower-case hex, got ${describe(value)}`);
+  // The device key is a secret: its value is never quoted in a message, only its shape.
+  const shown = name === 'deviceKey' ? (typeof value === 'string' ? `${value.length} characters` : typeof value) : describe(value);
+  if (typeof value !== 'string' || !/^([0-9a-f]{2})*$/.test(value)) fail(`"${name}" expected lower-case hex, got ${shown}`);
   if (bytes !== undefined && (value as string).length !== 2 * bytes) fail(`"${name}" expected ${bytes} bytes of hex, got ${(value as string).length / 2}`);
   return hexToBytes(value as string);
 }

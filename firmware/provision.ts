@@ -40,7 +40,8 @@ export function provisionRecord(input: ProvisionInput): DeviceRecord {
     throw new RangeError(`"secret" expected ${secretBytesMin}..${secretBytesMax} bytes, got ${input.secret.length}`);
   }
   if (input.pin !== undefined && !new RegExp(`^[0-9]{${pinDigits}}$`).test(input.pin)) {
-    throw new RangeError(`"pin" expected ${pinDigits} digits, got ${describe(input.pin)}`);
+    // Never echo a PIN, even a malformed one: it may be the real PIN mistyped.
+    throw new RangeError(`"pin" expected ${pinDigits} digits, got ${typeof input.pin === 'string' ? `${input.pin.length} characters` : typeof input.pin}`);
   }
   assertBytes('deviceKey', input.deviceKey, deviceKeyBytes);
   assertBytes('nonce', input.nonce, nonceBytes);

@@ -45,8 +45,8 @@ describe('dsc provision', () => {
 
   it.each([
     [['--profile', 'rsa'], /--profile expected dscplus or digipass, got "rsa"/],
-    [['--pin', '12345'], /--pin expected 4 digits, got "12345"/],
-    [['--seed', 'xyz'], /--seed expected hex digits, got "xyz"/],
+    [['--pin', '12345'], /^dsc provision: --pin expected 4 digits, got 5 characters \(not shown\)\n$/],
+    [['--seed', 'a1b2c3d4e5f6a7b8c9d0g1'], /^dsc provision: --seed expected an even number of hex digits, got 22 characters \(not shown: it is a secret\)\n$/],
     [['--seed', '0102'], /--seed expected 16\.\.64 bytes, got 2/],
     [['--suite', 'OCRA-1:HOTP-SHA1-8:QA06'], /--suite expected a numeric question/],
     [['--serial', '99999999999'], /--serial expected at most 4294967295/],
@@ -142,7 +142,7 @@ describe('dsc press and dsc respond', () => {
     [['press'], /no keys given/],
     [['respond', '--pin', '1234', '--challenge', '12a456'], /--challenge expected decimal digits, got "12a456"/],
     [['respond', '--pin', '1234', '--challenge', '12345'], /--challenge expected 6 digits .* got 5/],
-    [['respond', '--pin', '12', '--challenge', '123456'], /--pin expected 4 digits, got "12"/],
+    [['respond', '--pin', '12', '--challenge', '123456'], /^dsc respond: --pin expected 4 digits, got 2 characters \(not shown\)\n$/],
   ])('exits 2 on bad input %j and never rewrites the device file', (args, message) => {
     const device = provision();
     const bytes = readFileSync(device);

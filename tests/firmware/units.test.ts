@@ -107,6 +107,7 @@ describe('device record', () => {
     ['image static byte flipped', (o: Record<string, unknown>) => ({ ...o, image: flipHex(o.image as string, 40) }), /"image": .*CRC-32/],
     ['wrong device key', (o: Record<string, unknown>) => ({ ...o, deviceKey: flipHex(o.deviceKey as string, 0) }), /"deviceKey" does not open/],
     ['device key too short', (o: Record<string, unknown>) => ({ ...o, deviceKey: 'abcd' }), /"deviceKey" expected 32 bytes/],
+    ['device key in upper case (never quoted)', (o: Record<string, unknown>) => ({ ...o, deviceKey: (o.deviceKey as string).toUpperCase() }), /^"deviceKey" expected lower-case hex, got 64 characters$/],
     ['order PIN of the wrong length', (o: Record<string, unknown>) => ({ ...o, orderPin: 'abcd' }), /"orderPin"/],
   ])('rejects a record with %s (DeviceRecordError naming the field)', (_, corrupt, message) => {
     const bad = (corrupt as (o: Record<string, unknown>) => unknown)(good());
