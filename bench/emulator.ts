@@ -57,6 +57,10 @@ async function median(times: () => Promise<number>, count: number): Promise<numb
   return percentiles(samples).median;
 }
 
+/**
+ * @example
+ * printTable(await bench()); // four rows: node -e 0, dsc --help, first frame, first start
+ */
 export async function bench(): Promise<Row[]> {
   if (spawnSync('script', ['--version']).status !== 0) {
     return [{ section: 'emulator', name: 'time to first frame', value: Number.NaN, unit: 'ms', note: 'skipped: util-linux `script` (a pseudo-terminal) is missing' }];

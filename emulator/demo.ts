@@ -28,7 +28,11 @@ export interface DemoSetup {
   readonly created: boolean;
 }
 
-/** The demo setup cannot be used (a broken demo.json); the message names the file. Nothing was changed. */
+/**
+ * The demo setup cannot be used (a broken demo.json); the message names the file. Nothing was changed.
+ * @example
+ * throw new DemoSetupError('demo setup ".dsc/demo.json" cannot be read …');
+ */
 export class DemoSetupError extends Error {
   override name = 'DemoSetupError';
 }
@@ -36,6 +40,8 @@ export class DemoSetupError extends Error {
 /**
  * A PIN the card's digipass profile would not call weak: not all one digit, not a run up or down
  * (1234, 9876). The demo card is dscplus, but a demo should not teach a weak PIN.
+ * @example
+ * isWeakPin('1234') // true
  */
 export function isWeakPin(pin: string): boolean {
   const digits = [...pin].map(Number);
@@ -98,7 +104,11 @@ export function ensureDemo(cwd: string): DemoSetup {
   return { devicePath, dbPath, user: demoUser, pin, configPath, created: true };
 }
 
-/** After a PIN change through the login page, remember the new demo PIN (it is shown on screen). */
+/**
+ * After a PIN change through the login page, remember the new demo PIN (it is shown on screen).
+ * @example
+ * rememberDemoPin(ensureDemo(process.cwd()), '7391');
+ */
 export function rememberDemoPin(setup: DemoSetup, pin: string): void {
   writeConfig(setup.configPath, setup.user, pin);
   chmodSync(setup.configPath, 0o600);

@@ -37,7 +37,11 @@ export type LogLine =
   | ({ readonly type: 'frame' } & Frame)
   | { readonly type: 'end'; readonly atMs: number };
 
-/** The session log cannot be used; the message names the file, the line and what is wrong. */
+/**
+ * The session log cannot be used; the message names the file, the line and what is wrong.
+ * @example
+ * throw new SessionLogError('session log "s.ndjson" line 2: not JSON: …');
+ */
 export class SessionLogError extends Error {
   override name = 'SessionLogError';
 }
@@ -275,12 +279,7 @@ export function replaySessionLog(lines: readonly LogLine[]): ReplayResult {
   return { ok: mismatches.length === 0, keys: keyCount, frames: expected.length, mismatches };
 }
 
-/**
- * `dsc press --replay FILE`: read, replay, report; exit 0 when every frame matched, 1 when not,
- * 2 when the log cannot be used (SessionLogError, thrown for the command to report).
- * @example
- * process.exitCode = runReplay('session.ndjson', io.stdout);
- */
+/** The whole log, refusing a file larger than `sessionLogBytesMax` before reading it. */
 function readLogText(path: string): string {
   try {
     const size = statSync(path).size;
@@ -292,6 +291,12 @@ function readLogText(path: string): string {
   }
 }
 
+/**
+ * Replay a log file and print the verdict: 0 when every frame matched, 1 when not; a log that
+ * cannot be used throws SessionLogError (for the command to report, exit 2).
+ * @example
+ * process.exitCode = runReplay('session.ndjson', process.stdout);
+ */
 export function runReplay(path: string, out: NodeJS.WritableStream): number {
   const text = readLogText(path);
   const result = replaySessionLog(parseSessionLog(text, `session log ${JSON.stringify(path)}`));

@@ -40,7 +40,11 @@ export interface AppProps {
   readonly onPressed: (listener: (key: Key | undefined) => void) => () => void;
 }
 
-/** Header text naming where the keyboard goes (the e2e test and users read it). */
+/**
+ * Header text naming where the keyboard goes (the e2e test and users read it).
+ * @example
+ * focusLabel('login') // 'keys → LOGIN PAGE'
+ */
 export function focusLabel(focus: Focus): string {
   return focus === 'card' ? 'keys → CARD' : 'keys → LOGIN PAGE';
 }

@@ -20,7 +20,11 @@ export interface CardProps {
   readonly width: number;
 }
 
-/** The battery as a 5-cell gauge and a percentage, e.g. `▮▮▮▯▯ 60%`. */
+/**
+ * The battery as a 5-cell gauge and a percentage.
+ * @example
+ * batteryGauge(60) // '▮▮▮▯▯ 60%'
+ */
 export function batteryGauge(percent: number): string {
   const cells = 5;
   const clamped = Math.max(0, Math.min(100, Math.round(percent)));

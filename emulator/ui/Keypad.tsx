@@ -13,7 +13,11 @@ export const keypadRows: readonly (readonly Key[])[] = [
   ['BACK', '0', 'OK'],
 ];
 
-/** How a key's face reads on the card. */
+/**
+ * How a key's face reads on the card.
+ * @example
+ * keyFace('BACK') // '◄'
+ */
 export function keyFace(key: Key): string {
   if (key === 'BACK') return '◄';
   return key;
@@ -22,6 +26,8 @@ export function keyFace(key: Key): string {
 /**
  * A key cap, the same width lit or not so the keypad never shifts: `[ 5 ]` at rest, `[▸5◂]` lit.
  * The lit key is also drawn inverse; the arrows keep it visible where colours are off.
+ * @example
+ * keyCap('5', true) // '[▸5◂]'
  */
 export function keyCap(key: Key, lit: boolean): string {
   if (key === 'PRESS') return lit ? '(▸ PRESS ◂)' : '(  PRESS  )';
@@ -35,6 +41,10 @@ export interface KeypadProps {
   readonly pressed: Key | undefined;
 }
 
+/**
+ * @example
+ * <Keypad pressed="OK" />
+ */
 export function Keypad({ pressed }: KeypadProps) {
   return (
     <Box flexDirection="column" alignItems="center">

@@ -49,7 +49,11 @@ export function chooseLayout(columns: number, rows: number): Layout {
   throw new RangeError(`no layout fits ${columns}×${rows} although it is at least ${minColumns}×${minRows}`);
 }
 
-/** What the emulator shows instead of the card when the terminal is too small. */
+/**
+ * What the emulator shows instead of the card when the terminal is too small.
+ * @example
+ * tooSmallMessage(70, 20) // 'The terminal is 70×20; the card needs at least 80×24. …'
+ */
 export function tooSmallMessage(columns: number, rows: number): string {
   return `The terminal is ${columns}×${rows}; the card needs at least ${minColumns}×${minRows}. Enlarge the window (q quits).`;
 }

@@ -50,6 +50,10 @@ export function parseScreenTable(json: unknown): ScreenRow[] {
   });
 }
 
+/**
+ * @example
+ * loadScreenTable().filter((screen) => screen.profiles.includes('digipass'))
+ */
 export function loadScreenTable(url: URL = screenTableUrl): ScreenRow[] {
   return parseScreenTable(JSON.parse(readFileSync(url, 'utf8')) as unknown);
 }

@@ -95,7 +95,11 @@ function parseBitmap(bitmap: string): Dots {
 const glyphs = new Map<string, Dots>(Object.entries(bitmaps).map(([char, bitmap]) => [char, parseBitmap(bitmap)]));
 const unknownGlyph = parseBitmap(unknownBitmap);
 
-/** The dots of one character: rows top to bottom, `true` where the dot is lit. */
+/**
+ * The dots of one character: rows top to bottom, `true` where the dot is lit.
+ * @example
+ * glyphDots('-')[2] // [true, true, true]
+ */
 export function glyphDots(char: string): Dots {
   return glyphs.get(char.toUpperCase()) ?? unknownGlyph;
 }
@@ -169,7 +173,11 @@ export function decodeLcd(lines: readonly string[], widthChars: number, size: Lc
   return text.trimEnd();
 }
 
-/** Columns the drawn LCD takes for `widthChars` characters. */
+/**
+ * Columns the drawn LCD takes for `widthChars` characters.
+ * @example
+ * lcdColumns(8, 'compact') // 31
+ */
 export function lcdColumns(widthChars: number, size: LcdSize): number {
   return widthChars * glyphCells[size].columns + (widthChars - 1) * glyphGapColumns;
 }
