@@ -5,16 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { render, useStdout } from 'ink';
-import { createElement, useEffect, useState } from 'react';
 import { DeviceFileError, openCardFromRecord, readDeviceFile, writeDeviceFile } from '../emulator/card.ts';
 import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../emulator/demo.ts';
 import { SessionLogError, SessionRecorder } from '../emulator/session-log.ts';
-import { App, type AppProps } from '../emulator/ui/App.tsx';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
 import { LoginModel } from '../emulator/ui/login-model.ts';
 import { loadScreenTable } from '../emulator/ui/screen-table.ts';
-import { minColumns, minRows } from '../emulator/ui/layout.ts';
 import { HostError, HostKeyError, openHost, StoreError, type LoginHost } from '../host/index.ts';
 import type { Key } from '../firmware/types.ts';
 import { exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
@@ -86,46 +82,20 @@ function openSetup(values: { device?: string; db?: string; user?: string }, io: 
   return { devicePath, host, user, demo: undefined, notice };
 }
 
-/** Follows the terminal's size, so the layout adapts when the window is resized. */
-function Sized(props: Omit<AppProps, 'columns' | 'rows'>) {
-  const { stdout } = useStdout();
-  // A pseudo-terminal whose size was never set reports 0×0: draw for the smallest supported size.
-  const measure = () => ({ columns: stdout.columns || minColumns, rows: stdout.rows || minRows });
-  const [size, setSize] = useState(measure);
-  const [blank, setBlank] = useState(false);
-  useEffect(() => {
-    // The terminal re-wraps the old, wider lines on a resize, and Ink erases only as many lines as it
-    // drew: clear the whole (alternate) screen, draw nothing once, then the new layout from the top.
-    const onResize = () => {
-      stdout.write(clearScreen);
-      setBlank(true);
-      setSize(measure());
-      setImmediate(() => setBlank(false));
-    };
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  if (blank) return null;
-  return createElement(App, { ...props, columns: size.columns, rows: size.rows });
-}
-
-const clearScreen = '\u001B[2J\u001B[H';
-
 /**
- * Give the terminal back as it was: cooked mode, and stdin no longer read (a paused, unreferenced
- * stdin lets the process end once the command returns).
+ * Load the Ink UI. Ink decides once, when it is first loaded, whether it runs "in CI" (the CI or
+ * CONTINUOUS_INTEGRATION variable) and then draws nothing until exit. This command has already
+ * checked that it runs on a terminal, so those variables are hidden while Ink loads, and restored.
  */
-function releaseTerminal(stdin: NodeJS.ReadStream): void {
-  if (stdin.isTTY) stdin.setRawMode(false);
-  stdin.pause();
-  stdin.unref?.();
+async function loadTerminalUi(): Promise<typeof import('../emulator/ui/terminal.tsx')> {
+  const hidden = ['CI', 'CONTINUOUS_INTEGRATION'].filter((name) => Object.hasOwn(process.env, name)).map((name) => [name, process.env[name]] as const);
+  for (const [name] of hidden) delete process.env[name];
+  try {
+    return await import('../emulator/ui/terminal.tsx');
+  } finally {
+    for (const [name, value] of hidden) process.env[name] = value;
+  }
 }
-
-/** The alternate screen keeps the user's scrollback intact and is left on exit, restoring the terminal. */
-const enterAlternateScreen = '\u001B[?1049h\u001B[H';
-const leaveAlternateScreen = '\u001B[?1049l';
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -193,40 +163,32 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (setup.notice) login.note(setup.notice);
   });
 
-  const stdout = io.stdout as NodeJS.WriteStream;
   const screens = loadScreenTable();
-  let instance: ReturnType<typeof render> | undefined;
-  const quit = () => instance?.unmount();
-  process.once('SIGTERM', quit);
-  process.once('SIGHUP', quit);
-  stdout.write(enterAlternateScreen);
   try {
-    instance = render(
-      createElement(Sized, {
-        card: session,
-        driver,
-        login,
-        screens,
-        demoPin: () => demoPin,
-        onPressed: (listener) => {
-          pressedListeners.add(listener);
-          return () => pressedListeners.delete(listener);
+    const { showEmulator } = await loadTerminalUi();
+    await Promise.all([
+      started,
+      showEmulator(
+        {
+          card: session,
+          driver,
+          login,
+          screens,
+          demoPin: () => demoPin,
+          onPressed: (listener) => {
+            pressedListeners.add(listener);
+            return () => pressedListeners.delete(listener);
+          },
         },
-      }),
-      { stdout, stdin: io.stdin as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false },
-    );
-    await started;
-    await instance.waitUntilExit();
+        io.stdout as NodeJS.WriteStream,
+        io.stdin as NodeJS.ReadStream,
+      ),
+    ]);
   } finally {
-    // Whatever ended the session (q, a signal, a bug), the terminal is given back as it was.
-    process.off('SIGTERM', quit);
-    process.off('SIGHUP', quit);
     driver.close();
     recorder?.close(session.nowMs);
     session.close();
     host.close();
-    stdout.write(leaveAlternateScreen);
-    releaseTerminal(io.stdin as NodeJS.ReadStream);
   }
   if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${resolve(io.cwd, '.dsc')}`);
   return exitOk;
