@@ -362,6 +362,11 @@ export class Host {
     }
     try {
       const question = questionOf(challenge.challenge, row.checkDigit);
+      if (!suite.counter && suite.timeStepSeconds === undefined) {
+        // The DSC+ case (QN06-PSHA1): one candidate, one HMAC.
+        const expected = material.key.respond(suite.pin ? { challenge: question, pinHash: pinHash ?? hashPin(suite.pin, '') } : { challenge: question });
+        return constantTimeEqual(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
+      }
       const counters = suite.counter ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i) : [row.counter];
       const nowStep = suite.timeStepSeconds !== undefined ? timeStepAt(suite, this.now()) : -1;
       const steps = suite.timeStepSeconds !== undefined
