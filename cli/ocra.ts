@@ -65,7 +65,7 @@ function parseTime(suite: OcraSuite, value: unknown): bigint {
 /** Turn one loosely typed request (from argv or NDJSON) into engine inputs; every failure names the field. */
 export function computeRequest(request: Request): string {
   const suite = parseSuite(request.suite);
-  const key = hexToBytesNamed('key', request.key);
+  const key = hexToBytesNamed('key', request.key, true);
   try {
     let challenge = request.challenge;
     if (Array.isArray(challenge) && challenge.length === 1) challenge = challenge[0];
@@ -75,7 +75,7 @@ export function computeRequest(request: Request): string {
       if (typeof request.pin !== 'string') throw new TypeError(`"pin" expected a string, got ${typeof request.pin}`);
       inputs.pin = request.pin;
     }
-    if (request.pinHash !== undefined) inputs.pinHash = hexToBytesNamed('pinHash', request.pinHash);
+    if (request.pinHash !== undefined) inputs.pinHash = hexToBytesNamed('pinHash', request.pinHash, true);
     if (request.session !== undefined) inputs.session = hexToBytesNamed('session', request.session);
     if (request.timeStep !== undefined && request.time !== undefined) throw new RangeError('"timeStep" and "time" given together; give one');
     if (request.timeStep !== undefined) inputs.timeStep = integerField('timeStep', request.timeStep);
@@ -100,7 +100,9 @@ async function runBatch(io: Io): Promise<number> {
       answer = { response: computeRequest(request as Request) };
     } catch (error) {
       if (!(error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError)) throw error;
-      answer = { error: error instanceof SyntaxError ? `request is not JSON: ${error.message}` : error.message };
+      // V8's JSON.parse message quotes the line, and the line may hold a key: keep only the position.
+      const position = error instanceof SyntaxError ? /position (\d+)/.exec(error.message)?.[1] : undefined;
+      answer = { error: error instanceof SyntaxError ? `request is not JSON${position === undefined ? '' : ` (at position ${position})`}` : error.message };
     }
     write(io.stdout, JSON.stringify(answer));
   }

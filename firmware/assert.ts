@@ -42,10 +42,17 @@ export function assertInteger(name: string, value: unknown, min: number, max: nu
 
 const hexPattern = /^[0-9a-fA-F]*$/;
 
-/** Even-length hex to bytes, naming the bad value on failure. */
-export function hexToBytesNamed(name: string, value: unknown): Uint8Array {
+/**
+ * Even-length hex to bytes, naming the bad value on failure. A `secret` (a key, a seed, a PIN hash) is
+ * described by where it goes wrong, never echoed: a mistyped key is still a key, and stderr ends up in logs.
+ */
+export function hexToBytesNamed(name: string, value: unknown, secret = false): Uint8Array {
   const hex = assertString(name, value);
-  if (!hexPattern.test(hex)) throw new RangeError(`"${name}" expected hex digits, got ${describe(hex)}`);
+  if (!hexPattern.test(hex)) {
+    const at = hex.search(/[^0-9a-fA-F]/);
+    const shown = secret ? `a non-hex character at position ${at + 1} of ${hex.length}` : describe(hex);
+    throw new RangeError(`"${name}" expected hex digits, got ${shown}`);
+  }
   if (hex.length % 2 !== 0) throw new RangeError(`"${name}" expected an even number of hex digits, got ${hex.length}`);
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);

@@ -38,6 +38,7 @@ describe('dsc ocra', () => {
     ['bad counter', ['--suite', 'OCRA-1:HOTP-SHA512-8:C-QN08', '--key', k20, '--challenge', '1', '--counter=-1'], /"counter" expected a non-negative integer, got "-1"/],
     ['counter not a number', ['--suite', 'OCRA-1:HOTP-SHA512-8:C-QN08', '--key', k20, '--challenge', '1', '--counter', 'ten'], /"counter" expected a non-negative integer, got "ten"/],
     ['time without zone', ['--suite', 'OCRA-1:HOTP-SHA512-8:QN08-T1M', '--key', k20, '--challenge', '1', '--time', '2008-03-25 12:06'], /"time" expected an ISO 8601 time/],
+    ['a mistyped key is located, never echoed', ['--suite', 'OCRA-1:HOTP-SHA1-6:QN08', '--key', '31323334353637x8', '--challenge', '1'], /^dsc ocra: "key" expected hex digits, got a non-hex character at position 15 of 16\n$/],
     ['three challenges', ['--suite', 'OCRA-1:HOTP-SHA256-8:QA08', '--key', k20, '--challenge', 'A', '--challenge', 'B', '--challenge', 'C'], /at most 2/],
     ['unknown option', ['--suite', 'x', '--colour'], /Unknown option '--colour'/],
   ])('exits 2 naming the bad value: %s', (_, args, message) => {
@@ -55,9 +56,10 @@ describe('dsc ocra', () => {
     const answers = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
     expect(answers).toHaveLength(7);
     expect(answers[0]).toEqual({ response: '243178' });
-    expect(answers[1]!.error).toMatch(/not JSON/);
+    expect(answers[1]!.error).toMatch(/^request is not JSON/);
+    expect(answers[1]!.error).not.toContain('not json');
     expect(answers[2]!.error).toMatch(/JSON object/);
-    expect(answers[3]!.error).toMatch(/"key" expected hex digits, got "zz"/);
+    expect(answers[3]!.error).toBe('"key" expected hex digits, got a non-hex character at position 1 of 2');
     expect(answers[4]).toEqual({ response: '243178' });
     expect(answers[5]!.error).toMatch(/longer than 16384/);
     expect(answers[6]).toEqual({ response: '243178' });
