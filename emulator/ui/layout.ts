@@ -11,7 +11,7 @@ export const minColumns = 80;
 export const minRows = 24;
 
 /** Columns of the login page beside the card. */
-export const loginColumnsMin = 38;
+export const loginColumnsMin = 36;
 /** Columns around the LCD's glyphs inside the card: LCD border and padding, card border and padding. */
 export const cardChromeColumns = 8;
 /** Rows the card needs beyond its LCD glyphs: title, LCD frame and text line, keypad, PRESS, borders. */
