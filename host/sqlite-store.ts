@@ -121,8 +121,10 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
       full_until_ms = excluded.full_until_ms, print_until_ms = excluded.print_until_ms, blocks_next = excluded.blocks_next`),
   };
 
+  const immediate = db.transaction((fn: () => unknown) => fn());
   return {
-    transaction: (fn) => db.transaction(fn).immediate(),
+    // One wrapper made once: building a better-sqlite3 transaction function per call costs more than a commit.
+    transaction: <T>(fn: () => T): T => immediate.immediate(fn) as T,
     userExists: (user) => q.userExists.get(user) !== undefined,
     devicesOf: (user) =>
       (q.devicesOf.all(user) as (DeviceDb & { active: number })[]).map((d) => ({ row: deviceFromDb(d), active: d.active === 1 })),
