@@ -13,15 +13,15 @@ import { LoginModel } from '../emulator/ui/login-model.ts';
 import { loadScreenTable } from '../emulator/ui/screen-table.ts';
 import { HostError, HostKeyError, openHost, StoreError, type LoginHost } from '../host/index.ts';
 import type { Key } from '../firmware/types.ts';
-import { exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
+import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
 
 const help = `usage: dsc emulate [--device DEVICE.json] [--db PATH] [--user NAME] [--record SESSION.ndjson]
 
 Opens the card in the terminal with a login page beside it. Tab switches the keyboard between them;
 ? shows the key map and the screen table; q quits.
 
-  (no options)     the demo card and user under ./.dsc/, made on first start (the demo PIN is on screen);
-                   the card keeps its counters, lock and PIN there between runs
+  (no options)     the demo card and user under ./.dsc/ (or $DSC_HOME), made on first start (the demo
+                   PIN is on screen); the card keeps its counters, lock and PIN there between runs
   --device FILE    a device file from dsc provision (rewritten as the card commits; a corrupt one is
                    reported and left alone)
   --db PATH        the login server's database (default with --device: in memory, the device enrolled
@@ -71,8 +71,8 @@ function hostForDevice(devicePath: string, dbPath: string | undefined, user: str
 
 function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Setup {
   if (values.device === undefined) {
-    if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo keeps its own database under ./.dsc/)');
-    const demo = ensureDemo(io.cwd);
+    if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo keeps its own database under ./.dsc/ or $DSC_HOME)');
+    const demo = ensureDemo(dataFolder(io));
     const user = values.user ?? demo.user;
     return { devicePath: demo.devicePath, host: openHost({ dbPath: demo.dbPath }), user, demo, notice: undefined };
   }
@@ -190,6 +190,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
     session.close();
     host.close();
   }
-  if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${resolve(io.cwd, '.dsc')}`);
+  if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${dataFolder(io)}`);
   return exitOk;
 }

@@ -2,6 +2,7 @@
  * What every command gets from the process, handed in so tests can run commands in-process
  * with captured streams, and so no command reaches for globals.
  */
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export interface Io {
@@ -14,6 +15,18 @@ export interface Io {
 
 export function processIo(): Io {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/** Where the demo card, the demo user and the default host database live, under the working folder. */
+export const dataFolderDefault = '.dsc';
+
+/**
+ * The folder for dsc's own state: `$DSC_HOME` when set (relative to the working folder), else `./.dsc/`.
+ * `npm start` always runs in the package folder, so DSC_HOME is how a test or a user keeps state elsewhere.
+ */
+export function dataFolder(io: Io): string {
+  const home = io.env.DSC_HOME;
+  return resolve(io.cwd, home === undefined || home === '' ? dataFolderDefault : home);
 }
 
 /** Exit codes shared by every command. */

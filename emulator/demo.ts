@@ -13,7 +13,6 @@ import { provisionDeviceFile } from './card.ts';
 import { openHost } from '../host/index.ts';
 import { pinDigits } from '../firmware/types.ts';
 
-export const demoFolder = '.dsc';
 export const demoUser = 'demo';
 const demoFiles = { config: 'demo.json', device: 'demo-card.json', db: 'demo-host.sqlite' } as const;
 
@@ -78,13 +77,12 @@ function writeConfig(configPath: string, user: string, pin: string): void {
 }
 
 /**
- * The demo setup under `cwd/.dsc/`, made on first use.
+ * The demo setup in `folder` (normally `./.dsc/` or `$DSC_HOME`), made on first use.
  * @example
- * const demo = ensureDemo(process.cwd());
+ * const demo = ensureDemo(join(process.cwd(), '.dsc'));
  * demo.pin // e.g. '4826', shown on screen
  */
-export function ensureDemo(cwd: string): DemoSetup {
-  const folder = join(cwd, demoFolder);
+export function ensureDemo(folder: string): DemoSetup {
   const configPath = join(folder, demoFiles.config);
   if (existsSync(configPath)) return readConfig(folder);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
@@ -107,7 +105,7 @@ export function ensureDemo(cwd: string): DemoSetup {
 /**
  * After a PIN change through the login page, remember the new demo PIN (it is shown on screen).
  * @example
- * rememberDemoPin(ensureDemo(process.cwd()), '7391');
+ * rememberDemoPin(ensureDemo(join(process.cwd(), '.dsc')), '7391');
  */
 export function rememberDemoPin(setup: DemoSetup, pin: string): void {
   writeConfig(setup.configPath, setup.user, pin);

@@ -80,7 +80,7 @@ describe('first-run demo', () => {
   });
 
   it('makes a device and an enrolled user under ./.dsc/ once, then reuses them', () => {
-    const first = ensureDemo(work);
+    const first = ensureDemo(join(work, '.dsc'));
     expect(first.created).toBe(true);
     expect(isWeakPin(first.pin)).toBe(false);
     expect(statSync(first.configPath).mode & 0o077).toBe(0);
@@ -91,22 +91,22 @@ describe('first-run demo', () => {
     } finally {
       host.close();
     }
-    const again = ensureDemo(work);
+    const again = ensureDemo(join(work, '.dsc'));
     expect(again).toMatchObject({ created: false, pin: first.pin, devicePath: first.devicePath });
     expect(readDeviceFile(again.devicePath).serial).toBe(record.serial);
     rememberDemoPin(again, '7391');
-    expect(ensureDemo(work).pin).toBe('7391');
+    expect(ensureDemo(join(work, '.dsc')).pin).toBe('7391');
   });
 
   it('a broken demo.json is reported by name and nothing is changed', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-broken-'));
     try {
-      ensureDemo(folder);
+      ensureDemo(join(folder, '.dsc'));
       const config = join(folder, '.dsc/demo.json');
       writeFileSync(config, '{"user":"demo","pin":"12"}');
       const device = readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8');
-      expect(() => ensureDemo(folder)).toThrow(DemoSetupError);
-      expect(() => ensureDemo(folder)).toThrow(/demo\.json.*4-digit "pin"/);
+      expect(() => ensureDemo(join(folder, '.dsc'))).toThrow(DemoSetupError);
+      expect(() => ensureDemo(join(folder, '.dsc'))).toThrow(/demo\.json.*4-digit "pin"/);
       expect(readFileSync(config, 'utf8')).toBe('{"user":"demo","pin":"12"}');
       expect(readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8')).toBe(device);
     } finally {
@@ -117,9 +117,9 @@ describe('first-run demo', () => {
   it('an interrupted first run (device file but no demo.json) is made again from scratch', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-partial-'));
     try {
-      const made = ensureDemo(folder);
+      const made = ensureDemo(join(folder, '.dsc'));
       rmSync(made.configPath);
-      const remade = ensureDemo(folder);
+      const remade = ensureDemo(join(folder, '.dsc'));
       expect(remade.created).toBe(true);
       expect(existsSync(remade.configPath)).toBe(true);
       // The leftover database went with the leftover card: the user holds exactly the new card.
