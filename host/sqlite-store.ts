@@ -3,6 +3,7 @@
  * the last committed state; every state change runs in `BEGIN IMMEDIATE`, which takes the write lock up front,
  * so two processes verifying the same challenge are serialized and exactly one sees it open.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations, schemaVersion } from './migrations.ts';
 import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
@@ -73,8 +74,12 @@ function migrate(db: Database.Database): void {
  */
 export function openSqliteStore(path: string, options: { synchronous?: Synchronous; create?: boolean } = {}): Store {
   let db: Database.Database;
+  const isNew = path !== ':memory:' && !existsSync(path);
   try {
     db = new Database(path, { fileMustExist: options.create === false });
+    // Owner-only, like the key file: the database holds no secret in the clear, but it does hold who logs in
+    // when. SQLite gives the -wal and -shm files the database file's permissions.
+    if (isNew) chmodSync(path, 0o600);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Check whose file this is before anything writes to it (switching to WAL rewrites the header).
     checkOwnership(db, path);

@@ -43,6 +43,7 @@ describe('dsc host end to end with dsc provision and dsc respond', () => {
     expect(enrolled.status, enrolled.stderr).toBe(0);
     expect(enrolled.stdout).toMatch(/enrolled 40417265 \(dscplus/);
     expect(statSync(join(dir, '.dsc/host.sqlite.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, '.dsc/host.sqlite')).mode & 0o777).toBe(0o600);
 
     const challenge = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
     expect(challenge).toMatch(/^\d{6}$/);
