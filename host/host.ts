@@ -176,7 +176,7 @@ export class Host {
   ) {}
 
   #audit(entry: Omit<AuditEntry, 'atMs'>): void {
-    this.store.audit({ atMs: this.now(), ...entry });
+    this.store.audit({ atMs: this.now(), user: entry.user, serial: entry.serial, action: entry.action, outcome: entry.outcome, reason: entry.reason });
   }
 
   /**
@@ -260,7 +260,10 @@ export class Host {
 
   #pickDevice(user: string, serial: string | undefined, usable: (row: DeviceRow) => string | null): DeviceRow {
     if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
-    const all = this.store.devicesOf(user).filter((d) => d.active).map((d) => d.row);
+    const devices = this.store.devicesOf(user);
+    // The common case, one active usable device and none named: no intermediate arrays.
+    if (serial === undefined && devices.length === 1 && devices[0]!.active && usable(devices[0]!.row) === null) return devices[0]!.row;
+    const all = devices.filter((d) => d.active).map((d) => d.row);
     if (serial !== undefined) {
       const row = all.find((d) => d.serial === serial);
       if (!row) throw new HostError('unknown device', `user ${user} has no active device ${serial}`, true);
@@ -464,7 +467,11 @@ export class Host {
         pin.fill(0);
       }
       this.store.updateChallenge(challenge.id, attempts, 'used');
-      this.store.updateDeviceState(serial, { ...match, failures: 0, locked: false, notBeforeMs: 0 });
+      // Only write the device row when something changed: a DSC+ login (no counter, no clock, no failures)
+      // then commits two small pages instead of three.
+      if (match.counter !== row.counter || match.lastTimeStep !== row.lastTimeStep || row.failures !== 0 || row.notBeforeMs !== 0) {
+        this.store.updateDeviceState(serial, { counter: match.counter, lastTimeStep: match.lastTimeStep, failures: 0, locked: false, notBeforeMs: 0 });
+      }
       const temp = this.store.tempCode(user);
       if (temp?.blocksNext) this.store.putTempCode({ ...temp, blocksNext: false });
       this.#audit({ user, serial, action: challenge.purpose === 'login' ? 'verify' : challenge.purpose, outcome: 'ok', reason: challenge.purpose === 'withdrawal' ? `USD ${challenge.amountUsd} authorized` : null });

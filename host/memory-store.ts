@@ -7,6 +7,8 @@ import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, 
 
 export const memoryAuditEntriesMax = 100_000;
 
+type MutableChallenge = { -readonly [K in keyof ChallengeRow]: ChallengeRow[K] };
+
 /**
  * @example
  * const host = openHost({ store: memoryStore(), hostKey });
@@ -14,9 +16,11 @@ export const memoryAuditEntriesMax = 100_000;
 export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
   const assignments = new Map<string, Map<string, boolean>>(); // user -> serial -> active
-  const issued = new Map<string, Set<string>>(); // serial -> every challenge ever issued
-  const challenges = new Map<number, ChallengeRow>();
-  const byUserChallenge = new Map<string, number[]>();
+  const challenges = new Map<number, MutableChallenge>();
+  // Like the SQLite index UNIQUE (challenge, serial): challenge text -> every row ever issued with it, newest
+  // first. A 6-digit text is shared by few rows, so both "issued to this device?" and "which row is this user
+  // answering?" are a short scan.
+  const byChallenge = new Map<string, MutableChallenge[]>();
   // A ring buffer: the oldest entry is overwritten once full, in constant time.
   const audit: AuditEntry[] = [];
   let auditNext = 0;
@@ -66,25 +70,36 @@ export function memoryStore(): Store {
       if (!map) assignments.set(user, (map = new Map()));
       map.set(serial, active);
     },
-    challengeIssued: (serial, challenge) => issued.get(serial)?.has(challenge) ?? false,
+    challengeIssued(serial, challenge) {
+      const rows = byChallenge.get(challenge);
+      if (rows) for (const row of rows) if (row.serial === serial) return true;
+      return false;
+    },
     insertChallenge(row) {
-      let set = issued.get(row.serial);
-      if (!set) issued.set(row.serial, (set = new Set()));
-      if (set.has(row.challenge)) throw new Error(`store: challenge reissued to ${row.serial}`);
-      set.add(row.challenge);
+      let rows = byChallenge.get(row.challenge);
+      if (!rows) byChallenge.set(row.challenge, (rows = []));
+      for (const other of rows) if (other.serial === row.serial) throw new Error(`store: challenge reissued to ${row.serial}`);
       const id = nextId++;
-      challenges.set(id, { ...row, id });
-      const key = `${row.user}\u0000${row.challenge}`;
-      const list = byUserChallenge.get(key);
-      if (list) list.unshift(id);
-      else byUserChallenge.set(key, [id]);
+      const stored: MutableChallenge = {
+        id, serial: row.serial, user: row.user, challenge: row.challenge, purpose: row.purpose, sealedPayload: row.sealedPayload,
+        amountUsd: row.amountUsd, issuedMs: row.issuedMs, expiresMs: row.expiresMs, attempts: row.attempts, state: row.state,
+      };
+      challenges.set(id, stored);
+      rows.unshift(stored);
       return id;
     },
-    challengesFor: (user, challenge) => (byUserChallenge.get(`${user}\u0000${challenge}`) ?? []).map((id) => challenges.get(id)!),
+    challengesFor(user, challenge) {
+      const out: ChallengeRow[] = [];
+      for (const row of byChallenge.get(challenge) ?? []) if (row.user === user) out.push(row);
+      return out;
+    },
     updateChallenge(id, attempts, state: ChallengeState) {
+      // Challenge rows are the one thing every verification rewrites: updated in place (rows handed out are
+      // read within the transaction that fetched them, as the Store contract says).
       const row = challenges.get(id);
       if (!row) throw new Error(`store: no challenge ${id}`);
-      challenges.set(id, { ...row, attempts, state });
+      row.attempts = attempts;
+      row.state = state;
     },
     audit(entry) {
       if (audit.length < memoryAuditEntriesMax) audit.push(entry);

@@ -82,6 +82,10 @@ export interface TempCodeRow {
   readonly blocksNext: boolean;
 }
 
+/**
+ * Rows a store returns are valid within the transaction that read them: read what you need, then write.
+ * (The memory store updates challenge rows in place.)
+ */
 export interface Store {
   /** Run `fn` as one atomic, serialized unit (SQLite: BEGIN IMMEDIATE … COMMIT; rollback on throw). */
   transaction<T>(fn: () => T): T;
