@@ -405,6 +405,11 @@ export class Host {
     return shape;
   }
 
+  #refuse(user: string, serial: string, reason: VerifyReason, retryAfterMs?: number): VerifyResult {
+    this.#audit({ user, serial, action: 'verify', outcome: 'refused', reason });
+    return retryAfterMs === undefined ? { ok: false, reason, serial } : { ok: false, reason, serial, retryAfterMs };
+  }
+
   /**
    * Check a response to a challenge this host issued. Atomic: the challenge is consumed and the device's
    * counters updated in the same transaction, so two verifiers racing on one challenge give one success.
@@ -426,21 +431,17 @@ export class Host {
       }
       const row = this.store.device(challenge.serial)!;
       const serial = row.serial;
-      const refuse = (reason: VerifyReason, extra: { retryAfterMs?: number } = {}): VerifyResult => {
-        this.#audit({ user, serial, action: 'verify', outcome: 'refused', reason });
-        return { ok: false, reason, serial, ...extra };
-      };
       if (!this.#responseShape(row).test(response)) return { ok: false, reason: 'malformed response', serial };
-      if (row.locked) return refuse('locked');
-      if (challenge.state === 'used') return refuse('already used');
-      if (row.expiresMs !== null && this.now() >= row.expiresMs) return refuse('expired');
-      if (challenge.state === 'exhausted') return refuse('attempts exhausted');
+      if (row.locked) return this.#refuse(user, serial, 'locked');
+      if (challenge.state === 'used') return this.#refuse(user, serial, 'already used');
+      if (row.expiresMs !== null && this.now() >= row.expiresMs) return this.#refuse(user, serial, 'expired');
+      if (challenge.state === 'exhausted') return this.#refuse(user, serial, 'attempts exhausted');
       const nowMs = this.now();
       if (challenge.state === 'expired' || nowMs >= challenge.expiresMs) {
         if (challenge.state === 'open') this.store.updateChallenge(challenge.id, challenge.attempts, 'expired');
-        return refuse('expired');
+        return this.#refuse(user, serial, 'expired');
       }
-      if (nowMs < row.notBeforeMs) return refuse('throttled', { retryAfterMs: row.notBeforeMs - nowMs });
+      if (nowMs < row.notBeforeMs) return this.#refuse(user, serial, 'throttled', row.notBeforeMs - nowMs);
 
       const match = this.#check(row, challenge, response);
       const attempts = challenge.attempts + 1;
@@ -457,7 +458,7 @@ export class Host {
         const allowed = withdrawalAllowed(row.kind, amount, this.store.withdrawnSince(user, dayStartMs(nowMs)), this.store.withdrawnSince(user, businessWindowStartMs(nowMs)));
         if (!allowed.ok) {
           this.store.updateChallenge(challenge.id, attempts, 'used');
-          return refuse('limit exceeded');
+          return this.#refuse(user, serial, 'limit exceeded');
         }
         this.store.insertWithdrawal(user, serial, amount, nowMs);
       }
