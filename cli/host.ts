@@ -290,7 +290,7 @@ const subs: Record<string, Sub> = {
 };
 
 const common = `Common options:
-  --db PATH   the host database (default ./${defaultDbPath}); created by enroll/import/assign only
+  --db PATH   the host database (default ./${defaultDbPath}); created by enroll and import only
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
