@@ -14,6 +14,8 @@ import { unlockCode as deriveUnlockCode } from '../firmware/unlock.ts';
 import { lockCodeDigits } from '../firmware/types.ts';
 import { drawChallenge, questionOf, randomBelow, type Random } from './challenge.ts';
 import { bytesEqual, constantTimeEqual } from './compare.ts';
+import type { DeviceRecord } from '../firmware/device-record.ts';
+import { enrollRecord } from './enrol-device.ts';
 import { HostError } from './errors.ts';
 import { checkTempCode, codeCardCodeChars, codeCardCodes, issueCodeCard, issueTempCode, type CodeCard, type FallbackCore, type TempCode, type TempCodeCheck } from './fallbacks.ts';
 import { checkName, checkPin, serialCharsMax, userCharsMax } from './validate.ts';
@@ -221,6 +223,15 @@ export class Host {
       this.#audit({ user: user ?? null, serial, action: 'enroll', outcome: 'ok', reason: existing ? 'shared with another user' : null });
       return this.#info(serial, user);
     });
+  }
+
+  /**
+   * Enrol a card from its device file (the parsed JSON of what `dsc provision` writes) for `user`.
+   * @example
+   * host.enroll({ user: 'trader1', record: JSON.parse(readFileSync('card.json', 'utf8')) });
+   */
+  enroll(input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): DeviceInfo {
+    return enrollRecord(this, input);
   }
 
   /** Give an enrolled device to (another) user, or withdraw it (`active: false`). */

@@ -9,12 +9,9 @@
  * host.verify({ user: 'trader1', challenge, response }); // { ok: true, serial, purpose: 'login' }
  * host.close();
  */
-import type { DeviceRecord } from '../firmware/device-record.ts';
-import { enrollRecord } from './enrol-device.ts';
-import { Host, openHost as openBare, type DeviceInfo, type HostOptions } from './host.ts';
-import type { DeviceKind } from './store.ts';
+import type { Host } from './host.ts';
 
-export { Host, type DeviceInfo, type EnrolKeyInput, type HostOptions, type Issued, type VerifyReason, type VerifyResult } from './host.ts';
+export { Host, openHost, type DeviceInfo, type EnrolKeyInput, type HostOptions, type Issued, type VerifyReason, type VerifyResult } from './host.ts';
 export { challengeTtlMs, attemptsPerChallengeMax, counterLookAhead, timeStepWindow } from './host.ts';
 export { codeCardCodes, tempCodeFullMs, tempCodePrintMs, codeCardValidMs, type TempCode, type TempCodeCheck, type CodeCard } from './fallbacks.ts';
 export { HostError } from './errors.ts';
@@ -26,18 +23,5 @@ export { withdrawalLimits, businessWindowStartMs } from './limits.ts';
 export { defaultLockLimit, lockLimitMax, failureDelayMs } from './throttle.ts';
 export type { Store, DeviceKind, AuditEntry } from './store.ts';
 
-/** The contract's Host: the verifier plus enrolment straight from a device record. */
-export interface LoginHost extends Host {
-  enroll(input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): DeviceInfo;
-}
-
-/**
- * Open the verifier on a SQLite file (or ':memory:').
- * @example
- * const host = openHost({ dbPath: ':memory:', now: () => clock.ms });
- */
-export function openHost(options: HostOptions): LoginHost {
-  const host = openBare(options) as LoginHost;
-  host.enroll = (input) => enrollRecord(host, input);
-  return host;
-}
+/** The contract's name for the verifier the emulator's login page and `dsc host` use. */
+export type LoginHost = Host;
