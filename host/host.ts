@@ -29,6 +29,8 @@ import { defaultLockLimit, failureDelayMs, lockLimitMax } from './throttle.ts';
 
 /** How long a challenge can be answered. */
 export const challengeTtlMs = 120_000;
+/** The longest validity a caller may configure: a challenge is for one login, not a session. */
+export const challengeTtlMaxMs = 15 * 60_000;
 /** Response attempts per challenge. */
 export const attemptsPerChallengeMax = 3;
 /** Counter suites: how far ahead of the stored counter a response may be (the card stepped without a login). */
@@ -39,6 +41,7 @@ export const timeStepWindow = 1;
 export const challengeDrawsMax = 1_000;
 /** Withdrawals are whole US dollars up to this amount. */
 export const amountUsdMax = 1_000_000_000_000;
+
 export type VerifyReason =
   | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
   | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded';
@@ -84,10 +87,10 @@ export interface Issued {
 }
 
 export interface HostOptions {
-  /** A SQLite file, or ':memory:' for an in-process SQLite database. Ignored when `store` is given. */
+  /** A SQLite file, or ':memory:' (the default) for the in-process memory store. Ignored when `store` is given. */
   readonly dbPath?: string;
   readonly store?: Store;
-  /** 32 bytes. Default: the key file `keyPath` (default `<dbPath>.key`), created 0600 on first use. */
+  /** 32 bytes. Default: the key file `keyPath` (default `<dbPath>.key`), created 0600 with a new database; a random key for memory. */
   readonly hostKey?: Uint8Array;
   readonly keyPath?: string;
   readonly now?: () => number;
@@ -120,6 +123,7 @@ export function openHost(options: HostOptions): Host {
     throw new RangeError(`"lockLimit" expected 1..${lockLimitMax}, got ${lockLimit}`);
   }
   const ttlMs = options.challengeTtlMs ?? challengeTtlMs;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > challengeTtlMaxMs) throw new RangeError(`"challengeTtlMs" expected 1..${challengeTtlMaxMs}, got ${ttlMs}`);
   const dbPath = options.dbPath ?? ':memory:';
   let hostKey = options.hostKey;
   if (!hostKey) {
