@@ -5,15 +5,16 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DeviceRecordError } from '../firmware/device-record.ts';
 import { HostError, HostKeyError, keyPathFor, openHost, SealError, StoreError, type LoginHost } from '../host/index.ts';
 import { loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
 import { isOcra, ocraAlgorithm, parsePskc, PskcError, writePskc, type PskcKey, type PskcProtection } from '../host/pskc.ts';
 import { deviceKinds, type DeviceKind } from '../host/store.ts';
-import { exitFailure, exitOk, exitUsage, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { dataFolder, exitFailure, exitOk, exitUsage, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
-export const defaultDbPath = '.dsc/host.sqlite';
+/** The database file inside the data folder (./.dsc/ or $DSC_HOME, see cli/io.ts `dataFolder`). */
+export const defaultDbName = 'host.sqlite';
 /** Device files and PSKC containers larger than this are refused unread. */
 export const inputFileBytesMax = 4 * 1024 * 1024;
 
@@ -290,7 +291,7 @@ const subs: Record<string, Sub> = {
 };
 
 const common = `Common options:
-  --db PATH   the host database (default ./${defaultDbPath}); created by enroll and import only
+  --db PATH   the host database (default ./.dsc/${defaultDbName}, or $DSC_HOME/${defaultDbName}); created by enroll and import only
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
@@ -316,16 +317,16 @@ function usage(): string {
 }
 
 function openFor(io: Io, dbOption: string | undefined, creates: boolean): LoginHost {
-  const dbPath = resolve(io.cwd, dbOption ?? defaultDbPath);
+  const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
   const isNew = !existsSync(dbPath);
-  if (isNew && !creates) throw new UsageError(`no host database at ${dbOption ?? defaultDbPath} (enroll or import a device first)`);
+  if (isNew && !creates) throw new UsageError(`no host database at ${dbOption ?? dbPath} (enroll or import a device first)`);
   const envKey = io.env.DSC_HOST_KEY;
   let hostKey: Uint8Array;
   if (envKey !== undefined && envKey !== '') {
     hostKey = parseHostKeyHex(envKey, 'DSC_HOST_KEY');
   } else {
     const keyPath = keyPathFor(dbPath);
-    if (!isNew && !existsSync(keyPath)) throw new UsageError(`the database ${dbOption ?? defaultDbPath} exists but its key file ${keyPath} does not (set DSC_HOST_KEY)`);
+    if (!isNew && !existsSync(keyPath)) throw new UsageError(`the database ${dbOption ?? dbPath} exists but its key file ${keyPath} does not (set DSC_HOST_KEY)`);
     mkdirSync(dirname(dbPath), { recursive: true });
     hostKey = loadOrCreateKeyFile(keyPath, isNew);
   }
@@ -365,7 +366,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
     const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? defaultDbPath}: ${(error as Error).message} (${code})`);
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? join(dataFolder(io), defaultDbName)}: ${(error as Error).message} (${code})`);
     throw error;
   } finally {
     host?.close();
