@@ -34,7 +34,7 @@ protocol's refusals of damaged and repeated lines, every transition of the scree
   --json           print the results as one JSON object instead of text
 
 A card with a virtual clock (dsc bridge --clock virtual) is driven in virtual time; a real-clock
-card (hardware) in real time: keys are held and timeouts waited for, several minutes in all.
+card (hardware) in real time: keys are held and timeouts waited for, about 12 minutes in all.
 The card is left as found: off, its PIN set, not locked (a locked card is unlocked again).
 
 example:
