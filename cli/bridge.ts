@@ -76,7 +76,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       },
     });
     if (end.type === 'signal') return exitOk;
-    write(io.stderr, `dsc bridge: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
+    if (end.type === 'card stopped') write(io.stderr, `dsc bridge: the card stopped: ${end.error}`);
+    else write(io.stderr, `dsc bridge: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
     return exitFailure;
   } finally {
     session.close();

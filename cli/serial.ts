@@ -77,7 +77,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       },
     });
     if (end.type === 'signal') return exitOk;
-    write(io.stderr, `dsc serial: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
+    if (end.type === 'card stopped') write(io.stderr, `dsc serial: the card stopped: ${end.error}`);
+    else write(io.stderr, `dsc serial: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
     return exitFailure;
   } finally {
     session.close();

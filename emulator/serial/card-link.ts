@@ -43,6 +43,11 @@ export interface CardLinkOptions extends LinkOptions {
   readonly isResponse?: (text: string) => boolean;
   /** The text a card that ignores its lock would show instead of the lock screen (ignore-lock fault). */
   readonly unlockedText?: string;
+  /**
+   * The card session threw (its device file could not be written: the runtime stops the card, as a
+   * power loss would). The link stops answering; the shell reports the error and exits.
+   */
+  readonly onCardError?: (error: Error) => void;
 }
 
 /**
@@ -55,6 +60,7 @@ export class CardLink extends Link {
   readonly #card: CardLike;
   readonly #options: CardLinkOptions;
   #lastSentFrame: number | null = null;
+  #failed = false;
   readonly #unsubscribe: () => void;
 
   constructor(stream: Duplex, card: CardLike, options: CardLinkOptions) {
@@ -72,7 +78,19 @@ export class CardLink extends Link {
     this.#sendFrame(this.#card.frame, true);
   }
 
-  protected override handle({ seq, message }: Envelope): void {
+  protected override handle(envelope: Envelope): void {
+    if (this.#failed) return;
+    try {
+      this.#apply(envelope);
+    } catch (error) {
+      this.#failed = true;
+      this.detach();
+      if (this.#options.onCardError === undefined) throw error;
+      this.#options.onCardError(error as Error);
+    }
+  }
+
+  #apply({ seq, message }: Envelope): void {
     let frame: WireFrame;
     switch (message.type) {
       case 'keyDown':

@@ -14,7 +14,11 @@ export interface ServeOptions extends CardLinkOptions {
 }
 
 /** Why serving ended. */
-export type ServeEnd = { readonly type: 'signal'; readonly signal: NodeJS.Signals } | { readonly type: 'port closed'; readonly error?: string };
+export type ServeEnd =
+  | { readonly type: 'signal'; readonly signal: NodeJS.Signals }
+  | { readonly type: 'port closed'; readonly error?: string }
+  /** The card session failed (its device file could not be written); nothing more was answered. */
+  | { readonly type: 'card stopped'; readonly error: string };
 
 /**
  * Answer on `port` as the card until SIGINT/SIGTERM or until the port closes; then close everything.
@@ -22,13 +26,15 @@ export type ServeEnd = { readonly type: 'signal'; readonly signal: NodeJS.Signal
  * const end = await serveCard(port, session, { identity, clock: 'real', greet: true });
  */
 export async function serveCard(port: SerialPort, card: CardLike, options: ServeOptions): Promise<ServeEnd> {
-  const link = new CardLink(port, card, options);
+  let cardFailed: (error: Error) => void = () => {};
+  const link = new CardLink(port, card, { ...options, onCardError: (error) => cardFailed(error) });
   const unsubscribe = options.onEvent === undefined ? () => {} : link.onEvent(options.onEvent);
   if (options.greet) link.hello();
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   try {
     return await new Promise<ServeEnd>((resolve) => {
+      cardFailed = (error) => resolve({ type: 'card stopped', error: error.message });
       onSignal = (signal) => resolve({ type: 'signal', signal });
       for (const signal of signals) process.once(signal, onSignal);
       port.once('close', () => resolve({ type: 'port closed' }));
