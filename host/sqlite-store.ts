@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { migrations, schemaVersion } from './migrations.ts';
+import { migrations, newDatabasePageSizeBytes, schemaVersion } from './migrations.ts';
 import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
 
 /** How long a writer waits for another process's transaction before giving up. */
@@ -83,6 +83,9 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Check whose file this is before anything writes to it (switching to WAL rewrites the header).
     checkOwnership(db, path);
+    // The page size only takes on an empty database, and must come before the switch to WAL (which writes
+    // the header); on an existing database this pragma does nothing.
+    if ((db.pragma('user_version', { simple: true }) as number) === 0) db.pragma(`page_size = ${newDatabasePageSizeBytes}`);
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
