@@ -4,7 +4,7 @@
  * saved on every commit and the virtual clock when done, so state carries across calls.
  */
 import { resolve } from 'node:path';
-import { openCard, readDeviceFile, DeviceFileError } from '../emulator/card.ts';
+import { openDeviceForCli } from './open-card.ts';
 import { KeyScriptError, keyScriptHelp, parseKeyScript, runKeyScript } from '../emulator/key-script.ts';
 import { shortPressMs, type Frame } from '../firmware/types.ts';
 import { exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
@@ -67,13 +67,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (error instanceof KeyScriptError) throw new UsageError(error.message);
     throw error;
   }
-  let card;
-  try {
-    card = openCard({ devicePath, clock: 'virtual', ...(values.now && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
-  } catch (error) {
-    if (error instanceof DeviceFileError) throw new UsageError(error.message);
-    throw error;
-  }
+  const card = openDeviceForCli(devicePath, values.now);
   card.onFrame((frame) => write(io.stdout, formatFrame(frame, json)));
   try {
     runKeyScript(card, actions);

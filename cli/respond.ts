@@ -4,7 +4,7 @@
  * and clock move as they would.
  */
 import { resolve } from 'node:path';
-import { openCard, readDeviceFile, DeviceFileError } from '../emulator/card.ts';
+import { openDeviceForCli } from './open-card.ts';
 import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
@@ -36,13 +36,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let challenge = required('challenge', values.challenge);
   if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${pin.length} characters (not shown)`);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
-  let card;
-  try {
-    card = openCard({ devicePath, clock: 'virtual', ...(values.now && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
-  } catch (error) {
-    if (error instanceof DeviceFileError) throw new UsageError(error.message);
-    throw error;
-  }
+  const card = openDeviceForCli(devicePath, values.now);
   try {
     const suite = cardSuite(card.info.suite, card.info.profile);
     const length = suite.question.lengthMax;

@@ -138,7 +138,7 @@ export function challengeDigits(state: CardState): number {
 /**
  * The next time something happens by itself (hold action, end of a message, a turn, auto power-off).
  * @example
- * const due = nextDeadlineMs(state); if (due !== undefined) setTimeout(tick, due - Date.now());
+ * const due = nextDeadlineMs(state); // the shell schedules a tick event for `due`; the firmware never reads a clock
  */
 export function nextDeadlineMs(state: CardState): number | undefined {
   const candidates: number[] = [];
