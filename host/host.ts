@@ -182,7 +182,12 @@ export class Host {
   ) {}
 
   #audit(entry: Omit<AuditEntry, 'atMs'>): void {
-    this.store.audit({ atMs: this.now(), user: entry.user, serial: entry.serial, action: entry.action, outcome: entry.outcome, reason: entry.reason });
+    this.#record(this.now(), entry.user, entry.serial, entry.action, entry.outcome, entry.reason);
+  }
+
+  /** The hot paths' audit call: one entry object, built once, with the time the caller already read. */
+  #record(atMs: number, user: string | null, serial: string | null, action: string, outcome: AuditEntry['outcome'], reason: string | null): void {
+    this.store.audit({ atMs, user, serial, action, outcome, reason });
   }
 
   /**
@@ -317,14 +322,14 @@ export class Host {
         challenge = drawChallenge(this.random, suite.question.lengthMax, row.checkDigit);
       }
       // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
-      if (this.store.challengeIssued(row.serial, challenge)) continue;
       const expiresAtMs = issuedMs + this.challengeTtlMs;
-      this.store.insertChallenge({
+      const id = this.store.insertChallenge({
         serial: row.serial, user, challenge, purpose, sealedPayload: extra.sealedPayload ?? null, amountUsd: extra.amountUsd ?? null,
         issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
       });
-      this.#audit({ user, serial: row.serial, action: purpose === 'login' ? 'challenge' : purpose, outcome: 'ok', reason: 'challenge issued' });
-      return { challenge, serial: row.serial, expiresAtMs, ...(indexes && { indexes }) };
+      if (id === 0) continue; // issued to this device before: draw again
+      this.#record(issuedMs, user, row.serial, purpose === 'login' ? 'challenge' : purpose, 'ok', 'challenge issued');
+      return indexes ? { challenge, serial: row.serial, expiresAtMs, indexes } : { challenge, serial: row.serial, expiresAtMs };
     }
     throw new HostError('challenges exhausted', `no unused challenge found for device ${row.serial} after ${challengeDrawsMax} draws: replace the device`);
   }
@@ -421,7 +426,7 @@ export class Host {
   }
 
   #refuse(user: string, serial: string, reason: VerifyReason, retryAfterMs?: number): VerifyResult {
-    this.#audit({ user, serial, action: 'verify', outcome: 'refused', reason });
+    this.#record(this.now(), user, serial, 'verify', 'refused', reason);
     return retryAfterMs === undefined ? { ok: false, reason, serial } : { ok: false, reason, serial, retryAfterMs };
   }
 
@@ -439,7 +444,13 @@ export class Host {
     return this.store.transaction((): VerifyResult => {
       if (!this.store.userExists(user)) return { ok: false, reason: 'unknown user' };
       const rows = this.store.challengesFor(user, shown);
-      const challenge = rows.find((r) => r.state === 'open') ?? rows[0];
+      let challenge = rows[0];
+      for (const r of rows) {
+        if (r.state === 'open') {
+          challenge = r;
+          break;
+        }
+      }
       if (!challenge) {
         this.#audit({ user, serial: null, action: 'verify', outcome: 'refused', reason: 'unknown challenge' });
         return { ok: false, reason: 'unknown challenge' };
@@ -447,11 +458,11 @@ export class Host {
       const row = this.store.device(challenge.serial)!;
       const serial = row.serial;
       if (!this.#responseShape(row).test(response)) return { ok: false, reason: 'malformed response', serial };
+      const nowMs = this.now();
       if (row.locked) return this.#refuse(user, serial, 'locked');
       if (challenge.state === 'used') return this.#refuse(user, serial, 'already used');
-      if (row.expiresMs !== null && this.now() >= row.expiresMs) return this.#refuse(user, serial, 'expired');
+      if (row.expiresMs !== null && nowMs >= row.expiresMs) return this.#refuse(user, serial, 'expired');
       if (challenge.state === 'exhausted') return this.#refuse(user, serial, 'attempts exhausted');
-      const nowMs = this.now();
       if (challenge.state === 'expired' || nowMs >= challenge.expiresMs) {
         if (challenge.state === 'open') this.store.updateChallenge(challenge.id, challenge.attempts, 'expired');
         return this.#refuse(user, serial, 'expired');
@@ -490,8 +501,12 @@ export class Host {
       }
       const temp = this.store.tempCode(user);
       if (temp?.blocksNext) this.store.putTempCode({ ...temp, blocksNext: false });
-      this.#audit({ user, serial, action: challenge.purpose === 'login' ? 'verify' : challenge.purpose, outcome: 'ok', reason: challenge.purpose === 'withdrawal' ? `USD ${challenge.amountUsd} authorized` : null });
-      return { ok: true, serial, purpose: challenge.purpose, ...(challenge.amountUsd !== null && { amountUsd: challenge.amountUsd }) };
+      if (challenge.purpose === 'login') {
+        this.#record(nowMs, user, serial, 'verify', 'ok', null);
+        return { ok: true, serial, purpose: 'login' };
+      }
+      this.#record(nowMs, user, serial, challenge.purpose, 'ok', challenge.purpose === 'withdrawal' ? `USD ${challenge.amountUsd} authorized` : null);
+      return challenge.amountUsd === null ? { ok: true, serial, purpose: challenge.purpose } : { ok: true, serial, purpose: challenge.purpose, amountUsd: challenge.amountUsd };
     });
   }
 

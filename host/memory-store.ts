@@ -7,7 +7,25 @@ import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, 
 
 export const memoryAuditEntriesMax = 100_000;
 
-type MutableChallenge = { -readonly [K in keyof ChallengeRow]: ChallengeRow[K] };
+type MutableChallenge = { -readonly [K in keyof ChallengeRow]: ChallengeRow[K] } & {
+  /** The next older row issued with the same text (a chain per text instead of an array per text). */
+  older: MutableChallenge | undefined;
+};
+
+const outcomes: readonly AuditEntry['outcome'][] = ['ok', 'refused', 'failed'];
+
+/** Digits read as a number below 2^53, with a leading 1 so "012" and "12" differ; -1 for any other text. */
+const digitsKeyCharsMax = 15;
+function digitsKey(text: string): number {
+  if (text.length === 0 || text.length > digitsKeyCharsMax) return -1;
+  let key = 1;
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    key = key * 10 + digit;
+  }
+  return key;
+}
 
 /**
  * @example
@@ -16,17 +34,31 @@ type MutableChallenge = { -readonly [K in keyof ChallengeRow]: ChallengeRow[K] }
 export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
   const assignments = new Map<string, Map<string, boolean>>(); // user -> serial -> active
-  const challenges = new Map<number, MutableChallenge>();
-  // Like the SQLite index UNIQUE (challenge, serial): challenge text -> every row ever issued with it, newest
-  // first. A 6-digit text is shared by few rows, so both "issued to this device?" and "which row is this user
-  // answering?" are a short scan.
-  const byChallenge = new Map<string, MutableChallenge[]>();
-  // A ring buffer: the oldest entry is overwritten once full, in constant time.
-  const audit: AuditEntry[] = [];
+  // Rows by id (ids are dense from 1): an array index, not a hashed lookup, on every verification.
+  const challenges: (MutableChallenge | undefined)[] = [undefined];
+  // Like the SQLite index UNIQUE (challenge, serial): challenge text -> the newest row issued with it, which
+  // links to the older ones. A 6-digit text is shared by few rows, so both "issued to this device?" and
+  // "which row is this user answering?" are a short walk.
+  // Keyed by the text's digits read as a number when it is all digits (a small integer hashes and compares
+  // without reading the string: a Map of a few hundred thousand challenges is mostly cache misses), else by text.
+  const byDigits = new Map<number, MutableChallenge>();
+  const byText = new Map<string, MutableChallenge>();
+  const newestWith = (challenge: string): MutableChallenge | undefined => {
+    const key = digitsKey(challenge);
+    return key < 0 ? byText.get(challenge) : byDigits.get(key);
+  };
+  // The audit log is a ring buffer in columns: an entry costs no object that lives on (a long run would
+  // otherwise keep 100,000 small objects for the garbage collector to copy and promote).
+  const auditAtMs = new Float64Array(memoryAuditEntriesMax);
+  const auditOutcome = new Uint8Array(memoryAuditEntriesMax);
+  const auditUser: (string | null)[] = [];
+  const auditSerial: (string | null)[] = [];
+  const auditAction: string[] = [];
+  const auditReason: (string | null)[] = [];
+  let auditCount = 0;
   let auditNext = 0;
   const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
   const tempCodes = new Map<string, TempCodeRow>();
-  let nextId = 1;
   let depth = 0;
 
   const mustDevice = (serial: string): DeviceRow => {
@@ -48,7 +80,8 @@ export function memoryStore(): Store {
     userExists: (user) => (assignments.get(user)?.size ?? 0) > 0,
     devicesOf(user) {
       const list: { row: DeviceRow; active: boolean }[] = [];
-      for (const [serial, active] of assignments.get(user) ?? []) list.push({ row: mustDevice(serial), active });
+      // forEach, not for-of over entries: no [key, value] array per device on every challenge.
+      assignments.get(user)?.forEach((active, serial) => void list.push({ row: mustDevice(serial), active }));
       // Most users hold one device: no sort needed then (this runs on every challenge).
       return list.length < 2 ? list : list.sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1));
     },
@@ -70,47 +103,51 @@ export function memoryStore(): Store {
       if (!map) assignments.set(user, (map = new Map()));
       map.set(serial, active);
     },
-    challengeIssued(serial, challenge) {
-      const rows = byChallenge.get(challenge);
-      if (rows) for (const row of rows) if (row.serial === serial) return true;
-      return false;
-    },
     insertChallenge(row) {
-      let rows = byChallenge.get(row.challenge);
-      if (!rows) byChallenge.set(row.challenge, (rows = []));
-      for (const other of rows) if (other.serial === row.serial) throw new Error(`store: challenge reissued to ${row.serial}`);
-      const id = nextId++;
+      const key = digitsKey(row.challenge);
+      const newest = key < 0 ? byText.get(row.challenge) : byDigits.get(key);
+      for (let other = newest; other; other = other.older) if (other.serial === row.serial) return 0;
+      const id = challenges.length;
       const stored: MutableChallenge = {
         id, serial: row.serial, user: row.user, challenge: row.challenge, purpose: row.purpose, sealedPayload: row.sealedPayload,
-        amountUsd: row.amountUsd, issuedMs: row.issuedMs, expiresMs: row.expiresMs, attempts: row.attempts, state: row.state,
+        amountUsd: row.amountUsd, issuedMs: row.issuedMs, expiresMs: row.expiresMs, attempts: row.attempts, state: row.state, older: newest,
       };
-      challenges.set(id, stored);
-      rows.unshift(stored);
+      challenges.push(stored);
+      if (key < 0) byText.set(row.challenge, stored);
+      else byDigits.set(key, stored);
       return id;
     },
     challengesFor(user, challenge) {
       const out: ChallengeRow[] = [];
-      for (const row of byChallenge.get(challenge) ?? []) if (row.user === user) out.push(row);
+      for (let row = newestWith(challenge); row; row = row.older) if (row.user === user) out.push(row);
       return out;
     },
     updateChallenge(id, attempts, state: ChallengeState) {
       // Challenge rows are the one thing every verification rewrites: updated in place (rows handed out are
       // read within the transaction that fetched them, as the Store contract says).
-      const row = challenges.get(id);
+      const row = challenges[id];
       if (!row) throw new Error(`store: no challenge ${id}`);
       row.attempts = attempts;
       row.state = state;
     },
     audit(entry) {
-      if (audit.length < memoryAuditEntriesMax) audit.push(entry);
-      else audit[auditNext] = entry;
-      auditNext = (auditNext + 1) % memoryAuditEntriesMax;
+      const at = auditNext;
+      auditAtMs[at] = entry.atMs;
+      auditUser[at] = entry.user;
+      auditSerial[at] = entry.serial;
+      auditAction[at] = entry.action;
+      auditOutcome[at] = outcomes.indexOf(entry.outcome);
+      auditReason[at] = entry.reason;
+      auditNext = at + 1 === memoryAuditEntriesMax ? 0 : at + 1;
+      if (auditCount < memoryAuditEntriesMax) auditCount++;
     },
     auditLog({ user, serial, limit }) {
       const out: AuditEntry[] = [];
-      for (let back = 1; back <= audit.length && out.length < limit; back++) {
-        const e = audit[(auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax]!;
-        if ((user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
+      for (let back = 1; back <= auditCount && out.length < limit; back++) {
+        const at = (auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax;
+        if ((user === undefined || auditUser[at] === user) && (serial === undefined || auditSerial[at] === serial)) {
+          out.push({ atMs: auditAtMs[at]!, user: auditUser[at]!, serial: auditSerial[at]!, action: auditAction[at]!, outcome: outcomes[auditOutcome[at]!]!, reason: auditReason[at]! });
+        }
       }
       return out;
     },
@@ -120,7 +157,9 @@ export function memoryStore(): Store {
     putTempCode: (row) => void tempCodes.set(row.user, row),
     close() {
       devices.clear();
-      challenges.clear();
+      challenges.length = 0;
+      byDigits.clear();
+      byText.clear();
     },
   };
 }

@@ -111,12 +111,12 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
       locked = @locked, not_before_ms = @notBeforeMs WHERE serial = @serial`),
     updateDeviceKey: db.prepare('UPDATE devices SET sealed_secret = ?, sealed_pin = ?, key_version = key_version + 1 WHERE serial = ?'),
     assign: db.prepare('INSERT INTO assignments (user, serial, active) VALUES (?, ?, ?) ON CONFLICT (user, serial) DO UPDATE SET active = excluded.active'),
-    challengeIssued: db.prepare('SELECT 1 FROM challenges WHERE challenge = ? AND serial = ?').pluck(),
+    // Positional parameters on the per-login statements: binding by name costs a property lookup each.
     insertChallenge: db.prepare(`INSERT INTO challenges (serial, user, challenge, purpose, sealed_payload, amount_usd, issued_ms, expires_ms, attempts, state)
-      VALUES (@serial, @user, @challenge, @purpose, @sealedPayload, @amountUsd, @issuedMs, @expiresMs, @attempts, @state)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (challenge, serial) DO NOTHING`),
     challengesFor: db.prepare('SELECT * FROM challenges WHERE challenge = ? AND user = ? ORDER BY id DESC'),
     updateChallenge: db.prepare('UPDATE challenges SET attempts = ?, state = ? WHERE id = ?'),
-    audit: db.prepare('INSERT INTO audit (at_ms, user, serial, action, outcome, reason) VALUES (@atMs, @user, @serial, @action, @outcome, @reason)'),
+    audit: db.prepare('INSERT INTO audit (at_ms, user, serial, action, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)'),
     auditAll: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
     auditUser: db.prepare('SELECT * FROM audit WHERE user = ? ORDER BY id DESC LIMIT ?'),
     auditSerial: db.prepare('SELECT * FROM audit WHERE serial = ? ORDER BY id DESC LIMIT ?'),
@@ -146,11 +146,13 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     updateDeviceState: (serial, s) => q.updateDeviceState.run({ serial, ...s, locked: s.locked ? 1 : 0 }),
     updateDeviceKey: (serial, secret, pin) => q.updateDeviceKey.run(secret, pin, serial),
     assign: (user, serial, active) => q.assign.run(user, serial, active ? 1 : 0),
-    challengeIssued: (serial, challenge) => q.challengeIssued.get(challenge, serial) !== undefined,
-    insertChallenge: (row) => Number(q.insertChallenge.run(row).lastInsertRowid),
+    insertChallenge(row) {
+      const result = q.insertChallenge.run(row.serial, row.user, row.challenge, row.purpose, row.sealedPayload, row.amountUsd, row.issuedMs, row.expiresMs, row.attempts, row.state);
+      return result.changes === 0 ? 0 : Number(result.lastInsertRowid);
+    },
     challengesFor: (user, challenge) => (q.challengesFor.all(challenge, user) as ChallengeDb[]).map(challengeFromDb),
     updateChallenge: (id, attempts, state) => q.updateChallenge.run(attempts, state, id),
-    audit: (entry) => q.audit.run(entry),
+    audit: (e) => void q.audit.run(e.atMs, e.user, e.serial, e.action, e.outcome, e.reason),
     auditLog({ user, serial, limit }) {
       const rows = (user !== undefined ? q.auditUser.all(user, limit) : serial !== undefined ? q.auditSerial.all(serial, limit) : q.auditAll.all(limit)) as
         { at_ms: number; user: string | null; serial: string | null; action: string; outcome: AuditEntry['outcome']; reason: string | null }[];

@@ -99,7 +99,10 @@ export interface Store {
   updateDeviceState(serial: string, state: DeviceState): void;
   updateDeviceKey(serial: string, sealedSecret: Uint8Array, sealedPin: Uint8Array | null): void;
   assign(user: string, serial: string, active: boolean): void;
-  challengeIssued(serial: string, challenge: string): boolean;
+  /**
+   * Record a challenge and return its id, or 0 (writing nothing) when this text was already issued to this
+   * device: the "never issued twice" check and the insert are one lookup, one statement.
+   */
   insertChallenge(row: Omit<ChallengeRow, 'id'>): number;
   /** Every challenge issued to `user` with this text, newest first. */
   challengesFor(user: string, challenge: string): ChallengeRow[];
