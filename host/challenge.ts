@@ -5,14 +5,23 @@
  */
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 
-export type Random = (bytes: number) => Uint8Array;
+/**
+ * A cryptographic random source: `bytes` fresh random bytes per call. It may also offer `uint32()` (four such
+ * bytes, big-endian, as a number) to spare the hot path an array per draw; callers fall back to 4 bytes.
+ */
+export type Random = ((bytes: number) => Uint8Array) & { readonly uint32?: () => number };
+
+function uint32Of(random: Random): number {
+  if (random.uint32) return random.uint32();
+  const bytes = random(4);
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+}
 
 /** The card's challenge is exactly its suite's question length (QN06 -> 6 digits); it refuses fewer. */
 export function randomDigits(random: Random, count: number): string {
   let out = '';
   while (out.length < count) {
-    const bytes = random(4);
-    const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+    const value = uint32Of(random);
     // 4_000_000_000 is the largest multiple of 10^9 below 2^32: values above it would favour low digits.
     if (value >= 4_000_000_000) continue;
     out += String(value % 1_000_000_000).padStart(9, '0');

@@ -3,7 +3,7 @@
  * change a DSC+ PIN, authorize withdrawals by device limits. Every decision runs in one store transaction and
  * is written to the audit table (never with the response, PIN or secret).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -139,20 +139,33 @@ export function openHost(options: HostOptions): Host {
 /** Bytes from node's CSPRNG, drawn a few KiB at a time: one system call per ~1,000 challenges, not one each. */
 export const randomPoolBytes = 4_096;
 function pooledRandom(): Random {
-  let pool = new Uint8Array(0);
-  let used = 0;
-  return (n) => {
-    if (n > randomPoolBytes) return new Uint8Array(randomBytes(n));
-    if (used + n > pool.length) {
-      pool.fill(0);
-      pool = new Uint8Array(randomBytes(randomPoolBytes));
+  // Filled in place (randomFillSync), so no copy of the random bytes is left behind in a discarded buffer.
+  const pool = new Uint8Array(randomPoolBytes);
+  let used = randomPoolBytes;
+  const reserve = (n: number): number => {
+    if (used + n > randomPoolBytes) {
+      randomFillSync(pool);
       used = 0;
     }
-    const out = pool.slice(used, used + n);
-    pool.fill(0, used, used + n); // handed-out bytes do not stay behind in the pool
+    const at = used;
     used += n;
+    return at;
+  };
+  const bytes = (n: number): Uint8Array => {
+    if (n > randomPoolBytes) return new Uint8Array(randomBytes(n));
+    const at = reserve(n);
+    const out = pool.slice(at, at + n);
+    pool.fill(0, at, at + n); // handed-out bytes do not stay behind in the pool
     return out;
   };
+  // Challenges need a 32-bit number: read it straight from the pool, without a 4-byte array per draw.
+  const uint32 = (): number => {
+    const at = reserve(4);
+    const value = ((pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!) >>> 0;
+    pool.fill(0, at, at + 4);
+    return value;
+  };
+  return Object.assign(bytes, { uint32 });
 }
 
 /** Parsed suites and response patterns by suite text: parsing is pure, and every challenge and verify needs it. */
@@ -279,8 +292,9 @@ export class Host {
   }
 
   #pickDevice(user: string, serial: string | undefined, usable: (row: DeviceRow) => string | null): DeviceRow {
-    if (!this.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
     const devices = this.store.devicesOf(user);
+    // A user is someone with an assignment (active or not): no devices at all means no such user.
+    if (devices.length === 0) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
     // The common case, one active usable device and none named: no intermediate arrays.
     if (serial === undefined && devices.length === 1 && devices[0]!.active && usable(devices[0]!.row) === null) return devices[0]!.row;
     const all = devices.filter((d) => d.active).map((d) => d.row);
@@ -300,14 +314,14 @@ export class Host {
     throw new HostError('choose device', `user ${user} has ${candidates.length} devices (${candidates.map((d) => `${d.serial} ${d.kind}`).join(', ')}): choose one`, true);
   }
 
-  #usable(row: DeviceRow): string | null {
+  #usable(row: DeviceRow, nowMs: number): string | null {
     if (row.locked) return 'locked after too many wrong responses (an administrator must unlock it)';
-    if (row.expiresMs !== null && this.now() >= row.expiresMs) return 'expired';
+    if (row.expiresMs !== null && nowMs >= row.expiresMs) return 'expired';
     return null;
   }
 
-  #issue(row: DeviceRow, user: string, purpose: ChallengePurpose, extra: { sealedPayload?: Uint8Array; amountUsd?: number } = {}): Issued {
-    const issuedMs = this.now();
+  /** `issuedMs`: the time the caller read once for the whole call (a clock read costs about as much as a Map lookup). */
+  #issue(row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra: { sealedPayload?: Uint8Array; amountUsd?: number } = {}): Issued {
     for (let draw = 0; draw < challengeDrawsMax; draw++) {
       let challenge: string;
       let indexes: [number, number] | undefined;
@@ -338,7 +352,10 @@ export class Host {
   challenge(input: { user: string; serial?: string }): Issued {
     const user = checkName('user', input.user, userCharsMax);
     const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
-    return this.store.transaction(() => this.#issue(this.#pickDevice(user, serial, (r) => this.#usable(r)), user, 'login'));
+    return this.store.transaction(() => {
+      const nowMs = this.now();
+      return this.#issue(this.#pickDevice(user, serial, (r) => this.#usable(r, nowMs)), user, 'login', nowMs);
+    });
   }
 
   #material(row: DeviceRow): Material {
@@ -442,8 +459,10 @@ export class Host {
     const shown = input.challenge.trim();
     const response = input.response.trim();
     return this.store.transaction((): VerifyResult => {
-      if (!this.store.userExists(user)) return { ok: false, reason: 'unknown user' };
       const rows = this.store.challengesFor(user, shown);
+      // Challenges are only issued to existing users, and assignments are never deleted: with a row in hand
+      // the user exists, so the lookup is only needed to tell "unknown user" from "unknown challenge".
+      if (rows.length === 0 && !this.store.userExists(user)) return { ok: false, reason: 'unknown user' };
       let challenge = rows[0];
       for (const r of rows) {
         if (r.state === 'open') {
@@ -532,8 +551,9 @@ export class Host {
     if (!constantTimeEqual(newPin, checkPin('confirmPin', input.confirmPin))) throw new HostError('pins differ', 'the new PIN and its confirmation differ', true);
     const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
     return this.store.transaction(() => {
-      const row = this.#pickDevice(user, serial, (r) => this.#usable(r) ?? (r.profile !== 'dscplus' || !suiteOf(r.suite).pin ? 'its PIN is not the server\'s (only a dscplus card with a P suite changes PIN on the server)' : null));
-      return this.#issue(row, user, 'pin-change', { sealedPayload: this.sealer.seal(pinChangeContext(row.serial), utf8ToBytes(newPin)) });
+      const nowMs = this.now();
+      const row = this.#pickDevice(user, serial, (r) => this.#usable(r, nowMs) ?? (r.profile !== 'dscplus' || !suiteOf(r.suite).pin ? 'its PIN is not the server\'s (only a dscplus card with a P suite changes PIN on the server)' : null));
+      return this.#issue(row, user, 'pin-change', nowMs, { sealedPayload: this.sealer.seal(pinChangeContext(row.serial), utf8ToBytes(newPin)) });
     });
   }
 
@@ -573,12 +593,12 @@ export class Host {
       const today = this.store.userExists(user) ? this.store.withdrawnSince(user, dayStartMs(nowMs)) : 0;
       const window = this.store.userExists(user) ? this.store.withdrawnSince(user, businessWindowStartMs(nowMs)) : 0;
       const row = this.#pickDevice(user, serial, (r) => {
-        const usable = this.#usable(r);
+        const usable = this.#usable(r, nowMs);
         if (usable) return usable;
         const allowed = withdrawalAllowed(r.kind, amountUsd, today, window);
         return allowed.ok ? null : allowed.reason;
       });
-      return { ...this.#issue(row, user, 'withdrawal', { amountUsd }), amountUsd };
+      return { ...this.#issue(row, user, 'withdrawal', nowMs, { amountUsd }), amountUsd };
     });
   }
 

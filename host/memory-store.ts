@@ -3,29 +3,12 @@
  * transaction is simply a synchronous call: nothing else runs in between on the one JavaScript thread.
  * The audit log keeps the newest `memoryAuditEntriesMax` entries so a long-running process stays bounded.
  */
+import { ChallengeTable } from './_challenge-table.ts';
 import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
 
 export const memoryAuditEntriesMax = 100_000;
 
-type MutableChallenge = { -readonly [K in keyof ChallengeRow]: ChallengeRow[K] } & {
-  /** The next older row issued with the same text (a chain per text instead of an array per text). */
-  older: MutableChallenge | undefined;
-};
-
 const outcomes: readonly AuditEntry['outcome'][] = ['ok', 'refused', 'failed'];
-
-/** Digits read as a number below 2^53, with a leading 1 so "012" and "12" differ; -1 for any other text. */
-const digitsKeyCharsMax = 15;
-function digitsKey(text: string): number {
-  if (text.length === 0 || text.length > digitsKeyCharsMax) return -1;
-  let key = 1;
-  for (let i = 0; i < text.length; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    key = key * 10 + digit;
-  }
-  return key;
-}
 
 /**
  * @example
@@ -34,19 +17,7 @@ function digitsKey(text: string): number {
 export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
   const assignments = new Map<string, Map<string, boolean>>(); // user -> serial -> active
-  // Rows by id (ids are dense from 1): an array index, not a hashed lookup, on every verification.
-  const challenges: (MutableChallenge | undefined)[] = [undefined];
-  // Like the SQLite index UNIQUE (challenge, serial): challenge text -> the newest row issued with it, which
-  // links to the older ones. A 6-digit text is shared by few rows, so both "issued to this device?" and
-  // "which row is this user answering?" are a short walk.
-  // Keyed by the text's digits read as a number when it is all digits (a small integer hashes and compares
-  // without reading the string: a Map of a few hundred thousand challenges is mostly cache misses), else by text.
-  const byDigits = new Map<number, MutableChallenge>();
-  const byText = new Map<string, MutableChallenge>();
-  const newestWith = (challenge: string): MutableChallenge | undefined => {
-    const key = digitsKey(challenge);
-    return key < 0 ? byText.get(challenge) : byDigits.get(key);
-  };
+  const challenges = new ChallengeTable();
   // The audit log is a ring buffer in columns: an entry costs no object that lives on (a long run would
   // otherwise keep 100,000 small objects for the garbage collector to copy and promote).
   const auditAtMs = new Float64Array(memoryAuditEntriesMax);
@@ -103,33 +74,9 @@ export function memoryStore(): Store {
       if (!map) assignments.set(user, (map = new Map()));
       map.set(serial, active);
     },
-    insertChallenge(row) {
-      const key = digitsKey(row.challenge);
-      const newest = key < 0 ? byText.get(row.challenge) : byDigits.get(key);
-      for (let other = newest; other; other = other.older) if (other.serial === row.serial) return 0;
-      const id = challenges.length;
-      const stored: MutableChallenge = {
-        id, serial: row.serial, user: row.user, challenge: row.challenge, purpose: row.purpose, sealedPayload: row.sealedPayload,
-        amountUsd: row.amountUsd, issuedMs: row.issuedMs, expiresMs: row.expiresMs, attempts: row.attempts, state: row.state, older: newest,
-      };
-      challenges.push(stored);
-      if (key < 0) byText.set(row.challenge, stored);
-      else byDigits.set(key, stored);
-      return id;
-    },
-    challengesFor(user, challenge) {
-      const out: ChallengeRow[] = [];
-      for (let row = newestWith(challenge); row; row = row.older) if (row.user === user) out.push(row);
-      return out;
-    },
-    updateChallenge(id, attempts, state: ChallengeState) {
-      // Challenge rows are the one thing every verification rewrites: updated in place (rows handed out are
-      // read within the transaction that fetched them, as the Store contract says).
-      const row = challenges[id];
-      if (!row) throw new Error(`store: no challenge ${id}`);
-      row.attempts = attempts;
-      row.state = state;
-    },
+    insertChallenge: (row) => challenges.insert(row),
+    challengesFor: (user, challenge) => challenges.rowsFor(user, challenge),
+    updateChallenge: (id, attempts, state: ChallengeState) => challenges.update(id, attempts, state),
     audit(entry) {
       const at = auditNext;
       auditAtMs[at] = entry.atMs;
@@ -157,9 +104,7 @@ export function memoryStore(): Store {
     putTempCode: (row) => void tempCodes.set(row.user, row),
     close() {
       devices.clear();
-      challenges.length = 0;
-      byDigits.clear();
-      byText.clear();
+      challenges.clear();
     },
   };
 }
