@@ -148,7 +148,8 @@ export class ChallengeTable {
       if (this.#user[id] !== user) continue;
       out.push({
         id, serial: this.#serial[id]!, user, challenge: text, purpose: purposes[this.#purpose[id]!]!,
-        sealedPayload: this.#payload.get(id) ?? null, amountUsd: this.#amount.get(id) ?? null,
+        sealedPayload: this.#payload.size === 0 ? null : (this.#payload.get(id) ?? null),
+        amountUsd: this.#amount.size === 0 ? null : (this.#amount.get(id) ?? null),
         issuedMs: this.#issuedMs[id]!, expiresMs: this.#expiresMs[id]!, attempts: this.#attempts[id]!, state: states[this.#state[id]!]!,
       });
     }

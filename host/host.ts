@@ -321,7 +321,7 @@ export class Host {
   }
 
   /** `issuedMs`: the time the caller read once for the whole call (a clock read costs about as much as a Map lookup). */
-  #issue(row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra: { sealedPayload?: Uint8Array; amountUsd?: number } = {}): Issued {
+  #issue(row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra?: { sealedPayload?: Uint8Array; amountUsd?: number }): Issued {
     for (let draw = 0; draw < challengeDrawsMax; draw++) {
       let challenge: string;
       let indexes: [number, number] | undefined;
@@ -338,7 +338,7 @@ export class Host {
       // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
       const expiresAtMs = issuedMs + this.challengeTtlMs;
       const id = this.store.insertChallenge({
-        serial: row.serial, user, challenge, purpose, sealedPayload: extra.sealedPayload ?? null, amountUsd: extra.amountUsd ?? null,
+        serial: row.serial, user, challenge, purpose, sealedPayload: extra?.sealedPayload ?? null, amountUsd: extra?.amountUsd ?? null,
         issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
       });
       if (id === 0) continue; // issued to this device before: draw again

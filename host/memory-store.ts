@@ -30,7 +30,6 @@ export function memoryStore(): Store {
   let auditNext = 0;
   const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
   const tempCodes = new Map<string, TempCodeRow>();
-  let depth = 0;
 
   const mustDevice = (serial: string): DeviceRow => {
     const row = devices.get(serial);
@@ -41,12 +40,7 @@ export function memoryStore(): Store {
   return {
     transaction<T>(fn: () => T): T {
       // No rollback: callers compute first and write last, and a throw mid-way is a bug that stops the process.
-      depth++;
-      try {
-        return fn();
-      } finally {
-        depth--;
-      }
+      return fn();
     },
     userExists: (user) => (assignments.get(user)?.size ?? 0) > 0,
     devicesOf(user) {

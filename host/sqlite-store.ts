@@ -18,31 +18,34 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
-interface DeviceDb {
-  serial: string; model: string; profile: string; kind: string; suite: string; check_digit: number;
-  sealed_secret: Uint8Array; sealed_pin: Uint8Array | null; key_version: number; counter: number;
-  last_time_step: number; failures: number; locked: number; not_before_ms: number; expires_ms: number | null; enrolled_ms: number;
-}
-
-interface ChallengeDb {
-  id: number; serial: string; user: string; challenge: string; purpose: string; sealed_payload: Uint8Array | null;
-  amount_usd: number | null; issued_ms: number; expires_ms: number; attempts: number; state: string;
-}
+// Rows are read as arrays (better-sqlite3's raw mode) in this column order: building a keyed object per row
+// costs about as much again as the lookup itself (measured: 3.6 µs vs 2.2 µs for a device row).
+const deviceColumns = `serial, model, profile, kind, suite, check_digit, sealed_secret, sealed_pin, key_version, counter,
+  last_time_step, failures, locked, not_before_ms, expires_ms, enrolled_ms`;
+type DeviceDb = [
+  serial: string, model: string, profile: string, kind: string, suite: string, checkDigit: number, sealedSecret: Uint8Array,
+  sealedPin: Uint8Array | null, keyVersion: number, counter: number, lastTimeStep: number, failures: number, locked: number,
+  notBeforeMs: number, expiresMs: number | null, enrolledMs: number,
+];
+const challengeColumns = 'id, serial, user, challenge, purpose, sealed_payload, amount_usd, issued_ms, expires_ms, attempts, state';
+type ChallengeDb = [
+  id: number, serial: string, user: string, challenge: string, purpose: string, sealedPayload: Uint8Array | null,
+  amountUsd: number | null, issuedMs: number, expiresMs: number, attempts: number, state: string,
+];
 
 function deviceFromDb(d: DeviceDb): DeviceRow {
   return {
-    serial: d.serial, model: d.model, profile: d.profile as DeviceRow['profile'], kind: d.kind as DeviceRow['kind'],
-    suite: d.suite, checkDigit: d.check_digit === 1, sealedSecret: d.sealed_secret, sealedPin: d.sealed_pin,
-    keyVersion: d.key_version, counter: d.counter, lastTimeStep: d.last_time_step, failures: d.failures,
-    locked: d.locked === 1, notBeforeMs: d.not_before_ms, expiresMs: d.expires_ms, enrolledMs: d.enrolled_ms,
+    serial: d[0], model: d[1], profile: d[2] as DeviceRow['profile'], kind: d[3] as DeviceRow['kind'],
+    suite: d[4], checkDigit: d[5] === 1, sealedSecret: d[6], sealedPin: d[7],
+    keyVersion: d[8], counter: d[9], lastTimeStep: d[10], failures: d[11],
+    locked: d[12] === 1, notBeforeMs: d[13], expiresMs: d[14], enrolledMs: d[15],
   };
 }
 
 function challengeFromDb(c: ChallengeDb): ChallengeRow {
   return {
-    id: c.id, serial: c.serial, user: c.user, challenge: c.challenge, purpose: c.purpose as ChallengeRow['purpose'],
-    sealedPayload: c.sealed_payload, amountUsd: c.amount_usd, issuedMs: c.issued_ms, expiresMs: c.expires_ms,
-    attempts: c.attempts, state: c.state as ChallengeState,
+    id: c[0], serial: c[1], user: c[2], challenge: c[3], purpose: c[4] as ChallengeRow['purpose'],
+    sealedPayload: c[5], amountUsd: c[6], issuedMs: c[7], expiresMs: c[8], attempts: c[9], state: c[10] as ChallengeState,
   };
 }
 
@@ -99,9 +102,9 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
 
   const q = {
     userExists: db.prepare('SELECT 1 FROM assignments WHERE user = ? LIMIT 1').pluck(),
-    devicesOf: db.prepare('SELECT d.*, a.active FROM assignments a JOIN devices d USING (serial) WHERE a.user = ? ORDER BY d.enrolled_ms, d.serial'),
+    devicesOf: db.prepare(`SELECT ${deviceColumns}, a.active FROM assignments a JOIN devices d USING (serial) WHERE a.user = ? ORDER BY d.enrolled_ms, d.serial`).raw(),
     usersOf: db.prepare('SELECT user FROM assignments WHERE serial = ? ORDER BY user').pluck(),
-    device: db.prepare('SELECT * FROM devices WHERE serial = ?'),
+    device: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE serial = ?`).raw(),
     serials: db.prepare('SELECT serial FROM devices ORDER BY enrolled_ms, serial').pluck(),
     insertDevice: db.prepare(`INSERT INTO devices (serial, model, profile, kind, suite, check_digit, sealed_secret, sealed_pin, key_version,
       counter, last_time_step, failures, locked, not_before_ms, expires_ms, enrolled_ms)
@@ -114,7 +117,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     // Positional parameters on the per-login statements: binding by name costs a property lookup each.
     insertChallenge: db.prepare(`INSERT INTO challenges (serial, user, challenge, purpose, sealed_payload, amount_usd, issued_ms, expires_ms, attempts, state)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (challenge, serial) DO NOTHING`),
-    challengesFor: db.prepare('SELECT * FROM challenges WHERE challenge = ? AND user = ? ORDER BY id DESC'),
+    challengesFor: db.prepare(`SELECT ${challengeColumns} FROM challenges WHERE challenge = ? AND user = ? ORDER BY id DESC`).raw(),
     updateChallenge: db.prepare('UPDATE challenges SET attempts = ?, state = ? WHERE id = ?'),
     audit: db.prepare('INSERT INTO audit (at_ms, user, serial, action, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)'),
     auditAll: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
@@ -135,7 +138,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     transaction: <T>(fn: () => T): T => immediate.immediate(fn) as T,
     userExists: (user) => q.userExists.get(user) !== undefined,
     devicesOf: (user) =>
-      (q.devicesOf.all(user) as (DeviceDb & { active: number })[]).map((d) => ({ row: deviceFromDb(d), active: d.active === 1 })),
+      (q.devicesOf.all(user) as [...DeviceDb, number][]).map((d) => ({ row: deviceFromDb(d as unknown as DeviceDb), active: d[16] === 1 })),
     usersOf: (serial) => q.usersOf.all(serial) as string[],
     device(serial) {
       const d = q.device.get(serial) as DeviceDb | undefined;
