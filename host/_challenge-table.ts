@@ -25,19 +25,22 @@ export function digitsKey(text: string): number {
 }
 
 /**
- * Digit keys -> newest id, open addressing with linear probing in one Float64Array of [key, id] pairs. A
- * lookup of a challenge among hundreds of thousands is one cache miss here, where a Map takes two or three
- * (its bucket, its entry, the entry's key). Keys are ≥ 1 (digitsKey), so 0 marks an empty slot.
+ * Digit keys below 2^31 (every challenge up to 9 digits) -> newest id, open addressing with linear probing in
+ * one Int32Array of [key, id] pairs: a lookup among hundreds of thousands of challenges is one cache miss here,
+ * where a Map takes two or three (its bucket, its entry, the entry's key), and 8 bytes a slot keep the table
+ * small enough to stay mostly in cache. Keys are ≥ 1 (digitsKey), so 0 marks an empty slot; longer keys go to
+ * a Map.
  */
+const smallKeyMax = 0x7fff_ffff;
+const initialSlots = 1_024;
 class DigitsIndex {
-  #slots = new Float64Array(2 * 1_024);
-  #mask = 1_023;
+  #slots = new Int32Array(2 * initialSlots);
+  #mask = initialSlots - 1;
   #size = 0;
+  #large = new Map<number, number>();
 
   #slotOf(key: number): number {
-    const low = key >>> 0; // ToUint32 is exact modulo 2^32 for integers below 2^53
-    const high = Math.floor(key / 4_294_967_296);
-    let slot = Math.imul(low ^ Math.imul(high, 0x85eb_ca6b), 0x9e37_79b1) >>> 0;
+    let slot = Math.imul(key, 0x9e37_79b1) >>> 0;
     for (;;) {
       slot &= this.#mask;
       const at = this.#slots[2 * slot]!;
@@ -47,11 +50,16 @@ class DigitsIndex {
   }
 
   get(key: number): number {
+    if (key > smallKeyMax) return this.#large.get(key) ?? 0;
     const slot = this.#slotOf(key);
     return this.#slots[2 * slot] === key ? this.#slots[2 * slot + 1]! : 0;
   }
 
   set(key: number, id: number): void {
+    if (key > smallKeyMax) {
+      this.#large.set(key, id);
+      return;
+    }
     const slot = this.#slotOf(key);
     if (this.#slots[2 * slot] === 0) {
       this.#size++;
@@ -63,14 +71,15 @@ class DigitsIndex {
   }
 
   clear(): void {
-    this.#slots = new Float64Array(2 * 1_024);
-    this.#mask = 1_023;
+    this.#slots = new Int32Array(2 * initialSlots);
+    this.#mask = initialSlots - 1;
     this.#size = 0;
+    this.#large.clear();
   }
 
   #rehash(capacity: number): void {
     const old = this.#slots;
-    this.#slots = new Float64Array(2 * capacity);
+    this.#slots = new Int32Array(2 * capacity);
     this.#mask = capacity - 1;
     for (let i = 0; i < old.length; i += 2) {
       if (old[i] !== 0) {
