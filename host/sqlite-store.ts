@@ -13,6 +13,17 @@ export const busyTimeoutMs = 10_000;
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
 
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1,000). A checkpoint fsyncs the WAL and the
+ * database and copies pages back, inside whichever commit crosses the mark; every 4,000 pages (4 MiB at
+ * 1 KiB pages) instead of every 1,000 cuts that from ~5 µs to ~1.5 µs per commit (measured with the NORMAL
+ * bench). The WAL keeps its size between checkpoints, so commits overwrite it instead of growing the file
+ * (an fsync that grows a file also writes its metadata, and costs about twice as much on the bench's disk).
+ */
+export const walAutocheckpointPages = 4_000;
+/** After a checkpoint, a WAL grown past this (a long reader held checkpoints back) is truncated to it. */
+export const walSizeLimitBytes = 16 * 1024 * 1024;
+
 /** The database file is not a dscplus host database, or is damaged. */
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -92,6 +103,8 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
+    db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
+    db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
     migrate(db);
   } catch (error) {
     if (error instanceof StoreError) throw error;
