@@ -64,6 +64,19 @@ function checkQuestionPart(suite: OcraSuite, name: string, part: unknown): strin
 /** Decimal digits that always fit a double exactly (2^53 > 10^15), so the fast path needs no BigInt. */
 const safeDecimalDigitsMax = 15;
 
+/** The value of 1..min(lengthMax, 15) decimal digits, or -1 for anything else (left to the general path). */
+function shortDecimal(text: string, lengthMax: number): number {
+  const length = text.length;
+  if (length === 0 || length > lengthMax || length > safeDecimalDigitsMax) return -1;
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
 /** Nibble value of an ASCII hex digit, or -1 (a lookup table: this is the hot path of every response). */
 const nibbleOf = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) {
@@ -93,6 +106,16 @@ function questionText(suite: OcraSuite, challenge: OcraInputs['challenge']): str
  * in hex, A the ASCII bytes, H the hex digits; left-aligned and zero-filled on the right.
  */
 export function writeQuestion(suite: OcraSuite, challenge: OcraInputs['challenge'], out: Uint8Array, offset: number): void {
+  // The common case (a card's short numeric challenge) validates and parses in one pass; anything unusual,
+  // including every error, takes the general path below so the messages stay the same.
+  if (suite.question.format === 'N' && typeof challenge === 'string') {
+    const value = shortDecimal(challenge, suite.question.lengthMax);
+    if (value >= 0) {
+      out.fill(0, offset, offset + questionBytes);
+      writeHexLeftAligned(value.toString(16), out, offset);
+      return;
+    }
+  }
   const text = questionText(suite, challenge);
   out.fill(0, offset, offset + questionBytes);
   switch (suite.question.format) {

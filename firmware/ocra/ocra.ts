@@ -28,6 +28,12 @@ const powersOfTen = Array.from({ length: 11 }, (_, i) => 10 ** i);
 export function truncate(mac: Uint8Array, digits: number): string {
   if (digits === 0) return bytesToHex(mac);
   assertInteger('digits', digits, 1, 10);
+  return truncateChecked(mac, digits);
+}
+
+/** `truncate` for a digit count a parsed suite already vouches for (the per-response path). */
+function truncateChecked(mac: Uint8Array, digits: number): string {
+  if (digits === 0) return bytesToHex(mac);
   const offset = mac[mac.length - 1]! & 0x0f;
   const binary =
     ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
@@ -64,7 +70,7 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
 
   return {
     suite: parsed,
-    respond: (inputs) => truncate(compute(inputs), parsed.digits),
+    respond: (inputs) => truncateChecked(compute(inputs), parsed.digits),
     hmac: (inputs) => compute(inputs).slice(),
     destroy() {
       destroyed = true;
