@@ -1,5 +1,5 @@
 /**
- * Challenge generation: uniform random decimal digits from a cryptographic source (rejection sampling, so no
+ * Challenge generation: uniform random decimal digits (first digit non-zero) from a cryptographic source (rejection sampling, so no
  * modulo bias), with the Luhn check digit appended when the card expects one (the card strips it again before
  * computing: firmware/machine.ts submitChallenge). Security Code Card challenges are two distinct indexes.
  */
@@ -29,9 +29,28 @@ export function randomDigits(random: Random, count: number): string {
   return out.slice(0, count);
 }
 
-/** The challenge as shown and typed: `digits` random digits, plus the Luhn digit when `checkDigit`. */
+/** 4_294_967_292 is the largest multiple of 9 below 2^32: values at or above it would favour low digits. */
+const firstDigitDrawMax = 4_294_967_292;
+
+/** A uniform digit 1-9: the first digit of a challenge. */
+function firstDigit(random: Random): string {
+  for (;;) {
+    const value = uint32Of(random);
+    if (value < firstDigitDrawMax) return String(1 + (value % 9));
+  }
+}
+
+/**
+ * The challenge as shown and typed: `digits` random digits, never starting with 0, plus the Luhn digit when
+ * `checkDigit`.
+ *
+ * Why never a leading 0: OCRA turns a numeric question into hex and left-aligns it (RFC 6287 §5.1, Appendix A),
+ * so values that differ by a factor of 16^k encode alike: "000004" (hex 4) and "000064" (hex 40) give the same
+ * response, and a response seen for one answers the other. Drawing only from [10^(n-1), 10^n), where no two
+ * values are a factor of 16 apart, means no two challenges this server issues can ever share a response.
+ */
 export function drawChallenge(random: Random, digits: number, checkDigit: boolean): string {
-  const body = randomDigits(random, digits);
+  const body = firstDigit(random) + randomDigits(random, digits - 1);
   return checkDigit ? body + luhnCheckDigit(body) : body;
 }
 
