@@ -25,6 +25,50 @@ export function opsPerSecond(fn: () => unknown, durationMs = sampleDurationMs): 
   const batch = calibrate(fn);
   const deadlineWarm = performance.now() + warmupDurationMs;
   while (performance.now() < deadlineWarm) for (let i = 0; i < batch; i++) fn();
+  return rateFor(fn, batch, durationMs);
+}
+
+/** Rounds of an interleaved comparison, and how long each subject runs per round. */
+export const interleavedRounds = 21;
+export const roundDurationMs = 40;
+
+export interface Interleaved {
+  /** Each subject's median rate over the rounds, in operations per second. */
+  readonly rates: number[];
+  /** Each subject's median, over the rounds, of its rate divided by the first subject's rate in the same round. */
+  readonly ratiosToFirst: number[];
+}
+
+/**
+ * Several subjects measured in alternation, round after round. On a shared machine (a VM, a laptop on
+ * battery) the speed of a core drifts by up to 2× over seconds (measured here: a bare HMAC loop moving
+ * between 350k/s and 600k/s within one process); measuring A for 600 ms and then B for 600 ms puts that
+ * drift into the ratio. Short alternating rounds give every subject the same machine, and a ratio is
+ * taken within each round, then the median over rounds. The order inside a round rotates so no subject
+ * always runs first.
+ */
+export function interleavedRates(subjects: readonly (() => unknown)[], rounds = interleavedRounds): Interleaved {
+  const batches = subjects.map((fn) => {
+    const batch = calibrate(fn);
+    const deadlineWarm = performance.now() + warmupDurationMs;
+    while (performance.now() < deadlineWarm) for (let i = 0; i < batch; i++) fn();
+    return batch;
+  });
+  const samples: number[][] = subjects.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const which = (round + k) % subjects.length;
+      samples[which]!.push(rateFor(subjects[which]!, batches[which]!, roundDurationMs));
+    }
+  }
+  const median = (values: readonly number[]) => percentiles(values).median;
+  return {
+    rates: samples.map(median),
+    ratiosToFirst: samples.map((s) => median(s.map((rate, round) => rate / samples[0]![round]!))),
+  };
+}
+
+function rateFor(fn: () => unknown, batch: number, durationMs: number): number {
   let operations = 0;
   const start = performance.now();
   let elapsed = 0;

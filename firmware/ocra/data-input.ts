@@ -65,7 +65,7 @@ function checkQuestionPart(suite: OcraSuite, name: string, part: unknown): strin
 const safeDecimalDigitsMax = 15;
 
 /** The value of 1..min(lengthMax, 15) decimal digits, or -1 for anything else (left to the general path). */
-function shortDecimal(text: string, lengthMax: number): number {
+export function shortDecimal(text: string, lengthMax: number): number {
   const length = text.length;
   if (length === 0 || length > lengthMax || length > safeDecimalDigitsMax) return -1;
   let value = 0;
@@ -101,20 +101,55 @@ function questionText(suite: OcraSuite, challenge: OcraInputs['challenge']): str
   throw new TypeError(`"challenge" expected a string or a pair of strings, got ${describe(challenge)}`);
 }
 
+/** Bytes a question of `hexDigits` hex digits occupies, left-aligned. */
+const hexBytes = (hexDigits: number) => (hexDigits + 1) >> 1;
+
+/** Hex digits of a value below 2^32 ("0" has one). */
+const hexDigitsOf = (value: number) => Math.max(1, (35 - Math.clz32(value)) >> 2);
+
+export const uint32Limit = 2 ** 32;
+
+/**
+ * Write a numeric question below 2^32 as left-aligned hex (the N encoding), zeroing what an earlier write
+ * left beyond it; returns the bytes written. The hot path of every card response: no string is built.
+ */
+export function writeSmallNumber(value: number, out: Uint8Array, offset: number, dirtyBytes: number): number {
+  const hexDigits = hexDigitsOf(value);
+  const written = hexBytes(hexDigits);
+  let rest = value;
+  let at = offset + written - 1;
+  if (hexDigits & 1) {
+    out[at--] = (rest & 0x0f) << 4; // an odd digit count leaves the low nibble of the last byte 0
+    rest >>>= 4;
+  }
+  for (; at >= offset; at--) {
+    out[at] = rest & 0xff;
+    rest >>>= 8;
+  }
+  for (let i = written; i < dirtyBytes; i++) out[offset + i] = 0;
+  return written;
+}
+
 /**
  * Write Q, the question, into its 128 bytes at `offset` (RFC 6287 §5.1 and Appendix A): N is the decimal number
  * in hex, A the ASCII bytes, H the hex digits; left-aligned and zero-filled on the right.
+ *
+ * `dirtyBytes` is how many question bytes at `offset` may be non-zero from an earlier write (all 128 when
+ * unknown); only those are zeroed, so a reused buffer costs a few bytes per response instead of 128.
+ * Returns how many bytes this write may have left non-zero: the `dirtyBytes` of the next call.
  */
-export function writeQuestion(suite: OcraSuite, challenge: OcraInputs['challenge'], out: Uint8Array, offset: number): void {
-  // The common case (a card's short numeric challenge) validates and parses in one pass; anything unusual,
-  // including every error, takes the general path below so the messages stay the same.
+export function writeQuestion(
+  suite: OcraSuite,
+  challenge: OcraInputs['challenge'],
+  out: Uint8Array,
+  offset: number,
+  dirtyBytes: number = questionBytes,
+): number {
+  // The common case (a card's short numeric challenge) validates and encodes in one pass without building a
+  // string; anything unusual, including every error, takes the general path so the messages stay the same.
   if (suite.question.format === 'N' && typeof challenge === 'string') {
     const value = shortDecimal(challenge, suite.question.lengthMax);
-    if (value >= 0) {
-      out.fill(0, offset, offset + questionBytes);
-      writeHexLeftAligned(value.toString(16), out, offset);
-      return;
-    }
+    if (value >= 0 && value < uint32Limit) return writeSmallNumber(value, out, offset, dirtyBytes);
   }
   const text = questionText(suite, challenge);
   out.fill(0, offset, offset + questionBytes);
@@ -122,14 +157,14 @@ export function writeQuestion(suite: OcraSuite, challenge: OcraInputs['challenge
     case 'N': {
       const hex = text.length <= safeDecimalDigitsMax ? Number(text).toString(16) : BigInt(text).toString(16);
       writeHexLeftAligned(hex, out, offset);
-      return;
+      return hexBytes(hex.length);
     }
     case 'A':
       for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
-      return;
+      return text.length;
     case 'H':
       writeHexLeftAligned(text, out, offset);
-      return;
+      return hexBytes(text.length);
   }
 }
 
@@ -148,7 +183,7 @@ function checkUint64(name: string, value: unknown): number | bigint {
 const twoPow32 = 2 ** 32;
 
 /** Big-endian 8-byte integer, as C and T are encoded (§5.1). */
-function writeUint64(out: Uint8Array, offset: number, value: number | bigint): void {
+export function writeUint64(out: Uint8Array, offset: number, value: number | bigint): void {
   const high = typeof value === 'number' ? Math.floor(value / twoPow32) : Number(value >> 32n);
   const low = typeof value === 'number' ? value % twoPow32 : Number(value & 0xffffffffn);
   out[offset] = high >>> 24;
@@ -168,23 +203,31 @@ export function hashPin(hash: HashName, pin: string): Uint8Array {
   return hashFunctions[hash](utf8ToBytes(pin));
 }
 
-function rejectUnused(suite: OcraSuite, inputs: OcraInputs): void {
-  const unused: string[] = [];
-  if (!suite.counter && inputs.counter !== undefined) unused.push('counter');
-  if (!suite.pin && (inputs.pin !== undefined || inputs.pinHash !== undefined)) unused.push(inputs.pin !== undefined ? 'pin' : 'pinHash');
-  if (suite.sessionBytes === undefined && inputs.session !== undefined) unused.push('session');
-  if (suite.timeStepSeconds === undefined && inputs.timeStep !== undefined) unused.push('timeStep');
-  // An input the suite does not use would be silently ignored: almost always a caller's mistake.
-  if (unused.length > 0) throw new RangeError(`"${unused[0]}" is not part of suite ${describe(suite.text)}`);
+/** The first input the suite does not use, if any (checked per response, so it allocates nothing). */
+function unusedInput(suite: OcraSuite, inputs: OcraInputs): string | undefined {
+  if (!suite.counter && inputs.counter !== undefined) return 'counter';
+  if (!suite.pin && inputs.pin !== undefined) return 'pin';
+  if (!suite.pin && inputs.pinHash !== undefined) return 'pinHash';
+  if (suite.sessionBytes === undefined && inputs.session !== undefined) return 'session';
+  if (suite.timeStepSeconds === undefined && inputs.timeStep !== undefined) return 'timeStep';
+  return undefined;
+}
+
+/** Copy a short array byte by byte: for a 20..64-byte PIN hash this beats `set`'s call overhead. */
+function copyInto(source: Uint8Array, out: Uint8Array, offset: number): void {
+  for (let i = 0; i < source.length; i++) out[offset + i] = source[i]!;
 }
 
 /**
  * Write the DataInput for `inputs` into `out` (of `dataInputLength(suite)` bytes), reusing the buffer.
- * The suite prefix and separator are written once by the caller and left alone here.
+ * The suite prefix and separator are written once by the caller and left alone here; `dirtyBytes` and the
+ * result are the question's, as in `writeQuestion` (a caller that cannot vouch for the buffer passes nothing).
  */
-export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8Array): void {
+export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8Array, dirtyBytes: number = questionBytes): number {
   if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`"inputs" expected an object, got ${describe(inputs)}`);
-  rejectUnused(suite, inputs);
+  // An input the suite does not use would be silently ignored: almost always a caller's mistake.
+  const unused = unusedInput(suite, inputs);
+  if (unused !== undefined) throw new RangeError(`"${unused}" is not part of suite ${describe(suite.text)}`);
   let offset = suite.text.length + 1;
 
   if (suite.counter) {
@@ -193,14 +236,14 @@ export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8A
     offset += counterBytes;
   }
 
-  writeQuestion(suite, inputs.challenge, out, offset);
+  const questionWritten = writeQuestion(suite, inputs.challenge, out, offset, dirtyBytes);
   offset += questionBytes;
 
   if (suite.pin) {
     const length = hashBytes[suite.pin];
     if (inputs.pin !== undefined && inputs.pinHash !== undefined) throw new RangeError('"pin" and "pinHash" given together; give one');
     if (inputs.pinHash !== undefined) {
-      out.set(assertBytes('pinHash', inputs.pinHash, length), offset);
+      copyInto(assertBytes('pinHash', inputs.pinHash, length), out, offset);
     } else if (inputs.pin !== undefined) {
       const digest = hashPin(suite.pin, inputs.pin);
       out.set(digest, offset);
@@ -227,4 +270,5 @@ export function writeDataInput(suite: OcraSuite, inputs: OcraInputs, out: Uint8A
     writeUint64(out, offset, checkUint64('timeStep', inputs.timeStep));
     offset += timeBytes;
   }
+  return questionWritten;
 }

@@ -3,10 +3,11 @@
  * (RFC 4226 §5.3) to `digits` decimal digits, or the whole HMAC in hex when the suite says 0.
  */
 import { hmac } from '@noble/hashes/hmac.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger } from '../assert.ts';
-import { dataInputLength, hashFunctions, writeDataInput, type OcraInputs } from './data-input.ts';
+import { hashFunctions, type OcraInputs } from './data-input.ts';
 import { hashBytes, parseSuite, type OcraSuite } from './suite.ts';
+import { dataInputWriter } from './writer.ts';
 
 export const keyBytesMin = 1;
 export const keyBytesMax = 1024;
@@ -55,16 +56,15 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
   }
   const keyed = hmac.create(hashFunctions[parsed.hash], key);
   const work = keyed.clone();
-  const message = new Uint8Array(dataInputLength(parsed));
-  message.set(utf8ToBytes(parsed.text), 0); // the separator byte after the suite stays 0x00
+  const dataInput = dataInputWriter(parsed);
   const mac = new Uint8Array(hashBytes[parsed.hash]);
   let destroyed = false;
 
   function compute(inputs: OcraInputs): Uint8Array {
     if (destroyed) throw new Error('OCRA key used after destroy()');
-    writeDataInput(parsed, inputs, message);
+    dataInput.write(inputs);
     keyed._cloneInto(work);
-    work.update(message).digestInto(mac);
+    work.update(dataInput.bytes).digestInto(mac);
     return mac;
   }
 
@@ -76,7 +76,7 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
       destroyed = true;
       keyed.destroy();
       work.destroy();
-      message.fill(0);
+      dataInput.bytes.fill(0);
       mac.fill(0);
     },
   };

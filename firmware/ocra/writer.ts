@@ -1,0 +1,94 @@
+/**
+ * The DataInput buffer of one prepared key, rewritten for every response.
+ *
+ * `writeDataInput` is the general writer: it reads the suite field by field and zero-fills the question.
+ * A prepared key knows its suite for good, so this writer works out the field offsets once and, for the
+ * inputs a card or a verifier actually sends (a short numeric challenge, numbers for C and T, a PIN hash),
+ * writes the bytes straight in. Everything else, and every input it cannot vouch for, goes through
+ * `writeDataInput`, so the checks and the error messages are exactly the general writer's: the fast path
+ * only ever accepts what the general path would accept, and writes the same bytes (a property test holds
+ * the two to that, over random sequences of inputs).
+ *
+ * The question is left-aligned and zero-padded to 128 bytes, and the buffer is reused, so only the question
+ * bytes an earlier response wrote need zeroing: the writer remembers how many ("dirty" bytes).
+ */
+import {
+  counterBytes,
+  dataInputLength,
+  questionBytes,
+  shortDecimal,
+  uint32Limit,
+  writeDataInput,
+  writeSmallNumber,
+  writeUint64,
+  type OcraInputs,
+} from './data-input.ts';
+import { hashBytes, type OcraSuite } from './suite.ts';
+
+export interface DataInputWriter {
+  /** The DataInput bytes: the suite and its separator, then the fields of the last `write`. */
+  readonly bytes: Uint8Array;
+  write(inputs: OcraInputs): void;
+}
+
+/** Where each field sits, or -1 when the suite has none. */
+interface Layout {
+  readonly counterAt: number;
+  readonly questionAt: number;
+  readonly pinAt: number;
+  readonly pinBytes: number;
+  readonly timeAt: number;
+  /** Whether every field can take the fast path: N questions, and no session field (rare, and variable). */
+  readonly fast: boolean;
+}
+
+function layoutOf(suite: OcraSuite): Layout {
+  const counterAt = suite.counter ? suite.text.length + 1 : -1;
+  const questionAt = suite.text.length + 1 + (suite.counter ? counterBytes : 0);
+  const pinAt = suite.pin ? questionAt + questionBytes : -1;
+  const pinBytes = suite.pin ? hashBytes[suite.pin] : 0;
+  const timeAt = suite.timeStepSeconds === undefined ? -1 : questionAt + questionBytes + pinBytes + (suite.sessionBytes ?? 0);
+  return { counterAt, questionAt, pinAt, pinBytes, timeAt, fast: suite.question.format === 'N' && suite.sessionBytes === undefined };
+}
+
+/** A safe integer counter or time step that fits the 8 bytes, or -1 (the general path then decides). */
+function smallCount(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : -1;
+}
+
+export function dataInputWriter(suite: OcraSuite): DataInputWriter {
+  const bytes = new Uint8Array(dataInputLength(suite));
+  for (let i = 0; i < suite.text.length; i++) bytes[i] = suite.text.charCodeAt(i); // the suite is ASCII (parseSuite); the separator stays 0x00
+  const { counterAt, questionAt, pinAt, pinBytes, timeAt, fast } = layoutOf(suite);
+  const lengthMax = suite.question.lengthMax;
+  /** Question bytes the last write may have left non-zero (a fresh buffer has none). */
+  let dirty = 0;
+
+  function general(inputs: OcraInputs): void {
+    const before = dirty;
+    dirty = questionBytes; // if the write throws part-way, the next one zeroes the whole question
+    dirty = writeDataInput(suite, inputs, bytes, before);
+  }
+
+  function write(inputs: OcraInputs): void {
+    if (!fast || typeof inputs !== 'object' || inputs === null || typeof inputs.challenge !== 'string') return general(inputs);
+    // Each field's fast condition is what the general path would accept without complaint; anything else,
+    // including an input the suite does not use, goes there to be written or named in an error.
+    const counter = counterAt < 0 ? (inputs.counter === undefined ? 0 : -1) : smallCount(inputs.counter);
+    const time = timeAt < 0 ? (inputs.timeStep === undefined ? 0 : -1) : smallCount(inputs.timeStep);
+    const pinHash = inputs.pinHash;
+    const pinFits =
+      inputs.pin === undefined &&
+      (pinAt < 0 ? pinHash === undefined : pinHash instanceof Uint8Array && pinHash.length === pinBytes);
+    const question = shortDecimal(inputs.challenge, lengthMax);
+    if (counter < 0 || time < 0 || !pinFits || inputs.session !== undefined || question < 0 || question >= uint32Limit) {
+      return general(inputs);
+    }
+    if (counterAt >= 0) writeUint64(bytes, counterAt, counter);
+    dirty = writeSmallNumber(question, bytes, questionAt, dirty);
+    if (pinAt >= 0) for (let i = 0; i < pinBytes; i++) bytes[pinAt + i] = pinHash![i]!;
+    if (timeAt >= 0) writeUint64(bytes, timeAt, time);
+  }
+
+  return { bytes, write };
+}
