@@ -48,17 +48,27 @@ export interface Interleaved {
  * always runs first.
  */
 export function interleavedRates(subjects: readonly (() => unknown)[], rounds = interleavedRounds): Interleaved {
-  const batches = subjects.map((fn) => {
-    const batch = calibrate(fn);
-    const deadlineWarm = performance.now() + warmupDurationMs;
-    while (performance.now() < deadlineWarm) for (let i = 0; i < batch; i++) fn();
-    return batch;
-  });
+  return alternateRounds(subjects.map((fn) => roundsOf(fn)), rounds);
+}
+
+/** `fn` calibrated and warmed up once; each call of the result times one round and returns ops per second. */
+export function roundsOf(fn: () => unknown, durationMs = roundDurationMs): () => number {
+  const batch = calibrate(fn);
+  const deadlineWarm = performance.now() + warmupDurationMs;
+  while (performance.now() < deadlineWarm) for (let i = 0; i < batch; i++) fn();
+  return () => rateFor(fn, batch, durationMs);
+}
+
+/**
+ * The engine of `interleavedRates` for subjects that time themselves: each call of a subject runs one round
+ * and returns its rate (a server cycle times only the server's calls, not the card's work in between).
+ */
+export function alternateRounds(subjects: readonly (() => number)[], rounds = interleavedRounds): Interleaved {
   const samples: number[][] = subjects.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < subjects.length; k++) {
       const which = (round + k) % subjects.length;
-      samples[which]!.push(rateFor(subjects[which]!, batches[which]!, roundDurationMs));
+      samples[which]!.push(subjects[which]!());
     }
   }
   const median = (values: readonly number[]) => percentiles(values).median;

@@ -40,6 +40,22 @@ function firstDigit(random: Random): string {
   }
 }
 
+/** Challenges of up to 9 digits (9 · 10^8 values, fewer than 2^32) are drawn as one number: one draw, one string. */
+const oneDrawDigitsMax = 9;
+const uint32Values = 2 ** 32;
+
+/** A uniform number in [10^(digits-1), 10^digits), as text: the common case (a card's 6-digit challenge). */
+function drawOneNumber(random: Random, digits: number): string {
+  const lowest = 10 ** (digits - 1);
+  const count = 9 * lowest;
+  // The largest multiple of `count` not above 2^32: draws at or above it would favour the low values.
+  const drawLimit = Math.floor(uint32Values / count) * count;
+  for (;;) {
+    const value = uint32Of(random);
+    if (value < drawLimit) return String(lowest + (value % count));
+  }
+}
+
 /**
  * The challenge as shown and typed: `digits` random digits, never starting with 0, plus the Luhn digit when
  * `checkDigit`.
@@ -50,7 +66,7 @@ function firstDigit(random: Random): string {
  * values are a factor of 16 apart, means no two challenges this server issues can ever share a response.
  */
 export function drawChallenge(random: Random, digits: number, checkDigit: boolean): string {
-  const body = firstDigit(random) + randomDigits(random, digits - 1);
+  const body = digits <= oneDrawDigitsMax ? drawOneNumber(random, digits) : firstDigit(random) + randomDigits(random, digits - 1);
   return checkDigit ? body + luhnCheckDigit(body) : body;
 }
 

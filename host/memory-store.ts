@@ -16,7 +16,9 @@ const outcomes: readonly AuditEntry['outcome'][] = ['ok', 'refused', 'failed'];
  */
 export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
-  const assignments = new Map<string, Map<string, boolean>>(); // user -> serial -> active
+  // user -> that user's assignments, in assignment order: an array, so the per-challenge lookup walks it with
+  // no callback and no iterator.
+  const assignments = new Map<string, { serial: string; active: boolean }[]>();
   const challenges = new ChallengeTable();
   // The audit log is a ring buffer in columns: an entry costs no object that lives on (a long run would
   // otherwise keep 100,000 small objects for the garbage collector to copy and promote).
@@ -42,15 +44,15 @@ export function memoryStore(): Store {
       // No rollback: callers compute first and write last, and a throw mid-way is a bug that stops the process.
       return fn();
     },
-    userExists: (user) => (assignments.get(user)?.size ?? 0) > 0,
+    userExists: (user) => (assignments.get(user)?.length ?? 0) > 0,
     devicesOf(user) {
       const list: { row: DeviceRow; active: boolean }[] = [];
-      // forEach, not for-of over entries: no [key, value] array per device on every challenge.
-      assignments.get(user)?.forEach((active, serial) => void list.push({ row: mustDevice(serial), active }));
+      const mine = assignments.get(user);
+      if (mine) for (let i = 0; i < mine.length; i++) list.push({ row: mustDevice(mine[i]!.serial), active: mine[i]!.active });
       // Most users hold one device: no sort needed then (this runs on every challenge).
       return list.length < 2 ? list : list.sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1));
     },
-    usersOf: (serial) => [...assignments].filter(([, serials]) => serials.has(serial)).map(([user]) => user).sort(),
+    usersOf: (serial) => [...assignments].filter(([, mine]) => mine.some((a) => a.serial === serial)).map(([user]) => user).sort(),
     device: (serial) => devices.get(serial),
     serials: () => [...devices.values()].sort((a, b) => a.enrolledMs - b.enrolledMs || (a.serial < b.serial ? -1 : 1)).map((d) => d.serial),
     insertDevice(row) {
@@ -64,9 +66,11 @@ export function memoryStore(): Store {
     },
     assign(user, serial, active) {
       mustDevice(serial);
-      let map = assignments.get(user);
-      if (!map) assignments.set(user, (map = new Map()));
-      map.set(serial, active);
+      let mine = assignments.get(user);
+      if (!mine) assignments.set(user, (mine = []));
+      const existing = mine.find((a) => a.serial === serial);
+      if (existing) existing.active = active;
+      else mine.push({ serial, active });
     },
     insertChallenge: (row) => challenges.insert(row),
     challengesFor: (user, challenge) => challenges.rowsFor(user, challenge),
