@@ -16,17 +16,9 @@ export interface Row {
   readonly note?: string;
 }
 
-/** How long one rate measurement runs; long enough to smooth JIT warm-up, short enough for 2 cores. */
+/** How long a single (not alternating) measurement runs, e.g. a durable-commit loop; long enough to smooth JIT warm-up. */
 export const sampleDurationMs = 600;
 export const warmupDurationMs = 150;
-
-/** Operations per second of `fn`, run in batches until `durationMs` has passed (after a warm-up). */
-export function opsPerSecond(fn: () => unknown, durationMs = sampleDurationMs): number {
-  const batch = calibrate(fn);
-  const deadlineWarm = performance.now() + warmupDurationMs;
-  while (performance.now() < deadlineWarm) for (let i = 0; i < batch; i++) fn();
-  return rateFor(fn, batch, durationMs);
-}
 
 /** Rounds of an interleaved comparison, and how long each subject runs per round. */
 export const interleavedRounds = 21;
