@@ -69,7 +69,8 @@ async function ptyPair(): Promise<{ a: string; b: string; close: () => void }> {
   return { a: paths[0]!, b: paths[1]!, close: () => child.kill('SIGTERM') };
 }
 
-async function measure(card: CardLike, label: string, note: string): Promise<Row[]> {
+/** `card` answering on one end of a fresh pty pair and a connected panel on the other, for the length of `use`. */
+async function withLinkedCard<T>(card: CardLike, use: (panel: PanelLink) => Promise<T>): Promise<T> {
   const pair = await ptyPair();
   const cardPort = await openPort(pair.a, defaultBaudRate);
   const panelPort = await openPort(pair.b, defaultBaudRate);
@@ -77,6 +78,18 @@ async function measure(card: CardLike, label: string, note: string): Promise<Row
   const panel = new PanelLink(panelPort, { identity: { model: 'BENCH', firmware: '0', serial: '-', clock: 'real' } });
   try {
     await panel.connect();
+    return await use(panel);
+  } finally {
+    cardLink.close();
+    panel.close();
+    await closePort(cardPort);
+    await closePort(panelPort);
+    pair.close();
+  }
+}
+
+async function measure(card: CardLike, label: string, note: string): Promise<Row[]> {
+  return withLinkedCard(card, async (panel) => {
     const samples: number[] = [];
     for (let i = 0; i < roundTrips; i++) {
       const key = i % 2 === 0 ? '5' : 'BACK';
@@ -90,24 +103,11 @@ async function measure(card: CardLike, label: string, note: string): Promise<Row
       { section, name: `key-to-frame round trip, ${label} (median)`, value: median * 1000, unit: 'µs', note },
       { section, name: `key-to-frame round trip, ${label} (p99)`, value: p99 * 1000, unit: 'µs', note },
     ];
-  } finally {
-    cardLink.close();
-    panel.close();
-    await closePort(cardPort);
-    await closePort(panelPort);
-    pair.close();
-  }
+  });
 }
 
 async function throughput(): Promise<Row[]> {
-  const pair = await ptyPair();
-  const cardPort = await openPort(pair.a, defaultBaudRate);
-  const panelPort = await openPort(pair.b, defaultBaudRate);
-  const card = new CountingCard();
-  const cardLink = new CardLink(cardPort, card, { identity: { model: 'BENCH', firmware: '0', serial: '0', clock: 'virtual' }, clock: 'virtual' });
-  const panel = new PanelLink(panelPort, { identity: { model: 'BENCH', firmware: '0', serial: '-', clock: 'real' } });
-  try {
-    await panel.connect();
+  return withLinkedCard(new CountingCard(), async (panel) => {
     const start = performance.now();
     // In windows of `pipelineWindow` lines: more in flight than half the sequence circle would read as stale.
     for (let sent = 0; sent < pipelinedEvents; sent += pipelineWindow) {
@@ -127,13 +127,7 @@ async function throughput(): Promise<Row[]> {
       { section, name: `wire limit at ${defaultBaudRate} baud, FR+AK (${frameLine.length}+${ackLine.length} bytes)`, value: wireLimit, unit: 'frames/s', note: '10 bits per byte (8N1)' },
       { section, name: `wire limit at ${defaultBaudRate} baud, FR alone (${frameLine.length} bytes)`, value: frameOnly, unit: 'frames/s', note: 'timer-driven frames carry no AK' },
     ];
-  } finally {
-    cardLink.close();
-    panel.close();
-    await closePort(cardPort);
-    await closePort(panelPort);
-    pair.close();
-  }
+  });
 }
 
 /** The real firmware behind the link: a fresh dscplus card on a virtual clock, powered on at PIN>. */

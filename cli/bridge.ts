@@ -4,11 +4,12 @@
  * (docs/serial-protocol.md). Point `dsc conformance`, a test rig or a person in a terminal at the port.
  */
 import { faults, type Fault } from '../emulator/serial/card-link.ts';
-import { cardIdentity, openCardAndPort, ServeSetupError } from '../emulator/serial/open.ts';
+import { cardIdentity } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
 import { traceLine } from '../emulator/serial/trace.ts';
-import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitForEnd, openCardAndPortForCli } from './serve-card.ts';
+import { exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 const help = `usage: dsc bridge --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--clock real|virtual] [--trace]
 
@@ -52,14 +53,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock expected real or virtual, got ${JSON.stringify(clock)}`);
   const fault = values.fault;
   if (fault !== undefined && !(faults as readonly string[]).includes(fault)) throw new UsageError(`--fault expected one of ${faults.join(', ')}, got ${JSON.stringify(fault)}`);
-  let setup;
-  try {
-    setup = await openCardAndPort({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock });
-  } catch (error) {
-    if (error instanceof ServeSetupError) throw new UsageError(error.message);
-    throw error;
-  }
-  const { session, port, baudRate } = setup;
+  const { session, port, baudRate } = await openCardAndPortForCli({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock });
   const { info } = session;
   write(io.stderr, `dsc bridge: card ${info.serial} (${info.profile}, ${info.suite}) answering on ${portPath} at ${baudRate} baud, ${clock} clock${fault ? `, FAULT ${fault}` : ''}; Ctrl-C stops`);
   try {
@@ -75,10 +69,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else if (event.type === 'refused') write(io.stderr, `dsc bridge: refused a line (${event.code}): ${event.detail}`);
       },
     });
-    if (end.type === 'signal') return exitOk;
-    if (end.type === 'card stopped') write(io.stderr, `dsc bridge: the card stopped: ${end.error}`);
-    else write(io.stderr, `dsc bridge: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
-    return exitFailure;
+    return exitForEnd('dsc bridge', portPath, end, io);
   } finally {
     session.close();
   }

@@ -4,11 +4,12 @@
  * (docs/serial-protocol.md). Time is real: a finger holds PRESS for two seconds, the card powers off
  * after thirty idle seconds, and those frames go to the board as they happen.
  */
-import { cardIdentity, openCardAndPort, ServeSetupError } from '../emulator/serial/open.ts';
+import { cardIdentity } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
 import { traceLine } from '../emulator/serial/trace.ts';
-import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitForEnd, openCardAndPortForCli } from './serve-card.ts';
+import { exitOk, parseOptions, required, write, type Io } from './io.ts';
 
 const help = `usage: dsc serial --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--json] [--trace]
 
@@ -46,14 +47,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const portPath = required('port', values.port);
   const devicePath = required('device', values.device);
-  let setup;
-  try {
-    setup = await openCardAndPort({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock: 'real' });
-  } catch (error) {
-    if (error instanceof ServeSetupError) throw new UsageError(error.message);
-    throw error;
-  }
-  const { session, port, baudRate } = setup;
+  const { session, port, baudRate } = await openCardAndPortForCli({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock: 'real' });
   write(io.stderr, `dsc serial: card ${session.info.serial} (${session.info.profile}) using the board on ${portPath} at ${baudRate} baud as keys and LCD; Ctrl-C stops`);
   try {
     const end = await serveCard(port, session, {
@@ -76,10 +70,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
       },
     });
-    if (end.type === 'signal') return exitOk;
-    if (end.type === 'card stopped') write(io.stderr, `dsc serial: the card stopped: ${end.error}`);
-    else write(io.stderr, `dsc serial: port ${portPath} closed${end.error ? `: ${end.error}` : ''}`);
-    return exitFailure;
+    return exitForEnd('dsc serial', portPath, end, io);
   } finally {
     session.close();
   }
