@@ -2,17 +2,17 @@
  * The OCRA computation, RFC 6287 §5.2: HMAC over the DataInput, then HOTP dynamic truncation
  * (RFC 4226 §5.3) to `digits` decimal digits, or the whole HMAC in hex when the suite says 0.
  */
-import { hmac } from '@noble/hashes/hmac.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger } from '../assert.ts';
-import { hashFunctions, type OcraInputs } from './data-input.ts';
+import { dataInputLength, type OcraInputs } from './data-input.ts';
+import { fixedLengthHmac } from './fixed-hmac.ts';
 import { hashBytes, parseSuite, type OcraSuite } from './suite.ts';
 import { dataInputWriter } from './writer.ts';
 
 export const keyBytesMin = 1;
 export const keyBytesMax = 1024;
 
-/** A key prepared for one suite: the keyed HMAC state is computed once and cloned per response. */
+/** A key prepared for one suite: the keyed HMAC states are computed once and reloaded per response. */
 export interface OcraKey {
   readonly suite: OcraSuite;
   /** The response for these inputs: `suite.digits` decimal digits, or the HMAC in hex for t = 0. */
@@ -54,17 +54,16 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
   if (key.length < keyBytesMin || key.length > keyBytesMax) {
     throw new RangeError(`"key" expected ${keyBytesMin}..${keyBytesMax} bytes, got ${key.length}`);
   }
-  const keyed = hmac.create(hashFunctions[parsed.hash], key);
-  const work = keyed.clone();
-  const dataInput = dataInputWriter(parsed);
+  // A suite fixes the DataInput's length, so the HMAC's padding and keyed states are worked out once here.
+  const keyed = fixedLengthHmac(parsed.hash, key, dataInputLength(parsed));
+  const dataInput = dataInputWriter(parsed, keyed.message);
   const mac = new Uint8Array(hashBytes[parsed.hash]);
   let destroyed = false;
 
   function compute(inputs: OcraInputs): Uint8Array {
     if (destroyed) throw new Error('OCRA key used after destroy()');
     dataInput.write(inputs);
-    keyed._cloneInto(work);
-    work.update(dataInput.bytes).digestInto(mac);
+    keyed.digestInto(mac);
     return mac;
   }
 
@@ -74,9 +73,7 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
     hmac: (inputs) => compute(inputs).slice(),
     destroy() {
       destroyed = true;
-      keyed.destroy();
-      work.destroy();
-      dataInput.bytes.fill(0);
+      keyed.destroy(); // and the DataInput with it: it lives in the HMAC's message buffer
       mac.fill(0);
     },
   };

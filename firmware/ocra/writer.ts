@@ -56,8 +56,11 @@ function smallCount(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : -1;
 }
 
-export function dataInputWriter(suite: OcraSuite): DataInputWriter {
-  const bytes = new Uint8Array(dataInputLength(suite));
+/** `bytes`, when given, is where the DataInput is written (a fixed-length HMAC's message buffer, say). */
+export function dataInputWriter(suite: OcraSuite, bytes: Uint8Array = new Uint8Array(dataInputLength(suite))): DataInputWriter {
+  if (bytes.length !== dataInputLength(suite)) {
+    throw new RangeError(`DataInput buffer for ${JSON.stringify(suite.text)} expected ${dataInputLength(suite)} bytes, got ${bytes.length}`);
+  }
   for (let i = 0; i < suite.text.length; i++) bytes[i] = suite.text.charCodeAt(i); // the suite is ASCII (parseSuite); the separator stays 0x00
   const { counterAt, questionAt, pinAt, pinBytes, timeAt, fast } = layoutOf(suite);
   const lengthMax = suite.question.lengthMax;

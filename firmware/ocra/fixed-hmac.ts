@@ -1,0 +1,205 @@
+/**
+ * HMAC (RFC 2104) over messages of one fixed length, for a key used many times: what a prepared OCRA key
+ * needs, since a suite fixes the length of its DataInput.
+ *
+ * The generic `hmac.create(...)` path of @noble/hashes clones the keyed state, then `update` and `digestInto`
+ * re-derive the block layout, copy the message's tail into the hash's buffer, write the padding and the bit
+ * length, allocate a DataView per call and wipe the state twice: about as much work as the compression
+ * function itself for a 3-block DataInput. With the length known up front, all of that is done once here:
+ *  - the keyed inner and outer states (after the ipad and opad blocks) are computed at construction;
+ *  - the message lives in a buffer that already holds its SHA padding and bit length, so each response is
+ *    only the compression function over those blocks, then over one pre-padded outer block.
+ * The compression function and state are noble's own (`_SHA1`, `_SHA256`, `_SHA512`, reached through a
+ * subclass, the way those classes are built to be extended): nothing of SHA is written here, only HMAC's
+ * two-pass structure and the Merkle–Damgård padding, both fixed by their RFCs. Tests hold every output to
+ * node:crypto's HMAC over random keys, lengths and messages, including every padding boundary.
+ */
+import { _SHA1 } from '@noble/hashes/legacy.js';
+import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
+import type { HashName } from './suite.ts';
+
+/** The compression function and chaining state of one SHA, with the words in digest order. */
+interface Core {
+  block(view: DataView, offset: number): void;
+  words(): number[];
+  load(words: readonly number[]): void;
+  /** Zero the message schedule the last block left behind (noble's `roundClean`). */
+  clean(): void;
+  /** Zero the state and buffers for good. */
+  wipe(): void;
+}
+
+class Sha1Core extends _SHA1 implements Core {
+  block(view: DataView, offset: number): void {
+    this.process(view, offset);
+  }
+  words(): number[] {
+    return this.get();
+  }
+  load(w: readonly number[]): void {
+    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!);
+  }
+  clean(): void {
+    this.roundClean();
+  }
+  wipe(): void {
+    this.roundClean();
+    this.destroy();
+  }
+}
+
+class Sha256Core extends _SHA256 implements Core {
+  block(view: DataView, offset: number): void {
+    this.process(view, offset);
+  }
+  words(): number[] {
+    return this.get();
+  }
+  load(w: readonly number[]): void {
+    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!, w[7]!);
+  }
+  clean(): void {
+    this.roundClean();
+  }
+  wipe(): void {
+    this.roundClean();
+    this.destroy();
+  }
+}
+
+class Sha512Core extends _SHA512 implements Core {
+  block(view: DataView, offset: number): void {
+    this.process(view, offset);
+  }
+  /** 16 words: the high and low halves of the eight 64-bit state words, in digest order. */
+  words(): number[] {
+    return this.get();
+  }
+  load(w: readonly number[]): void {
+    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!, w[7]!, w[8]!, w[9]!, w[10]!, w[11]!, w[12]!, w[13]!, w[14]!, w[15]!);
+  }
+  clean(): void {
+    this.roundClean();
+  }
+  wipe(): void {
+    this.roundClean();
+    this.destroy();
+  }
+}
+
+const cores: Record<HashName, () => Core> = { SHA1: () => new Sha1Core(), SHA256: () => new Sha256Core(), SHA512: () => new Sha512Core() };
+/** Block size in bytes, and the bytes of the message bit length that ends the padding (FIPS 180-4 §5.1). */
+const blockBytes: Record<HashName, number> = { SHA1: 64, SHA256: 64, SHA512: 128 };
+const lengthFieldBytes: Record<HashName, number> = { SHA1: 8, SHA256: 8, SHA512: 16 };
+const digestBytes: Record<HashName, number> = { SHA1: 20, SHA256: 32, SHA512: 64 };
+const ipad = 0x36;
+const opad = 0x5c;
+
+/** Message length plus its padding (0x80, zeros, bit length), rounded up to whole blocks. */
+function paddedBytes(hash: HashName, messageBytes: number): number {
+  const block = blockBytes[hash];
+  return Math.ceil((messageBytes + 1 + lengthFieldBytes[hash]) / block) * block;
+}
+
+/**
+ * A buffer of `padded` bytes holding a message of `messageBytes` after `prefixBytes` already hashed, with its
+ * padding written: 0x80 right after the message, the total bit length big-endian in the last 8 bytes (the
+ * higher bytes of SHA-512's 16-byte length stay zero: no message here comes near 2^64 bits).
+ */
+function paddedBuffer(hash: HashName, prefixBytes: number, messageBytes: number): Uint8Array {
+  const buffer = new Uint8Array(paddedBytes(hash, messageBytes));
+  buffer[messageBytes] = 0x80;
+  const bits = (prefixBytes + messageBytes) * 8;
+  const view = new DataView(buffer.buffer);
+  view.setUint32(buffer.length - 8, Math.floor(bits / 2 ** 32));
+  view.setUint32(buffer.length - 4, bits >>> 0);
+  return buffer;
+}
+
+function writeWords(words: readonly number[], view: DataView, count: number): void {
+  for (let i = 0; i < count; i++) view.setUint32(4 * i, words[i]!);
+}
+
+export interface FixedLengthHmac {
+  /** Where the caller writes the message: exactly `messageBytes` long, kept between calls. */
+  readonly message: Uint8Array;
+  /** HMAC(key, message) into `out` (the digest length). */
+  digestInto(out: Uint8Array): void;
+  /** Wipe the keyed states and buffers. */
+  destroy(): void;
+}
+
+/**
+ * @example
+ * const mac = fixedLengthHmac('SHA1', key, 3);
+ * mac.message.set([1, 2, 3]);
+ * mac.digestInto(out); // out = HMAC-SHA1(key, 01 02 03)
+ */
+export function fixedLengthHmac(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
+  const block = blockBytes[hash];
+  const digest = digestBytes[hash];
+  // RFC 2104 §2: a key longer than a block is hashed first; the key is then zero-padded to one block.
+  const padded = new Uint8Array(block);
+  if (key.length > block) {
+    const long = paddedBuffer(hash, 0, key.length);
+    long.set(key);
+    const view = new DataView(long.buffer);
+    const keyHash = cores[hash]();
+    for (let at = 0; at < long.length; at += block) keyHash.block(view, at);
+    writeWords(keyHash.words(), new DataView(padded.buffer), digest / 4);
+    keyHash.wipe();
+    long.fill(0);
+  } else {
+    padded.set(key);
+  }
+  const paddedView = new DataView(padded.buffer);
+  const keyedState = (pad: number): number[] => {
+    const fresh = cores[hash]();
+    for (let i = 0; i < block; i++) padded[i]! ^= pad;
+    fresh.block(paddedView, 0);
+    for (let i = 0; i < block; i++) padded[i]! ^= pad;
+    const words = fresh.words();
+    fresh.wipe();
+    return words;
+  };
+  const inner = keyedState(ipad);
+  const outer = keyedState(opad);
+  padded.fill(0);
+
+  const innerBuffer = paddedBuffer(hash, block, messageBytes);
+  const innerView = new DataView(innerBuffer.buffer);
+  const outerBuffer = paddedBuffer(hash, block, digest);
+  const outerView = new DataView(outerBuffer.buffer);
+  const innerLength = innerBuffer.length;
+  const core = cores[hash]();
+  let destroyed = false;
+
+  return {
+    message: innerBuffer.subarray(0, messageBytes),
+    digestInto(out: Uint8Array): void {
+      if (destroyed) throw new Error('HMAC used after destroy()');
+      core.load(inner);
+      for (let at = 0; at < innerLength; at += block) core.block(innerView, at);
+      writeWords(core.words(), outerView, digest / 4);
+      core.load(outer);
+      core.block(outerView, 0);
+      const words = core.words();
+      core.clean(); // the schedule of the outer block holds the inner digest: wiped after use, as noble's digestInto does
+      for (let i = 0; i < digest / 4; i++) {
+        const w = words[i]!;
+        out[4 * i] = w >>> 24;
+        out[4 * i + 1] = w >>> 16;
+        out[4 * i + 2] = w >>> 8;
+        out[4 * i + 3] = w;
+      }
+    },
+    destroy(): void {
+      destroyed = true;
+      inner.fill(0);
+      outer.fill(0);
+      innerBuffer.fill(0);
+      outerBuffer.fill(0);
+      core.wipe();
+    },
+  };
+}
