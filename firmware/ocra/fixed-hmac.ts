@@ -16,6 +16,7 @@
  */
 import { _SHA1 } from '@noble/hashes/legacy.js';
 import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
+import { assertBytes, assertInteger } from '../assert.ts';
 import type { HashName } from './suite.ts';
 
 /** The compression function and chaining state of one SHA, with the words in digest order. */
@@ -92,6 +93,8 @@ const cores: Record<HashName, () => Core> = { SHA1: () => new Sha1Core(), SHA256
 const blockBytes: Record<HashName, number> = { SHA1: 64, SHA256: 64, SHA512: 128 };
 const lengthFieldBytes: Record<HashName, number> = { SHA1: 8, SHA256: 8, SHA512: 16 };
 const digestBytes: Record<HashName, number> = { SHA1: 20, SHA256: 32, SHA512: 64 };
+/** Far beyond any DataInput (a few hundred bytes), and small enough that the bit length stays exact. */
+const messageBytesMax = 2 ** 32;
 const ipad = 0x36;
 const opad = 0x5c;
 
@@ -136,6 +139,9 @@ export interface FixedLengthHmac {
  * mac.digestInto(out); // out = HMAC-SHA1(key, 01 02 03)
  */
 export function fixedLengthHmac(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
+  if (!(hash in blockBytes)) throw new RangeError(`"hash" expected SHA1, SHA256 or SHA512, got ${JSON.stringify(hash)}`);
+  assertBytes('key', key);
+  assertInteger('messageBytes', messageBytes, 0, messageBytesMax);
   const block = blockBytes[hash];
   const digest = digestBytes[hash];
   // RFC 2104 §2: a key longer than a block is hashed first; the key is then zero-padded to one block.

@@ -61,6 +61,13 @@ describe('fixedLengthHmac', () => {
     );
   });
 
+  it('names a bad hash, key or message length', () => {
+    expect(() => fixedLengthHmac('MD5' as HashName, new Uint8Array(20), 8)).toThrow(/"hash" expected .*"MD5"/);
+    expect(() => fixedLengthHmac('SHA1', 'secret' as unknown as Uint8Array, 8)).toThrow(/"key"/);
+    expect(() => fixedLengthHmac('SHA1', new Uint8Array(20), -1)).toThrow(/"messageBytes".*-1/);
+    expect(() => fixedLengthHmac('SHA1', new Uint8Array(20), 1.5)).toThrow(/"messageBytes".*1\.5/);
+  });
+
   it('refuses to run after destroy() and wipes its buffers', () => {
     const mac = fixedLengthHmac('SHA1', new Uint8Array(20).fill(7), 8);
     const message = mac.message;
