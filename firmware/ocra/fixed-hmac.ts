@@ -12,11 +12,16 @@
  * The compression function and state are noble's own (`_SHA1`, `_SHA256`, `_SHA512`, reached through a
  * subclass, the way those classes are built to be extended): nothing of SHA is written here, only HMAC's
  * two-pass structure and the Merkle–Damgård padding, both fixed by their RFCs. Tests hold every output to
- * node:crypto's HMAC over random keys, lengths and messages, including every padding boundary.
+ * node:crypto's HMAC over random keys, lengths and messages, including every padding boundary. Those classes
+ * are noble's internals, so a known-answer self-test picks the path once per hash: should an update change
+ * them, the key falls back to noble's public HMAC (slower, still right; `fixedHmacPath` and its test say so).
  */
+import { hmac } from '@noble/hashes/hmac.js';
 import { _SHA1 } from '@noble/hashes/legacy.js';
 import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger } from '../assert.ts';
+import { hashFunctions } from './data-input.ts';
 import type { HashName } from './suite.ts';
 
 /** The compression function and chaining state of one SHA, with the words in digest order. */
@@ -142,6 +147,66 @@ export function fixedLengthHmac(hash: HashName, key: Uint8Array, messageBytes: n
   if (!(hash in blockBytes)) throw new RangeError(`"hash" expected SHA1, SHA256 or SHA512, got ${JSON.stringify(hash)}`);
   assertBytes('key', key);
   assertInteger('messageBytes', messageBytes, 0, messageBytesMax);
+  return fixedHmacPath(hash) === 'compression' ? onCompression(hash, key, messageBytes) : onNobleHmac(hash, key, messageBytes);
+}
+
+/** The fallback path on its own, for its test. */
+export function fixedLengthHmacOnNoble(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
+  return onNobleHmac(hash, key, messageBytes);
+}
+
+/**
+ * Which path `fixedLengthHmac` takes for `hash`: the compression function, or, should a future @noble/hashes
+ * change the internals the subclasses reach (`process`, `get`, `set`), its public HMAC. Decided once per hash
+ * by a known answer (RFC 4231 test case 2 / RFC 2202 test case 2), so a changed dependency can make responses
+ * slower but never wrong. A test holds the compression path in place for the version in package-lock.json.
+ */
+export function fixedHmacPath(hash: HashName): 'compression' | 'noble-hmac' {
+  return (paths[hash] ??= selfTest(hash) ? 'compression' : 'noble-hmac');
+}
+const paths: Partial<Record<HashName, 'compression' | 'noble-hmac'>> = {};
+const knownAnswers: Record<HashName, string> = {
+  SHA1: 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79',
+  SHA256: '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+  SHA512: '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737',
+};
+function selfTest(hash: HashName): boolean {
+  try {
+    const text = 'what do ya want for nothing?';
+    const mac = onCompression(hash, Uint8Array.from('Jefe', (c) => c.charCodeAt(0)), text.length);
+    for (let i = 0; i < text.length; i++) mac.message[i] = text.charCodeAt(i);
+    const out = new Uint8Array(digestBytes[hash]);
+    mac.digestInto(out);
+    mac.destroy();
+    return bytesToHex(out) === knownAnswers[hash];
+  } catch {
+    return false;
+  }
+}
+
+/** The fallback: noble's keyed HMAC state, cloned per message (what a prepared key did before this file). */
+function onNobleHmac(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
+  const keyed = hmac.create(hashFunctions[hash], key);
+  const work = keyed.clone();
+  const message = new Uint8Array(messageBytes);
+  let destroyed = false;
+  return {
+    message,
+    digestInto(out: Uint8Array): void {
+      if (destroyed) throw new Error('HMAC used after destroy()');
+      keyed._cloneInto(work);
+      work.update(message).digestInto(out);
+    },
+    destroy(): void {
+      destroyed = true;
+      keyed.destroy();
+      work.destroy();
+      message.fill(0);
+    },
+  };
+}
+
+function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
   const block = blockBytes[hash];
   const digest = digestBytes[hash];
   // RFC 2104 §2: a key longer than a block is hashed first; the key is then zero-padded to one block.
