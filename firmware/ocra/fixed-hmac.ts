@@ -110,8 +110,8 @@ function paddedBytes(hash: HashName, messageBytes: number): number {
 }
 
 /**
- * A buffer of `padded` bytes holding a message of `messageBytes` after `prefixBytes` already hashed, with its
- * padding written: 0x80 right after the message, the total bit length big-endian in the last 8 bytes (the
+ * Whole blocks for a message of `messageBytes` that follows `prefixBytes` already hashed, with the padding
+ * written: 0x80 right after the message, the total bit length big-endian in the last 8 bytes (the
  * higher bytes of SHA-512's 16-byte length stay zero: no message here comes near 2^64 bits).
  */
 function paddedBuffer(hash: HashName, prefixBytes: number, messageBytes: number): Uint8Array {
@@ -249,6 +249,7 @@ function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): F
     message: innerBuffer.subarray(0, messageBytes),
     digestInto(out: Uint8Array): void {
       if (destroyed) throw new Error('HMAC used after destroy()');
+      if (out.length !== digest) throw new RangeError(`"out" expected ${digest} bytes, got ${out.length}`);
       core.load(inner);
       for (let at = 0; at < innerLength; at += block) core.block(innerView, at);
       writeWords(core.words(), outerView, digest / 4);

@@ -74,6 +74,7 @@ describe('fixedLengthHmac', () => {
     expect(() => fixedLengthHmac('SHA1', 'secret' as unknown as Uint8Array, 8)).toThrow(/"key"/);
     expect(() => fixedLengthHmac('SHA1', new Uint8Array(20), -1)).toThrow(/"messageBytes".*-1/);
     expect(() => fixedLengthHmac('SHA1', new Uint8Array(20), 1.5)).toThrow(/"messageBytes".*1\.5/);
+    expect(() => fixedLengthHmac('SHA256', new Uint8Array(20), 8).digestInto(new Uint8Array(20))).toThrow(/"out" expected 32 bytes, got 20/);
   });
 
   it('refuses to run after destroy() and wipes its buffers', () => {
