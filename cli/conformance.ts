@@ -5,8 +5,8 @@
  */
 import { openPort, closePort, defaultBaudRate, parseBaudRate, PortOpenError } from '../emulator/serial/port.ts';
 import { PanelLink } from '../emulator/serial/panel-link.ts';
-import { runConformance, type CheckResult } from '../emulator/serial/conformance/run.ts';
-import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../emulator/serial/conformance/target.ts';
+import { runConformance, type CheckResult } from '../conformance/run.ts';
+import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../conformance/target.ts';
 import { exitFailure, exitOk, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 /** The most random challenges one run asks for. */

@@ -3,7 +3,7 @@
  * one transaction, prints a line (or JSON with --json) and exits: 0 ok, 1 refused (wrong response, locked…),
  * 2 bad input (unknown user, malformed response, corrupt database…) with nothing written.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { DeviceRecordError } from '../firmware/device-record.ts';
@@ -11,6 +11,7 @@ import { HostError, HostKeyError, keyPathFor, openHost, SealError, StoreError, t
 import { loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
 import { isOcra, ocraAlgorithm, parsePskc, PskcError, writePskc, type PskcKey, type PskcProtection } from '../host/pskc.ts';
 import { deviceKinds, type DeviceKind } from '../host/store.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { dataFolder, exitFailure, exitOk, exitUsage, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 /** The database file inside the data folder (./.dsc/ or $DSC_HOME, see cli/io.ts `dataFolder`). */
@@ -162,16 +163,8 @@ const subs: Record<string, Sub> = {
       const keys = host.exportKeys(serials);
       try {
         const xml = writePskc(keys.map((k) => ({ id: k.serial, algorithm: ocraAlgorithm, suite: k.suite, serial: k.serial, model: k.model, manufacturer: 'dscplus', secret: k.secret, counter: k.counter, checkDigits: k.checkDigit, responseLength: Number(/HOTP-SHA\d+-(\d+)/.exec(k.suite)?.[1] ?? 8) })), protection, (n) => new Uint8Array(randomBytes(n)));
-        // Write beside, fsync, rename: a crash never leaves half a key file; 0600 because --plain holds secrets.
-        const temp = `${path}.tmp-${process.pid}`;
-        const fd = openSync(temp, 'w', 0o600);
-        try {
-          writeSync(fd, xml);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(temp, path);
+        // 0600 because --plain holds secrets; the temp file is exclusive and never follows a symlink.
+        writeFileAtomic(path, xml);
       } finally {
         for (const k of keys) k.secret.fill(0);
         key?.fill(0);

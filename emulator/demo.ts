@@ -7,8 +7,9 @@
  * demo.json is written last: a setup interrupted before it is redone from scratch next time.
  */
 import { randomInt } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { provisionDeviceFile } from './card.ts';
 import { openHost } from '../host/index.ts';
 import { pinDigits } from '../firmware/types.ts';
@@ -71,9 +72,7 @@ function readConfig(folder: string): DemoSetup {
 }
 
 function writeConfig(configPath: string, user: string, pin: string): void {
-  const temp = `${configPath}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify({ user, pin, device: demoFiles.device, db: demoFiles.db }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, configPath);
+  writeFileAtomic(configPath, `${JSON.stringify({ user, pin, device: demoFiles.device, db: demoFiles.db }, null, 2)}\n`);
 }
 
 /**

@@ -2,8 +2,8 @@
  * Device files on disk: read and validate (never repairing), write atomically (temp file, fsync, rename),
  * so a crash mid-write leaves the old file or the new one, never a torn one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { FileExistsError, writeFileAtomic } from '../platform/atomic-file.ts';
 import { DeviceRecordError, parseDeviceRecord, serializeDeviceRecord, type DeviceRecord } from '../firmware/device-record.ts';
 
 /** A device file is a few hundred bytes; anything far larger is not one, and is not read into memory. */
@@ -45,32 +45,15 @@ export function readDeviceFile(path: string): DeviceRecord {
 }
 
 /**
- * Write `record` to `path` atomically: a temp file beside it, fsync, rename over, fsync the folder.
+ * Write `record` to `path` atomically (platform/atomic-file.ts: an exclusive temp file beside it, fsync, rename).
  * @example
  * writeDeviceFile('card.json', record, { exclusive: true });
  */
 export function writeDeviceFile(path: string, record: DeviceRecord, options: { exclusive?: boolean } = {}): void {
-  if (options.exclusive && existsSync(path)) throw new DeviceFileError(`device file ${JSON.stringify(path)} already exists (not overwritten)`);
-  const temp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
   try {
-    writeSync(fd, serializeDeviceRecord(record));
-    fsyncSync(fd);
+    writeFileAtomic(path, serializeDeviceRecord(record), { exclusive: options.exclusive === true });
   } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
+    if (error instanceof FileExistsError) throw new DeviceFileError(`device file ${JSON.stringify(path)} already exists (not overwritten)`);
     throw error;
-  }
-  closeSync(fd);
-  renameSync(temp, path);
-  try {
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  } catch {
-    // Some file systems cannot fsync a folder; the rename itself is still atomic.
   }
 }

@@ -3,7 +3,7 @@
  * screens with their display patterns, transitions with the key scripts that exercise them.
  */
 import { readFileSync } from 'node:fs';
-import type { Profile } from '../../../firmware/types.ts';
+import type { Profile } from '../firmware/types.ts';
 
 export interface ScreenRow {
   readonly id: string;
@@ -30,7 +30,7 @@ export interface ScreenTable {
   readonly transitions: readonly TransitionRow[];
 }
 
-export const screenTableUrl = new URL('../../../fixtures/screens.json', import.meta.url);
+export const screenTableUrl = new URL('../fixtures/screens.json', import.meta.url);
 
 /**
  * Read the screen table; a malformed fixture is a bug in the repository, so it throws.

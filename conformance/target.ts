@@ -3,13 +3,13 @@
  * (the secret unsealed with the device key, as the host enrols it) or from a PSKC key container.
  */
 import { readFileSync } from 'node:fs';
-import { decodeImage } from '../../../firmware/memory.ts';
-import { enrolmentData, recordImage } from '../../../firmware/device-record.ts';
-import { prepareOcra, parseSuite, timeStepAt, type OcraInputs, type OcraSuite } from '../../../firmware/ocra/index.ts';
-import { luhnCheckDigit } from '../../../firmware/luhn.ts';
-import type { Profile } from '../../../firmware/types.ts';
-import { parsePskc, PskcError } from '../../../host/pskc.ts';
-import { DeviceFileError, readDeviceFile } from '../../card.ts';
+import { decodeImage } from '../firmware/memory.ts';
+import { enrolmentData, recordImage } from '../firmware/device-record.ts';
+import { prepareOcra, parseSuite, timeStepAt, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
+import { luhnCheckDigit } from '../firmware/luhn.ts';
+import type { Profile } from '../firmware/types.ts';
+import { parsePskc, PskcError } from '../host/pskc.ts';
+import { DeviceFileError, readDeviceFile } from '../emulator/card.ts';
 
 /** How far ahead of the last known counter a counter-suite response is searched (a card may have been used meanwhile). */
 export const counterLookAhead = 100;

@@ -3,10 +3,10 @@
  * (TM lines on a virtual-clock card, real time on hardware), key scripts in the `dsc press` syntax,
  * and getting the card back to "off" from whatever it shows.
  */
-import { shortPressMs } from '../../../firmware/types.ts';
-import type { ScriptAction } from '../../key-script.ts';
-import type { WireKey } from '../messages.ts';
-import type { FrameMessage, KeyResult, PanelLink } from '../panel-link.ts';
+import { shortPressMs } from '../firmware/types.ts';
+import type { ScriptAction } from '../emulator/key-script.ts';
+import type { WireKey } from '../emulator/serial/messages.ts';
+import type { FrameMessage, KeyResult, PanelLink } from '../emulator/serial/panel-link.ts';
 
 /**
  * On a real-clock card a wait lasts this much longer than asked, so that the card's timer, started a

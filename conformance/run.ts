@@ -5,13 +5,13 @@
  * checked by locking the card and unlocking it again with the unlock code the server would derive.
  */
 import { randomInt } from 'node:crypto';
-import { unlockCode } from '../../../firmware/unlock.ts';
-import { cardModel, lcdWidthChars, lockCodeDigits, wrongPinsMax } from '../../../firmware/types.ts';
-import { KeyScriptError, parseKeyScript } from '../../key-script.ts';
-import { sealLine } from '../codec.ts';
-import type { LinkEvent } from '../link.ts';
-import { protocolVersion, type ErrorCode } from '../messages.ts';
-import { replyTimeoutMs, withTimeout, type PanelLink } from '../panel-link.ts';
+import { unlockCode } from '../firmware/unlock.ts';
+import { cardModel, lcdWidthChars, lockCodeDigits, wrongPinsMax } from '../firmware/types.ts';
+import { KeyScriptError, parseKeyScript } from '../emulator/key-script.ts';
+import { sealLine } from '../emulator/serial/codec.ts';
+import type { LinkEvent } from '../emulator/serial/link.ts';
+import { protocolVersion, type ErrorCode } from '../emulator/serial/messages.ts';
+import { replyTimeoutMs, withTimeout, type PanelLink } from '../emulator/serial/panel-link.ts';
 import { ConformanceError, Driver } from './driver.ts';
 import { loadScreenTable, patternOf, shows, transitionName, type ScreenTable, type TransitionRow } from './screen-table.ts';
 import { challengeToType, responseConforms, type Target } from './target.ts';
