@@ -10,7 +10,7 @@ import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../
 import { SessionLogError, SessionRecorder } from '../emulator/session-log.ts';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
 import { LoginModel } from '../emulator/ui/login-model.ts';
-import { loadScreenTable } from '../emulator/ui/screen-table.ts';
+import { helpScreens } from '../emulator/ui/screen-table.ts';
 import { HostError, HostKeyError, openHost, StoreError, type LoginHost } from '../host/index.ts';
 import type { Key } from '../firmware/types.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
@@ -163,7 +163,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (setup.notice) login.note(setup.notice);
   });
 
-  const screens = loadScreenTable();
+  const screens = helpScreens();
   try {
     const { showEmulator } = await loadTerminalUi();
     await Promise.all([

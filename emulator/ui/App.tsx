@@ -15,7 +15,7 @@ import { translateInput, type Action, type Focus } from './keymap.ts';
 import { chooseLayout, tooSmallMessage } from './layout.ts';
 import type { LoginModel, LoginState } from './login-model.ts';
 import { LoginPage } from './LoginPage.tsx';
-import type { ScreenRow } from './screen-table.ts';
+import type { HelpScreenRow } from './screen-table.ts';
 import { assertNever } from '../../firmware/assert.ts';
 
 /** The part of a CardSession the view reads: what it shows, never the firmware's state. */
@@ -30,7 +30,7 @@ export interface AppProps {
   readonly card: FrameSource;
   readonly driver: KeyDriver;
   readonly login: LoginModel;
-  readonly screens: readonly ScreenRow[];
+  readonly screens: readonly HelpScreenRow[];
   readonly columns: number;
   readonly rows: number;
   /** The demo device's PIN, shown in the header on the demo setup (read at each render: a PIN change updates it). */
@@ -55,7 +55,7 @@ function percentOf(battery: BatteryInfo): number {
 
 /**
  * @example
- * render(<App card={session} driver={driver} login={login} screens={loadScreenTable()} columns={120} rows={40} onPressed={…} />)
+ * render(<App card={session} driver={driver} login={login} screens={helpScreens()} columns={120} rows={40} onPressed={…} />)
  */
 export function App({ card, driver, login, screens, columns, rows, demoPin, initialFocus = 'card', onPressed }: AppProps) {
   const { exit } = useApp();

@@ -5,14 +5,14 @@
  */
 import { Box, Text } from 'ink';
 import { cardKeyMap, globalKeyMap, loginKeyMap, noKeyUpNote, type KeyMapRow } from './keymap.ts';
-import type { ScreenRow } from './screen-table.ts';
+import type { HelpScreenRow } from './screen-table.ts';
 
 /** Columns of the key names and of the screen texts, so the explanations line up. */
 const keyColumnChars = 15;
 const screenColumnChars = 10;
 
 export interface HelpProps {
-  readonly screens: readonly ScreenRow[];
+  readonly screens: readonly HelpScreenRow[];
   readonly profile: string;
   readonly columns: number;
   readonly rows: number;
@@ -41,7 +41,7 @@ export type HelpPage = 'keys' | 'screens';
 /**
  * Two pages, so each fits an 80×24 terminal: the key map, then the screens (`?` turns the page).
  * @example
- * <Help page="screens" screens={loadScreenTable()} profile="dscplus" columns={120} rows={40} />
+ * <Help page="screens" screens={helpScreens()} profile="dscplus" columns={120} rows={40} />
  */
 export function Help({ page, screens, profile, columns, rows }: HelpProps & { readonly page: HelpPage }) {
   const footer = <Text dimColor>{page === 'keys' ? '? next: the screens' : '? closes'} · Esc closes · q quits</Text>;
@@ -61,7 +61,7 @@ export function Help({ page, screens, profile, columns, rows }: HelpProps & { re
   // as its explanation wraps to.
   const tableRows = Math.max(1, rows - 3);
   const meaningChars = Math.max(10, columns - screenColumnChars);
-  const visible: ScreenRow[] = [];
+  const visible: HelpScreenRow[] = [];
   let used = 0;
   for (const screen of shown) {
     const height = Math.ceil(screen.meaning.length / meaningChars);

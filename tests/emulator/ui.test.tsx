@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { holdPressMs, tapPressMs } from '../../emulator/ui/keymap.ts';
 import { Keypad, keypadRows, keyCap } from '../../emulator/ui/Keypad.tsx';
 import { Help } from '../../emulator/ui/Help.tsx';
-import { loadScreenTable } from '../../emulator/ui/screen-table.ts';
+import { helpScreens } from '../../emulator/ui/screen-table.ts';
 import { loginOkText } from '../../emulator/ui/login-model.ts';
 import { messageMs, wrongPinsMax, type Profile } from '../../firmware/types.ts';
 import { makeRig, pass, testPins, type, type Rig } from './support/card-under-test.tsx';
@@ -237,7 +237,7 @@ describe('unlock a locked digipass card from the login page', () => {
 });
 
 describe.each(profiles)('help (%s)', (profile) => {
-  const screens = loadScreenTable();
+  const screens = helpScreens();
   const ofProfile = screens.filter((screen) => screen.profiles.includes(profile));
 
   it('? shows the key map, ? again this profile\'s screens from fixtures/screens.json, ? again closes', async () => {

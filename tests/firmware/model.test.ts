@@ -3,7 +3,6 @@
 // the wrong-PIN count and the lock. After every command: no frame longer than 8 characters, every response
 // equals the OCRA engine's answer for the device secret, the persisted wrong-PIN counter matches the model
 // and never falls without a correct PIN, and a locked card never shows a response.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openCardFromRecord, type CardSession } from '../../emulator/card.ts';
@@ -12,6 +11,7 @@ import { decodeImage } from '../../firmware/memory.ts';
 import { ocra } from '../../firmware/ocra/index.ts';
 import { keys, lcdWidthChars, powerHoldMs, type Frame, type Key, type Profile } from '../../firmware/types.ts';
 import { unlockCode } from '../../firmware/unlock.ts';
+import { loadScreenTable } from '../../platform/screen-table.ts';
 import { propertyParams, seed } from '../support/seed.ts';
 import { countingRandom, secret, startMs, testPin, testRecord } from './support.ts';
 
@@ -309,7 +309,7 @@ function runModel(profile: Profile, numRuns: number): void {
   );
 }
 
-const table = JSON.parse(readFileSync(new URL('../../fixtures/screens.json', import.meta.url), 'utf8')) as { screens: { id: string; profiles: string }[] };
+const table = loadScreenTable();
 
 describe(`firmware against a reference model (seed ${seed})`, () => {
   // Each profile's runs must reach every screen of that profile in the table (but BAD CHK, which needs a

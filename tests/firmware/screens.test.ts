@@ -3,25 +3,23 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lcdWidthChars, type Profile } from '../../firmware/types.ts';
+import { loadScreenTable, patternRegExp } from '../../platform/screen-table.ts';
 import { openTestCard, type TestDevice } from './support.ts';
 
-interface ScreenRow { id: string; example: string; pattern: string; profiles: string; meaning: string }
-interface TransitionRow {
-  from: string; input: string; to: string; profiles: 'both' | Profile; setup: string; keys: string;
-  device: TestDevice; note: string; indicators?: { lowBattery?: boolean; locked?: boolean };
+const table = loadScreenTable();
+const patterns = new Map(table.screens.map((s) => [s.id, patternRegExp(table, s.id)]));
+const testDevices: readonly string[] = ['default', 'check-digit', 'no-pin', '10-digit'] satisfies TestDevice[];
+function testDevice(name: string): TestDevice {
+  if (!testDevices.includes(name)) throw new TypeError(`screens.json names a device the firmware tests cannot make: ${JSON.stringify(name)}`);
+  return name as TestDevice;
 }
-const table = JSON.parse(readFileSync(new URL('../../fixtures/screens.json', import.meta.url), 'utf8')) as {
-  screens: ScreenRow[];
-  transitions: TransitionRow[];
-};
-const patterns = new Map(table.screens.map((s) => [s.id, new RegExp(s.pattern === '(blank)' ? '^$' : s.pattern)]));
 const profilesOf = (p: 'both' | Profile): Profile[] => (p === 'both' ? ['dscplus', 'digipass'] : [p]);
 
 describe('screen table', () => {
   const cases = table.transitions.flatMap((row, index) => profilesOf(row.profiles).map((profile) => ({ row, index, profile })));
 
   it.each(cases)('row $index ($profile): $row.from --$row.input--> $row.to', ({ row, profile }) => {
-    const t = openTestCard(profile, row.device);
+    const t = openTestCard(profile, testDevice(row.device));
     t.run(row.setup);
     expect(t.card.screenId).toBe(row.from);
     expect(t.card.frame.text).toMatch(patterns.get(row.from)!);

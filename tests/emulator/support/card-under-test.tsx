@@ -9,7 +9,7 @@ import { newDeviceRecord, openCardFromRecord, type CardSession } from '../../../
 import { App } from '../../../emulator/ui/App.tsx';
 import { KeyDriver, VirtualScheduler } from '../../../emulator/ui/key-driver.ts';
 import { LoginModel } from '../../../emulator/ui/login-model.ts';
-import { loadScreenTable } from '../../../emulator/ui/screen-table.ts';
+import { helpScreens } from '../../../emulator/ui/screen-table.ts';
 import { openHost, type LoginHost } from '../../../host/index.ts';
 import type { Key, Profile } from '../../../firmware/types.ts';
 import type { DeviceRecord } from '../../../firmware/device-record.ts';
@@ -45,7 +45,7 @@ export async function makeRig(profile: Profile, columns = 120, rows = 40): Promi
       card={session}
       driver={driver}
       login={login}
-      screens={loadScreenTable()}
+      screens={helpScreens()}
       columns={columns}
       rows={rows}
       demoPin={() => testPins[profile]}
