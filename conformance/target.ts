@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeImage } from '../firmware/memory.ts';
 import { enrolmentData, recordImage } from '../firmware/device-record.ts';
-import { prepareOcra, parseSuite, timeStepAt, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
+import { matchResponse, prepareOcra, parseSuite, timeStepAt, type MatchWindow, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 import type { Profile } from '../firmware/types.ts';
 import { parsePskc, PskcError } from '../host/pskc.ts';
@@ -100,37 +100,22 @@ export function challengeToType(target: Target, question: string): string {
   return target.checkDigit ? question + luhnCheckDigit(question) : question;
 }
 
-/** Constant-time comparison of two digit strings (a tester handles valid responses too). */
-function sameDigits(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
-}
+/** The tester's window: wider than a login server's, since a card may have been used between runs. */
+export const conformanceWindow: MatchWindow = { counterLookAhead, timeStepWindow };
 
 /**
  * Does `shown` answer `question` under the target's secret (and `pin`)? For counter suites the counter
  * is searched forward and remembered; time suites try the steps around now.
  */
-export function responseConforms(target: Target, question: string, shown: string, pin: string | undefined): boolean {
+export function responseConforms(target: Target, question: string, shown: string, pin: string | undefined, nowMs = Date.now()): boolean {
   const key = prepareOcra(target.suite, target.secret);
   try {
     const base: OcraInputs = { challenge: question, ...(target.suite.pin && { pin: pin ?? '' }) };
-    if (target.suite.counter) {
-      for (let counter = target.counter; counter <= target.counter + counterLookAhead; counter++) {
-        if (sameDigits(key.respond({ ...base, counter }), shown)) {
-          target.counter = counter + 1;
-          return true;
-        }
-      }
-      return false;
-    }
-    if (target.suite.timeStepSeconds !== undefined) {
-      const now = timeStepAt(target.suite, Date.now());
-      for (let step = now - timeStepWindow; step <= now + timeStepWindow; step++) if (sameDigits(key.respond({ ...base, timeStep: step }), shown)) return true;
-      return false;
-    }
-    return sameDigits(key.respond(base), shown);
+    const nowStep = target.suite.timeStepSeconds !== undefined ? timeStepAt(target.suite, nowMs) : undefined;
+    const match = matchResponse(key, base, shown, { counter: target.counter, ...(nowStep !== undefined && { nowStep }) }, conformanceWindow);
+    if (match === null) return false;
+    if (match.counter !== undefined) target.counter = match.counter + 1;
+    return true;
   } finally {
     key.destroy();
   }
