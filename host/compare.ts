@@ -1,16 +1,19 @@
-/** Constant-time comparison of two strings: the time depends only on their lengths, never on where they differ. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  // Past the end of the shorter string, compare against 0: the branch depends on the lengths only.
-  for (let i = 0; i < n; i++) diff |= (i < a.length ? a.charCodeAt(i) : 0) ^ (i < b.length ? b.charCodeAt(i) : 0);
-  return diff === 0;
+/**
+ * The host's one constant-time compare: @noble/ciphers' `equalBytes` (the time depends only on the lengths,
+ * which are public: a response's length is its suite's). Strings are compared as their UTF-16 code units, so
+ * two different strings never encode alike (UTF-8 would map every lone surrogate to the same bytes).
+ */
+import { equalBytes } from '@noble/ciphers/utils.js';
+
+export { equalBytes };
+
+function codeUnits(text: string): Uint8Array {
+  const units = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) units[i] = text.charCodeAt(i);
+  return new Uint8Array(units.buffer);
 }
 
-/** Constant-time comparison of two byte arrays (the time depends only on the lengths). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
+/** Constant-time equality of two strings. */
+export function equalStrings(a: string, b: string): boolean {
+  return equalBytes(codeUnits(a), codeUnits(b));
 }

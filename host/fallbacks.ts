@@ -10,6 +10,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBelow, type Random } from './challenge.ts';
+import { equalBytes } from './compare.ts';
 import { HostError } from './errors.ts';
 import { secretContext, type Sealer } from './seal.ts';
 import type { AuditEntry, Store } from './store.ts';
@@ -87,10 +88,8 @@ export function checkTempCode(core: FallbackCore, input: { user: string; code: s
     const row = core.store.tempCode(user);
     if (!row) return { ok: false, reason: 'no temporary code' } as const;
     const mac = tempMac(core, user, String(input.code).trim().toUpperCase());
-    let diff = mac.length ^ row.codeMac.length;
-    for (let i = 0; i < mac.length; i++) diff |= mac[i]! ^ (row.codeMac[i] ?? 0);
     const nowMs = core.now();
-    const result = diff !== 0 ? ({ ok: false, reason: 'wrong code' } as const)
+    const result = !equalBytes(mac, row.codeMac) ? ({ ok: false, reason: 'wrong code' } as const)
       : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
       : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
       : ({ ok: false, reason: 'expired' } as const);

@@ -11,8 +11,14 @@
  */
 import type { Host } from './host.ts';
 
-export { Host, openHost, type DeviceInfo, type EnrolKeyInput, type HostOptions, type Issued, type VerifyReason, type VerifyResult } from './host.ts';
-export { challengeTtlMs, attemptsPerChallengeMax, counterLookAhead, timeStepWindow } from './host.ts';
+export { Host } from './host.ts';
+export { openHost, openHostFile, type HostOptions, type HostFileOptions } from './open.ts';
+export type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyReason, VerifyResult } from './types.ts';
+export { challengeTtlMs, challengeTtlMaxMs, challengeDrawsMax } from './issue.ts';
+export { attemptsPerChallengeMax } from './verify.ts';
+export { counterLookAhead, timeStepWindow } from './match.ts';
+export { amountUsdMax } from './withdrawal.ts';
+export { randomPoolBytes } from './random.ts';
 export { codeCardCodes, tempCodeFullMs, tempCodePrintMs, codeCardValidMs, type TempCode, type TempCodeCheck, type CodeCard } from './fallbacks.ts';
 export { HostError } from './errors.ts';
 export { SealError } from './seal.ts';
@@ -21,6 +27,7 @@ export { memoryStore } from './memory-store.ts';
 export { HostKeyError, keyPathFor } from './host-key.ts';
 export { withdrawalLimits, businessWindowStartMs } from './limits.ts';
 export { defaultLockLimit, lockLimitMax, failureDelayMs } from './throttle.ts';
+export { deviceKinds } from './store.ts';
 export type { Store, DeviceKind, AuditEntry } from './store.ts';
 
 /** The contract's name for the verifier the emulator's login page and `dsc host` use. */

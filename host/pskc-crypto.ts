@@ -44,7 +44,7 @@ export function hmacSha1(key: Uint8Array, data: Uint8Array): Uint8Array {
   return hmac(sha1, key, data);
 }
 
-export { bytesEqual } from './compare.ts';
+export { equalBytes as bytesEqual } from './compare.ts';
 
 export function pbkdf2Sha1(password: string, salt: Uint8Array, iterations: number, keyBytes: number): Uint8Array {
   if (!Number.isSafeInteger(iterations) || iterations < pbkdf2IterationsMin || iterations > pbkdf2IterationsMax) {

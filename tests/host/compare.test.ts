@@ -2,7 +2,7 @@
 // Seed printed; replay with FC_SEED.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bytesEqual, constantTimeEqual } from '../../host/compare.ts';
+import { equalBytes as bytesEqual, equalStrings as constantTimeEqual } from '../../host/compare.ts';
 import { propertyParams } from '../support/seed.ts';
 
 describe('constant-time comparison', () => {

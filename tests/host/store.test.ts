@@ -44,12 +44,13 @@ describe('SQLite store', () => {
   });
 
   it('rolls a failed transaction back completely', () => {
-    const { host } = testHost({ store: openSqliteStore(join(dir, 'rollback.sqlite')) });
-    expect(() => host.store.transaction(() => {
-      host.enrollKey({ user: 'a', serial: '1', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 });
-      host.enrollKey({ user: 'a', serial: 'bad serial', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 });
-    })).toThrow(HostError);
-    expect(host.store.serials()).toEqual([]);
+    const store = openSqliteStore(join(dir, 'rollback.sqlite'));
+    const { host } = testHost({ store });
+    expect(() => host.enrollKeys([
+      { user: 'a', serial: '1', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 },
+      { user: 'a', serial: 'bad serial', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 },
+    ])).toThrow(HostError);
+    expect(store.serials()).toEqual([]);
     expect(host.auditLog()).toEqual([]);
   });
 });

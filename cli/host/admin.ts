@@ -1,0 +1,34 @@
+/** `dsc host unlock | unlock-code | audit`: administrator commands. */
+import { exitOk, integerOption } from '../io.ts';
+import { dateOf, opt, str, type HostCommand } from './command.ts';
+
+export const adminCommands: Record<string, HostCommand> = {
+  unlock: {
+    summary: 'administrator unlock of a device locked after too many wrong responses',
+    usage: 'dsc host unlock --device SERIAL',
+    options: { device: { type: 'string' } },
+    run(host, v) {
+      const info = host.unlock({ serial: opt(v, 'device'), by: 'cli' });
+      return { code: exitOk, text: `unlocked ${info.serial}`, json: info };
+    },
+  },
+  'unlock-code': {
+    summary: 'the code that unlocks a PIN-locked digipass card showing LOCK-CODE',
+    usage: 'dsc host unlock-code --device SERIAL --lock-code N',
+    options: { device: { type: 'string' }, 'lock-code': { type: 'string' } },
+    run(host, v) {
+      const code = host.unlockCode({ serial: opt(v, 'device'), lockCode: opt(v, 'lock-code'), by: 'cli' });
+      return { code: exitOk, text: code, json: { serial: opt(v, 'device'), unlockCode: code } };
+    },
+  },
+  audit: {
+    summary: 'the newest audit entries (who, when, device, outcome, reason)',
+    usage: 'dsc host audit [--user U | --device SERIAL] [--limit N]',
+    options: { user: { type: 'string' }, device: { type: 'string' }, limit: { type: 'string' } },
+    run(host, v) {
+      const entries = host.auditLog({ ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), limit: str(v, 'limit') === undefined ? 50 : integerOption('limit', str(v, 'limit')!, 100_000) });
+      const text = entries.map((e) => `${dateOf(e.atMs)}\t${e.user ?? '-'}\t${e.serial ?? '-'}\t${e.action}\t${e.outcome}${e.reason ? `\t${e.reason}` : ''}`).join('\n');
+      return { code: exitOk, text, json: entries };
+    },
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * `dsc host …`: the login server on the command line. Each subcommand opens the database, does one thing in
+ * one transaction, prints a line (or JSON with --json) and exits: 0 ok, 1 refused (wrong response, locked…),
+ * 2 bad input (unknown user, malformed response, corrupt database…) with nothing written.
+ *
+ * The commands live in files by group (devices.ts, login.ts, fallbacks.ts, admin.ts, pskc.ts); a new group is
+ * a file exporting a Record<string, HostCommand> added to `groups` below.
+ */
+import { join, resolve } from 'node:path';
+import { HostError, HostKeyError, openHostFile, SealError, StoreError, type LoginHost } from '../../host/index.ts';
+import { dataFolder, exitFailure, exitOk, exitUsage, parseOptions, UsageError, write, type Io } from '../io.ts';
+import { adminCommands } from './admin.ts';
+import type { HostCommand, Values } from './command.ts';
+import { deviceCommands } from './devices.ts';
+import { fallbackCommands } from './fallbacks.ts';
+import { loginCommands } from './login.ts';
+import { pskcCommands } from './pskc.ts';
+
+/** The database file inside the data folder (./.dsc/ or $DSC_HOME, see cli/io.ts `dataFolder`). */
+export const defaultDbName = 'host.sqlite';
+
+const groups: readonly Record<string, HostCommand>[] = [deviceCommands, pskcCommands, loginCommands, adminCommands, fallbackCommands];
+
+/** Every subcommand by name, in the order `dsc host --help` lists them. */
+export const hostCommands: Readonly<Record<string, HostCommand>> = (() => {
+  const all: Record<string, HostCommand> = {};
+  for (const group of groups) {
+    for (const [name, command] of Object.entries(group)) {
+      if (Object.hasOwn(all, name)) throw new Error(`dsc host: two commands named ${name}`);
+      all[name] = command;
+    }
+  }
+  return all;
+})();
+
+const common = `Common options:
+  --db PATH   the host database (default ./.dsc/${defaultDbName}, or $DSC_HOME/${defaultDbName}); created by enroll and import only
+  --json      print one JSON value instead of text
+  --help      this help
+The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
+created with mode 0600 beside a new database.
+Exit codes: 0 ok; 1 refused (wrong response, expired, already used, locked…); 2 bad input (nothing written).`;
+
+function usage(): string {
+  const width = Math.max(...Object.keys(hostCommands).map((s) => s.length));
+  return [
+    'usage: dsc host SUBCOMMAND [options]     (dsc host SUBCOMMAND --help)',
+    '',
+    ...Object.entries(hostCommands).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`),
+    '',
+    'example:',
+    '  $ dsc host enroll --user trader1 --device card.json',
+    '  $ dsc host challenge --user trader1',
+    '  482913',
+    '  $ dsc host verify --user trader1 --challenge 482913 --response 90417265',
+    '  ok',
+    '',
+    common,
+  ].join('\n');
+}
+
+function openFor(io: Io, dbOption: string | undefined, creates: boolean): LoginHost {
+  const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
+  return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    write(name === undefined ? io.stderr : io.stdout, usage());
+    return name === undefined ? exitUsage : exitOk;
+  }
+  const sub = Object.hasOwn(hostCommands, name) ? hostCommands[name] : undefined;
+  if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}; run \`dsc host --help\` for the list`);
+  const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) {
+    write(io.stdout, `usage: ${sub.usage}\n\n${sub.summary}.\n\n${common}`);
+    return exitOk;
+  }
+  const json = values.json === true;
+  let host: LoginHost | undefined;
+  try {
+    host = openFor(io, values.db as string | undefined, sub.creates === true);
+    const result = await sub.run(host, values as Values, io);
+    write(io.stdout, json ? JSON.stringify(result.json) : result.text);
+    return result.code;
+  } catch (error) {
+    if (error instanceof HostError) {
+      if (json) write(io.stdout, JSON.stringify({ ok: false, reason: error.reason, message: error.message }));
+      if (error.badInput) throw new UsageError(error.message);
+      write(io.stderr, `dsc host ${name}: ${error.message}`);
+      return exitFailure;
+    }
+    if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? join(dataFolder(io), defaultDbName)}: ${(error as Error).message} (${code})`);
+    throw error;
+  } finally {
+    host?.close();
+  }
+}

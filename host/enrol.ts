@@ -1,0 +1,96 @@
+/**
+ * Enrolment: a card's key (from a device file, a PSKC container, or by hand) sealed under the host key, and
+ * assignments of devices to users (a device may be shared; `active: false` withdraws it).
+ */
+import { cardSuite } from '../firmware/card-suite.ts';
+import { enrolmentData, parseDeviceRecord, type DeviceRecord } from '../firmware/device-record.ts';
+import type { OcraSuite } from '../firmware/ocra/index.ts';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { equalBytes } from './compare.ts';
+import type { HostCore } from './core.ts';
+import { deviceInfo } from './devices.ts';
+import { HostError } from './errors.ts';
+import { pinContext, secretContext } from './seal.ts';
+import { deviceKinds, type DeviceKind } from './store.ts';
+import type { DeviceInfo, EnrolKeyInput } from './types.ts';
+import { checkName, checkPin, serialCharsMax, userCharsMax } from './validate.ts';
+
+/**
+ * Enrol a key and, with `user`, assign it to that user. A serial already enrolled with the same secret is only
+ * assigned (a device shared by several users).
+ */
+export function enrollKey(core: HostCore, input: EnrolKeyInput): DeviceInfo {
+  const serial = checkName('serial', input.serial, serialCharsMax);
+  const user = input.user === undefined ? undefined : checkName('user', input.user, userCharsMax);
+  let suite: OcraSuite;
+  try {
+    suite = cardSuite(input.suite, input.profile);
+  } catch (error) {
+    throw new HostError('bad input', (error as Error).message, true);
+  }
+  if (input.pin !== undefined) checkPin('pin', input.pin);
+  if (suite.pin && input.pin === undefined && input.profile === 'dscplus') {
+    throw new HostError('bad input', `suite ${suite.text} mixes the PIN into the response: enrol with the PIN chosen at ordering`, true);
+  }
+  const kind = input.kind ?? (input.profile === 'dscplus' ? 'dscplus' : 'dsc');
+  if (!(deviceKinds as readonly string[]).includes(kind)) throw new HostError('bad input', `"kind" expected one of ${deviceKinds.join(', ')}, got ${JSON.stringify(kind)}`, true);
+  const { store, sealer } = core;
+  return store.transaction(() => {
+    const existing = store.device(serial);
+    if (existing) {
+      const stored = sealer.open(secretContext(serial), existing.sealedSecret);
+      const same = equalBytes(stored, input.secret);
+      stored.fill(0);
+      if (!same || existing.suite !== suite.text) {
+        throw new HostError('serial taken', `serial ${serial} is already enrolled with a different key or suite`, true);
+      }
+    } else {
+      store.insertDevice({
+        serial, model: input.model ?? 'DSC+', profile: input.profile, kind, suite: suite.text,
+        checkDigit: input.checkDigit ?? false,
+        sealedSecret: sealer.seal(secretContext(serial), input.secret),
+        sealedPin: input.pin === undefined ? null : sealer.seal(pinContext(serial), utf8ToBytes(input.pin)),
+        keyVersion: 1, counter: input.counter ?? 0, lastTimeStep: -1, failures: 0, locked: false, notBeforeMs: 0,
+        expiresMs: null, enrolledMs: core.now(),
+      });
+    }
+    if (user !== undefined) store.assign(user, serial, true);
+    core.audit({ user: user ?? null, serial, action: 'enroll', outcome: 'ok', reason: existing ? 'shared with another user' : null });
+    return deviceInfo(core, serial, user);
+  });
+}
+
+/** Several keys, all or nothing: one bad key leaves the database as it was. */
+export function enrollKeys(core: HostCore, inputs: readonly EnrolKeyInput[]): DeviceInfo[] {
+  return core.store.transaction(() => inputs.map((input) => enrollKey(core, input)));
+}
+
+/**
+ * Enrol a card from its device file (the parsed JSON of what `dsc provision` writes): the firmware's own
+ * parser validates it and unseals the secret and the PIN chosen at ordering; the host seals them again.
+ */
+export function enrollRecord(core: HostCore, input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): DeviceInfo {
+  const record = parseDeviceRecord(input.record);
+  const data = enrolmentData(record);
+  try {
+    const pin = input.pin ?? data.pin;
+    return enrollKey(core, {
+      user: input.user, serial: data.serial, model: data.model, profile: data.profile, suite: data.suite, secret: data.secret,
+      checkDigit: data.checkDigit, ...(pin !== undefined && { pin }), ...(input.kind && { kind: input.kind }),
+    });
+  } finally {
+    data.secret.fill(0);
+  }
+}
+
+/** Give an enrolled device to (another) user, or withdraw it (`active: false`). */
+export function assign(core: HostCore, input: { user: string; serial: string; active?: boolean }): DeviceInfo {
+  const user = checkName('user', input.user, userCharsMax);
+  const serial = checkName('serial', input.serial, serialCharsMax);
+  return core.store.transaction(() => {
+    if (!core.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
+    core.store.assign(user, serial, input.active ?? true);
+    core.audit({ user, serial, action: 'assign', outcome: 'ok', reason: input.active === false ? 'deactivated' : null });
+    return deviceInfo(core, serial, user);
+  });
+}

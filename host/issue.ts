@@ -1,0 +1,54 @@
+/** Issuing challenges: drawn fresh, never the same text twice to one device, recorded with their purpose. */
+import { drawChallenge, randomBelow } from './challenge.ts';
+import { record, type HostCore } from './core.ts';
+import { suiteOf } from './suites.ts';
+import { pickDevice, unusable } from './devices.ts';
+import { HostError } from './errors.ts';
+import { codeCardCodes } from './fallbacks.ts';
+import type { ChallengePurpose, DeviceRow } from './store.ts';
+import type { Issued } from './types.ts';
+import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
+
+/** How long a challenge can be answered. */
+export const challengeTtlMs = 120_000;
+/** The longest validity a caller may configure: a challenge is for one login, not a session. */
+export const challengeTtlMaxMs = 15 * 60_000;
+/** Draws before giving up on finding a challenge never issued to the device (the space is nearly used up). */
+export const challengeDrawsMax = 1_000;
+
+/** `issuedMs`: the time the caller read once for the whole call. */
+export function issue(core: HostCore, row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra?: { sealedPayload?: Uint8Array; amountUsd?: number }): Issued {
+  for (let draw = 0; draw < challengeDrawsMax; draw++) {
+    let challenge: string;
+    let indexes: [number, number] | undefined;
+    if (row.profile === 'code-card') {
+      const first = randomBelow(core.random, codeCardCodes);
+      let second = randomBelow(core.random, codeCardCodes - 1);
+      if (second >= first) second++;
+      indexes = [first + 1, second + 1];
+      challenge = indexes.map((i) => String(i).padStart(3, '0')).join('-');
+    } else {
+      challenge = drawChallenge(core.random, suiteOf(row.suite).question.lengthMax, row.checkDigit);
+    }
+    // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
+    const expiresAtMs = issuedMs + core.challengeTtlMs;
+    const id = core.store.insertChallenge({
+      serial: row.serial, user, challenge, purpose, sealedPayload: extra?.sealedPayload ?? null, amountUsd: extra?.amountUsd ?? null,
+      issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
+    });
+    if (id === 0) continue; // issued to this device before: draw again
+    record(core, issuedMs, user, row.serial, purpose === 'login' ? 'challenge' : purpose, 'ok', 'challenge issued');
+    return indexes ? { challenge, serial: row.serial, expiresAtMs, indexes } : { challenge, serial: row.serial, expiresAtMs };
+  }
+  throw new HostError('challenges exhausted', `no unused challenge found for device ${row.serial} after ${challengeDrawsMax} draws: replace the device`);
+}
+
+/** A fresh login challenge for one of the user's devices (`serial` picks it when the user has several). */
+export function loginChallenge(core: HostCore, input: { user: string; serial?: string }): Issued {
+  const user = checkName('user', input.user, userCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  return core.store.transaction(() => {
+    const nowMs = core.now();
+    return issue(core, pickDevice(core, user, serial, (r) => unusable(r, nowMs)), user, 'login', nowMs);
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * Response matching: every value a device could show for a challenge (counter look-ahead, time-step window,
+ * the PIN mixed in), compared in constant time. The unsealed keys are cached per serial while the host is open.
+ */
+import { hashPin, prepareOcra, timeStepAt, type OcraKey } from '../firmware/ocra/index.ts';
+import { questionOf } from './challenge.ts';
+import { equalStrings } from './compare.ts';
+import { suiteOf } from './suites.ts';
+import { codeCardCodeChars } from './fallbacks.ts';
+import { pinChangeContext, pinContext, secretContext, type Sealer } from './seal.ts';
+import type { ChallengeRow, DeviceRow } from './store.ts';
+
+/** Counter suites: how far ahead of the stored counter a response may be (the card stepped without a login). */
+export const counterLookAhead = 10;
+/** Time suites: accepted steps either side of the server's (clock drift, slow typing). */
+export const timeStepWindow = 1;
+
+interface Material {
+  readonly keyVersion: number;
+  readonly key: OcraKey;
+  readonly pinHash: Uint8Array | undefined;
+}
+
+/** Prepared keys (keyed HMAC states, not secrets) by serial; stale entries are replaced when the key changes. */
+export class MaterialCache {
+  readonly #cache = new Map<string, Material>();
+
+  constructor(private readonly sealer: Sealer) {}
+
+  of(row: DeviceRow): Material {
+    const cached = this.#cache.get(row.serial);
+    if (cached && cached.keyVersion === row.keyVersion) return cached;
+    cached?.key.destroy();
+    cached?.pinHash?.fill(0);
+    const suite = suiteOf(row.suite);
+    const secret = this.sealer.open(secretContext(row.serial), row.sealedSecret);
+    let pinHash: Uint8Array | undefined;
+    try {
+      if (suite.pin && row.sealedPin) {
+        const pin = this.sealer.open(pinContext(row.serial), row.sealedPin);
+        pinHash = hashPin(suite.pin, new TextDecoder().decode(pin));
+        pin.fill(0);
+      }
+      const material = { keyVersion: row.keyVersion, key: prepareOcra(suite, secret), pinHash };
+      this.#cache.set(row.serial, material);
+      return material;
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  clear(): void {
+    for (const material of this.#cache.values()) {
+      material.key.destroy();
+      material.pinHash?.fill(0);
+    }
+    this.#cache.clear();
+  }
+}
+
+const shapeCache = new Map<string, RegExp>();
+/** The digits a device of this row shows: a response of any other shape is malformed, not wrong. */
+export function responseShape(row: DeviceRow): RegExp {
+  let shape = shapeCache.get(row.suite);
+  if (!shape) {
+    const digits = row.profile === 'code-card' ? 2 * codeCardCodeChars : suiteOf(row.suite).digits;
+    shapeCache.set(row.suite, (shape = new RegExp(`^[0-9]{${digits}}$`)));
+  }
+  return shape;
+}
+
+export interface MatchState {
+  readonly counter: number;
+  readonly lastTimeStep: number;
+}
+
+/** Compare `response` with every acceptable value; returns the new counter/time state on a match, else null. */
+export function matchResponse(sealer: Sealer, materials: MaterialCache, nowMs: number, row: DeviceRow, challenge: ChallengeRow, response: string): MatchState | null {
+  if (row.profile === 'code-card') {
+    const bytes = sealer.open(secretContext(row.serial), row.sealedSecret);
+    const codes = new TextDecoder().decode(bytes);
+    bytes.fill(0);
+    const [a, b] = challenge.challenge.split('-').map(Number) as [number, number];
+    const expected = codes.slice((a - 1) * codeCardCodeChars, a * codeCardCodeChars) + codes.slice((b - 1) * codeCardCodeChars, b * codeCardCodeChars);
+    return equalStrings(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
+  }
+  const material = materials.of(row);
+  const suite = material.key.suite;
+  let pinHash = material.pinHash;
+  let newPinHash: Uint8Array | undefined;
+  if (challenge.purpose === 'pin-change' && challenge.sealedPayload && suite.pin) {
+    const pin = sealer.open(pinChangeContext(row.serial), challenge.sealedPayload);
+    pinHash = newPinHash = hashPin(suite.pin, new TextDecoder().decode(pin));
+    pin.fill(0);
+  }
+  try {
+    const question = questionOf(challenge.challenge, row.checkDigit);
+    if (!suite.counter && suite.timeStepSeconds === undefined) {
+      // The DSC+ case (QN06-PSHA1): one candidate, one HMAC.
+      const expected = material.key.respond(suite.pin ? { challenge: question, pinHash: pinHash ?? hashPin(suite.pin, '') } : { challenge: question });
+      return equalStrings(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
+    }
+    const counters = suite.counter ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i) : [row.counter];
+    const nowStep = suite.timeStepSeconds !== undefined ? timeStepAt(suite, nowMs) : -1;
+    const steps = suite.timeStepSeconds !== undefined
+      ? [nowStep - timeStepWindow, nowStep, nowStep + timeStepWindow].filter((s) => s > row.lastTimeStep && s >= 0)
+      : [row.lastTimeStep];
+    let match: MatchState | null = null;
+    // Every candidate is computed and compared: the time taken does not depend on which one matched.
+    for (const counter of counters) {
+      for (const step of steps) {
+        const expected = material.key.respond({
+          challenge: question,
+          ...(suite.pin && { pinHash: pinHash ?? hashPin(suite.pin, '') }),
+          ...(suite.counter && { counter }),
+          ...(suite.timeStepSeconds !== undefined && { timeStep: step }),
+        });
+        if (equalStrings(expected, response) && match === null) {
+          match = { counter: suite.counter ? counter + 1 : row.counter, lastTimeStep: suite.timeStepSeconds !== undefined ? step : row.lastTimeStep };
+        }
+      }
+    }
+    return match;
+  } finally {
+    newPinHash?.fill(0);
+  }
+}

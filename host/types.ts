@@ -1,0 +1,57 @@
+/** What the verifier's callers see: inputs, results and device descriptions (no behaviour here). */
+import type { ChallengePurpose, DeviceKind, Profile } from './store.ts';
+
+export type VerifyReason =
+  | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
+  | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded';
+
+export type VerifyResult =
+  | { ok: true; serial: string; purpose: ChallengePurpose; amountUsd?: number }
+  | { ok: false; reason: VerifyReason; serial?: string; retryAfterMs?: number; locked?: boolean };
+
+export interface EnrolKeyInput {
+  readonly user?: string;
+  readonly serial: string;
+  readonly model?: string;
+  readonly profile: 'dscplus' | 'digipass';
+  readonly suite: string;
+  /** Wiped by the caller after `enroll` returns. */
+  readonly secret: Uint8Array;
+  readonly pin?: string;
+  readonly checkDigit?: boolean;
+  readonly kind?: DeviceKind;
+  readonly counter?: number;
+}
+
+export interface DeviceInfo {
+  readonly serial: string;
+  readonly kind: DeviceKind;
+  readonly profile: Profile;
+  readonly suite: string;
+  readonly model: string;
+  readonly active: boolean;
+  readonly locked: boolean;
+  readonly failures: number;
+  readonly checkDigit: boolean;
+  readonly expiresMs: number | null;
+  readonly users: string[];
+}
+
+export interface Issued {
+  readonly challenge: string;
+  readonly serial: string;
+  readonly expiresAtMs: number;
+  /** Security Code Card: the two card positions asked (1-based). */
+  readonly indexes?: readonly [number, number];
+}
+
+export interface ExportedKey {
+  readonly serial: string;
+  readonly model: string;
+  readonly profile: Profile;
+  readonly suite: string;
+  readonly checkDigit: boolean;
+  readonly counter: number;
+  /** The caller wipes it. */
+  readonly secret: Uint8Array;
+}
