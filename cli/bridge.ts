@@ -3,7 +3,8 @@
  * the firmware) would: it takes key events and answers each with its frames and an AK
  * (docs/serial-protocol.md). Point `dsc conformance`, a test rig or a person in a terminal at the port.
  */
-import { faults, type Fault } from '../emulator/serial/card-link.ts';
+import { cardFaults, misstepOf, type CardFault } from '../emulator/faults.ts';
+import { faults as wireFaults, type Fault } from '../emulator/serial/card-link.ts';
 import { cardIdentity } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
@@ -52,8 +53,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const clock = values.clock ?? 'real';
   if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock expected real or virtual, got ${JSON.stringify(clock)}`);
   const fault = values.fault;
-  if (fault !== undefined && !(faults as readonly string[]).includes(fault)) throw new UsageError(`--fault expected one of ${faults.join(', ')}, got ${JSON.stringify(fault)}`);
-  const { session, port, baudRate } = await openCardAndPortForCli({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock });
+  const faults: readonly string[] = [...wireFaults, ...cardFaults];
+  if (fault !== undefined && !faults.includes(fault)) throw new UsageError(`--fault expected one of ${faults.join(', ')}, got ${JSON.stringify(fault)}`);
+  const wireFault = (wireFaults as readonly string[]).includes(fault ?? '') ? (fault as Fault) : undefined;
+  const cardFault = (cardFaults as readonly string[]).includes(fault ?? '') ? (fault as CardFault) : undefined;
+  const { session, port, baudRate } = await openCardAndPortForCli({
+    devicePath,
+    portPath,
+    baud: values.baud ?? String(defaultBaudRate),
+    clock,
+    ...(cardFault !== undefined && { misstep: misstepOf(cardFault) }),
+  });
   const { info } = session;
   write(io.stderr, `dsc bridge: card ${info.serial} (${info.profile}, ${info.suite}) answering on ${portPath} at ${baudRate} baud, ${clock} clock${fault ? `, FAULT ${fault}` : ''}; Ctrl-C stops`);
   try {
@@ -61,9 +71,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       identity: cardIdentity(session, clock),
       clock,
       greet: false,
-      ...(fault !== undefined && { fault: fault as Fault }),
+      ...(wireFault !== undefined && { fault: wireFault }),
       isResponse: () => session.screenId === 'response',
-      unlockedText: 'PIN>',
       onEvent: (event) => {
         if (values.trace) traceLine(io.stderr, event);
         else if (event.type === 'refused') write(io.stderr, `dsc bridge: refused a line (${event.code}): ${event.detail}`);

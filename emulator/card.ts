@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { recordDeviceKey, recordImage, withImage, type DeviceRecord } from '../firmware/device-record.ts';
-import { batteryRemainingOps, bootCard, cardInfo, nextDeadlineMs, screenIdOf, step, type CardState } from '../firmware/machine.ts';
+import { batteryRemainingOps, bootCard, cardInfo, nextDeadlineMs, screenIdOf, step, type CardState, type StepResult } from '../firmware/machine.ts';
 import { provisionRecord } from '../firmware/provision.ts';
 import { defaultSecretBytes, cardSuite, defaultSuites } from '../firmware/card-suite.ts';
 import { nonceBytes } from '../firmware/memory.ts';
@@ -73,6 +73,11 @@ export interface SessionOptions {
   readonly startMs?: number;
   /** Random bytes (the lock code); defaults to node:crypto. */
   readonly random?: (bytes: number) => Uint8Array;
+  /**
+   * Test-only: a deliberately broken firmware step (`dsc bridge --fault`, emulator/faults.ts), given
+   * the state before, the event and the right result. Never set outside fault tests.
+   */
+  readonly misstep?: (before: CardState, event: CardEvent, result: StepResult) => StepResult;
   /** Real clock source; defaults to Date.now. */
   readonly now?: () => number;
   /** Called with the updated record on every commit (and the clock at close); throwing stops the card. */
@@ -120,7 +125,8 @@ export function openCardFromRecord(initial: DeviceRecord, options: SessionOption
 
   function apply(event: CardEvent): Frame {
     if (closed) throw new Error('card session is closed');
-    const result = step(state, event);
+    const right = step(state, event);
+    const result = options.misstep ? options.misstep(state, event, right) : right;
     state = result.state;
     // Effects in order; a failed write stops the card here, as a power loss would.
     for (const effect of result.effects) {

@@ -28,12 +28,12 @@ export interface CardLike {
 }
 
 /**
- * Deliberate misbehaviour, for proving that `dsc conformance` catches a broken device (test-only).
+ * Deliberate misbehaviour on the wire, for proving that `dsc conformance` catches a broken device
+ * (test-only; the faults of the card's state are in emulator/faults.ts).
  * - wrong-response: every frame that shows a response shows it with its last digit changed.
  * - long-frame: every frame that shows a response is sent with one character too many.
- * - ignore-lock: a locked card is shown as unlocked (no lock indicator, the PIN prompt instead of the lock screen).
  */
-export const faults = ['wrong-response', 'long-frame', 'ignore-lock'] as const;
+export const faults = ['wrong-response', 'long-frame'] as const;
 export type Fault = (typeof faults)[number];
 
 export interface CardLinkOptions extends LinkOptions {
@@ -41,8 +41,6 @@ export interface CardLinkOptions extends LinkOptions {
   readonly fault?: Fault;
   /** Is this frame text a response? (for the wrong-response and long-frame faults) */
   readonly isResponse?: (text: string) => boolean;
-  /** The text a card that ignores its lock would show instead of the lock screen (ignore-lock fault). */
-  readonly unlockedText?: string;
   /**
    * The card session threw (its device file could not be written: the runtime stops the card, as a
    * power loss would). The link stops answering; the shell reports the error and exits.
@@ -145,9 +143,6 @@ export class CardLink extends Link {
         }
         // The encoder refuses a text over 8 characters, as it should; a broken device skips it.
         this.sendLine((seq) => sealLine(`FR ${seq} ${message.number} ${message.lowBattery ? 'B' : '-'}${message.locked ? 'L' : '-'} "${message.text}0"`));
-        return;
-      case 'ignore-lock':
-        this.send(message.locked ? { ...message, locked: false, text: this.#options.unlockedText ?? 'PIN>' } : message);
         return;
       default:
         assertNever(this.#options.fault, 'fault');

@@ -3,7 +3,7 @@
  * session and the port, turning every expected failure into a message that names the bad value.
  */
 import type { SerialPort } from 'serialport';
-import { DeviceFileError, openCard, type CardSession } from '../card.ts';
+import { DeviceFileError, openCard, type CardSession, type SessionOptions } from '../card.ts';
 import { openPort, parseBaudRate, PortOpenError } from './port.ts';
 
 /** A problem with what the user gave (an option, the device file, the port); the CLI exits 2 with the message. */
@@ -22,7 +22,7 @@ export interface ServeSetup {
  * @example
  * const { session, port } = await openCardAndPort({ devicePath: 'card.json', portPath: '/dev/ttyUSB0', baud: '115200', clock: 'real' });
  */
-export async function openCardAndPort(options: { devicePath: string; portPath: string; baud: string; clock: 'virtual' | 'real' }): Promise<ServeSetup> {
+export async function openCardAndPort(options: { devicePath: string; portPath: string; baud: string; clock: 'virtual' | 'real'; misstep?: SessionOptions['misstep'] }): Promise<ServeSetup> {
   let baudRate: number;
   try {
     baudRate = parseBaudRate(options.baud);
@@ -31,7 +31,7 @@ export async function openCardAndPort(options: { devicePath: string; portPath: s
   }
   let session: CardSession;
   try {
-    session = openCard({ devicePath: options.devicePath, clock: options.clock });
+    session = openCard({ devicePath: options.devicePath, clock: options.clock, ...(options.misstep && { misstep: options.misstep }) });
   } catch (error) {
     if (error instanceof DeviceFileError) throw new ServeSetupError(error.message);
     throw error;

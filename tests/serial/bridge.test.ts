@@ -76,7 +76,7 @@ describe('dsc bridge arguments', () => {
     [['--port', '/dev/null'], /--device is required/],
     [['--port', '/dev/null', '--device', 'x.json', '--baud', 'fast'], /--baud expected one of .*got "fast"/],
     [['--port', '/dev/null', '--device', 'x.json', '--clock', 'sundial'], /--clock expected real or virtual, got "sundial"/],
-    [['--port', '/dev/null', '--device', 'x.json', '--fault', 'melt'], /--fault expected one of wrong-response, long-frame, ignore-lock, got "melt"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--fault', 'melt'], /--fault expected one of wrong-response, long-frame, ignore-lock, wrong-pins-reset-at-power-off, back-ignored-on-empty-challenge, got "melt"/],
     [['--port', '/dev/null', '--device', '/nonexistent/card.json'], /device file "\/nonexistent\/card.json" does not exist/],
     [['--bogus'], /Unknown option '--bogus'/],
   ])('dsc bridge %j exits 2 with a clear message', (args, message) => {
