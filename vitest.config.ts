@@ -1,10 +1,37 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Test files that start real processes, pseudo-terminals or terminals (the real `dsc` binary, socat, tmux,
+ * racing processes). `npm run test:unit` leaves them out for everyday work; `npm test` runs everything.
+ */
+const integration = [
+  'tests/cli/binary.test.ts',
+  'tests/cli/host-cli.test.ts',
+  'tests/emulator/e2e-tmux.test.ts',
+  'tests/host/concurrency.test.ts',
+  'tests/serial/bridge.test.ts',
+  'tests/serial/conformance-*.test.ts',
+  'tests/serial/link-pty.test.ts',
+  'tests/serial/ports.test.ts',
+  'tests/serial/serial-board.test.ts',
+];
 
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
-    // Integration tests spawn the real CLI and real pseudo-terminals; give them room on a 2-core machine.
+    // Integration tests spawn the real CLI and real pseudo-terminals; give them room on a loaded 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Vitest's default is one worker fewer than the cores: one worker on a 2-core machine, so files ran one
+    // after another. Files are independent (each has its own scratch folder, database and ports), and the
+    // spawning ones spend much of their time waiting on child processes, so every core gets a worker.
+    maxWorkers: Math.max(2, availableParallelism()),
+    // A `dsc` a test starts runs the TypeScript sources, never the bundle in dist/ (see tests/support/cli.ts).
+    env: { DSC_FROM_SOURCES: '1' },
+    projects: [
+      { extends: true, test: { name: 'unit', exclude: integration } },
+      { extends: true, test: { name: 'integration', include: integration } },
+    ],
   },
 });

@@ -122,3 +122,31 @@ export function printTable(rows: readonly Row[], out: NodeJS.WritableStream = pr
   out.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const c of cells) out.write(`${line(c)}\n`);
 }
+
+export interface AlternatedSamples {
+  /** Each subject's median sample (a duration, for subjects that time a process). */
+  readonly medians: number[];
+  /** Each subject's median, over the rounds, of its sample divided by the first subject's sample in the same round. */
+  readonly ratiosToFirst: number[];
+}
+
+/**
+ * `alternateRounds` for subjects that take a sample asynchronously (a process start-up, a first frame):
+ * one sample of each per round, the order rotating from round to round, ratios taken within a round.
+ * @example
+ * const { ratiosToFirst } = await alternateSamples([() => timeProcess('node', ['-e', '0']), () => timeProcess('node', ['bin/dsc.js', '--help'])], 15);
+ */
+export async function alternateSamples(subjects: readonly (() => Promise<number>)[], rounds: number): Promise<AlternatedSamples> {
+  const samples: number[][] = subjects.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const which = (round + k) % subjects.length;
+      samples[which]!.push(await subjects[which]!());
+    }
+  }
+  const median = (values: readonly number[]) => percentiles(values).median;
+  return {
+    medians: samples.map(median),
+    ratiosToFirst: samples.map((s) => median(s.map((value, round) => value / samples[0]![round]!))),
+  };
+}

@@ -10,7 +10,7 @@ type Section = { readonly name: string; readonly load: () => Promise<{ bench: ()
 const sections: Section[] = [
   { name: 'ocra', load: () => import('./ocra.ts') },
   { name: 'host', load: () => import('./host.ts') },
-  { name: 'emulator', load: () => import('./emulator.ts') },
+  { name: 'startup', load: () => import('./startup.ts') },
   { name: 'serial', load: () => import('./serial.ts') },
 ];
 

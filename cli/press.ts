@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { openDeviceForCli } from './open-card.ts';
 import { KeyScriptError, keyScriptHelp, parseKeyScript, runKeyScript } from '../emulator/key-script.ts';
 import { shortPressMs, type Frame } from '../firmware/types.ts';
-import { exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 const help = `usage: dsc press --device DEVICE.json [--json] [--now] KEY…
        dsc press --replay SESSION.ndjson [--json]
@@ -33,8 +33,22 @@ example:
   …
   39842573`;
 
-/** The emulator's session-log replayer (issue 5) lives here; loaded only for --replay. */
-const sessionLogModule = '../emulator/session-log.ts';
+/**
+ * `--replay FILE`: 0 when every recorded frame matched, 1 when not; a log that cannot be used is a
+ * UsageError (exit 2). The replayer is loaded only here, so plain `dsc press` does not pay for it.
+ */
+async function replay(file: string, json: boolean, io: Io): Promise<number> {
+  const log = await import('../emulator/session-log.ts');
+  try {
+    if (!json) return log.runReplay(file, io.stdout);
+    const result = log.replaySessionLog(log.parseSessionLog(log.readSessionLogText(file), `session log ${JSON.stringify(file)}`));
+    write(io.stdout, JSON.stringify(result));
+    return result.ok ? exitOk : exitFailure;
+  } catch (error) {
+    if (error instanceof log.SessionLogError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 export function formatFrame(frame: Frame, json: boolean): string {
   if (json) return JSON.stringify(frame);
@@ -50,13 +64,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const json = values.json ?? false;
   if (values.replay !== undefined) {
-    let replay: (file: string, options: { json: boolean }, io: Io) => Promise<number>;
-    try {
-      ({ replay } = (await import(sessionLogModule)) as { replay: typeof replay });
-    } catch {
-      throw new UsageError('--replay is not available in this build (emulator/session-log.ts is missing)');
-    }
-    return replay(resolve(io.cwd, values.replay), { json }, io);
+    return replay(resolve(io.cwd, values.replay), json, io);
   }
   const devicePath = resolve(io.cwd, required('device', values.device));
   if (positionals.length === 0) throw new UsageError(`no keys given; ${keyScriptHelp}`);

@@ -21,7 +21,6 @@ import { openCardFromRecord, type CardSession } from './card.ts';
 import { parseDeviceRecord, DeviceRecordError, type DeviceRecord } from '../firmware/device-record.ts';
 import { keys, lcdWidthChars, type Frame, type Key } from '../firmware/types.ts';
 import { describe } from '../firmware/assert.ts';
-import { UsageError } from '../cli/io.ts';
 
 export const sessionLogFormat = 'dscplus-session';
 export const sessionLogVersion = 1;
@@ -280,7 +279,7 @@ export function replaySessionLog(lines: readonly LogLine[]): ReplayResult {
 }
 
 /** The whole log, refusing a file larger than `sessionLogBytesMax` before reading it. */
-function readLogText(path: string): string {
+export function readSessionLogText(path: string): string {
   try {
     const size = statSync(path).size;
     if (size > sessionLogBytesMax) throw new SessionLogError(`session log ${JSON.stringify(path)} is ${size} bytes, more than ${sessionLogBytesMax}`);
@@ -298,7 +297,7 @@ function readLogText(path: string): string {
  * process.exitCode = runReplay('session.ndjson', process.stdout);
  */
 export function runReplay(path: string, out: NodeJS.WritableStream): number {
-  const text = readLogText(path);
+  const text = readSessionLogText(path);
   const result = replaySessionLog(parseSessionLog(text, `session log ${JSON.stringify(path)}`));
   if (result.ok) {
     out.write(`replay ok: ${result.keys} key events, ${result.frames} frames matched\n`);
@@ -307,22 +306,4 @@ export function runReplay(path: string, out: NodeJS.WritableStream): number {
   out.write(`replay FAILED: ${result.mismatches.length} mismatch(es) in ${result.keys} key events, ${result.frames} frames\n`);
   for (const line of result.mismatches) out.write(`  ${line}\n`);
   return 1;
-}
-
-/**
- * The entry `cli/press.ts` loads for `dsc press --replay FILE [--json]`: exit 0 when every frame
- * matched, 1 when not; a log that cannot be used is a UsageError (exit 2).
- * @example
- * return replay(resolve(io.cwd, values.replay), { json }, io);
- */
-export async function replay(file: string, options: { json: boolean }, io: { readonly stdout: NodeJS.WritableStream }): Promise<number> {
-  try {
-    if (!options.json) return runReplay(file, io.stdout);
-    const result = replaySessionLog(parseSessionLog(readLogText(file), `session log ${JSON.stringify(file)}`));
-    io.stdout.write(`${JSON.stringify(result)}\n`);
-    return result.ok ? 0 : 1;
-  } catch (error) {
-    if (error instanceof SessionLogError) throw new UsageError(error.message);
-    throw error;
-  }
 }

@@ -1,21 +1,19 @@
 /**
  * Session logs: a session recorded through the real key driver replays with the same frames; a log
  * whose frames were altered fails the replay and names the frame; a broken log is refused by line
- * (exit 2 through `dsc press --replay`, the lead's CLI wiring), and nothing is written anywhere.
+ * (exit 2 through `dsc press --replay`, run in-process through `main`), and nothing is written anywhere.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDeviceRecord, openCardFromRecord } from '../../emulator/card.ts';
 import { KeyDriver, VirtualScheduler } from '../../emulator/ui/key-driver.ts';
 import { holdPressMs, tapPressMs } from '../../emulator/ui/keymap.ts';
 import { parseSessionLog, replaySessionLog, SessionLogError, SessionRecorder } from '../../emulator/session-log.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { idleTimeoutMs, messageMs, wrongPinsMax, type Key, type Profile } from '../../firmware/types.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
-const dsc = join(repo, 'bin/dsc.js');
 const startMs = Date.UTC(2026, 0, 1);
 let work = '';
 beforeAll(() => {
@@ -71,14 +69,14 @@ describe('session log', () => {
     expect(replaySessionLog(lines).ok).toBe(true);
   });
 
-  it('a log whose recorded frame was altered fails the replay and names the frame (dsc press --replay exits 1)', () => {
+  it('a log whose recorded frame was altered fails the replay and names the frame (dsc press --replay exits 1)', async () => {
     const path = record('dscplus', loginScript, 'altered.ndjson');
     const text = readFileSync(path, 'utf8').replace('"text":"CHALLNG>"', '"text":"CHALLNGX"');
     writeFileSync(path, text);
     const result = replaySessionLog(parseSessionLog(text));
     expect(result.ok).toBe(false);
     expect(result.mismatches.join('\n')).toMatch(/recorded #\d+ "CHALLNGX", replay #\d+ "CHALLNG>"/);
-    const cli = spawnSync('node', [dsc, 'press', '--replay', path], { encoding: 'utf8' });
+    const cli = await runDscInProcess(['press', '--replay', path]);
     expect(cli.status).toBe(1);
     expect(cli.stdout).toContain('replay FAILED');
   });
@@ -91,9 +89,9 @@ describe('session log', () => {
     expect(readFileSync(path, 'utf8')).toBe('a session someone kept\n');
   });
 
-  it('dsc press --replay on a good log exits 0', () => {
+  it('dsc press --replay on a good log exits 0', async () => {
     const path = record('digipass', loginScript, 'ok.ndjson');
-    const cli = spawnSync('node', [dsc, 'press', '--replay', path], { encoding: 'utf8' });
+    const cli = await runDscInProcess(['press', '--replay', path]);
     expect(cli.stdout).toMatch(/^replay ok: 26 key events, \d+ frames matched/);
     expect(cli.status).toBe(0);
   });
@@ -110,17 +108,14 @@ describe('session log', () => {
     ['a corrupt device record', (l) => [l[0]!.replace(/"image":"[0-9a-f]{2}/, '"image":"zz'), ...l.slice(1)].join('\n'), /"device"/],
     ['unknown line type', (l) => [...l, '{"type":"beep"}'].join('\n'), /"type" expected start, entropy, key, frame or end, got "beep"/],
   ];
-  // The CLI is spawned for a few of them only: each spawn costs ~0.6 s, and the parsing is the same code.
-  const throughCli = new Set(['empty', 'unknown key', 'wrong version']);
   for (const [name, corrupt, message] of corruptions) {
-    it(`refuses a log with ${name}, naming it${throughCli.has(name) ? ' (dsc press --replay exits 2, nothing written)' : ''}`, () => {
+    it(`refuses a log with ${name}, naming it (dsc press --replay exits 2, nothing written)`, async () => {
       const text = corrupt(good());
       expect(() => parseSessionLog(text)).toThrow(SessionLogError);
       expect(() => parseSessionLog(text)).toThrow(message);
-      if (!throughCli.has(name)) return;
       const path = join(work, `bad-${name.replace(/\W+/g, '-')}.ndjson`);
       writeFileSync(path, text);
-      const cli = spawnSync('node', [dsc, 'press', '--replay', path], { encoding: 'utf8' });
+      const cli = await runDscInProcess(['press', '--replay', path]);
       expect(cli.status).toBe(2);
       expect(cli.stderr).toMatch(message);
       expect(readFileSync(path, 'utf8')).toBe(text);

@@ -1,7 +1,6 @@
 // The card runtime (emulator/card.ts): the real clock schedules the firmware's deadlines itself, device files
 // are rewritten atomically on every commit, bad files are refused untouched, and a failed write stops the card.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DeviceFileError, openCard, openCardFromRecord, provisionDeviceFile } from '../../emulator/card.ts';
@@ -9,8 +8,9 @@ import { parseDeviceRecord, recordImage } from '../../firmware/device-record.ts'
 import { decodeImage } from '../../firmware/memory.ts';
 import { idleTimeoutMs, powerHoldMs, type Frame } from '../../firmware/types.ts';
 import { secret, startMs, testPin, testRecord } from './support.ts';
+import { scratchFolder } from '../support/temp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'dsc-runtime-'));
+const dir = scratchFolder('dsc-runtime-');
 
 afterEach(() => {
   vi.useRealTimers();
