@@ -40,7 +40,7 @@ The card is left as found: off, its PIN set, not locked (a locked card is unlock
 example:
   $ dsc bridge --port /dev/pts/3 --device card.json --clock virtual &
   $ dsc conformance --port /dev/pts/4 --device card.json
-  PASS  handshake: protocol version, model and serial number  (protocol 1, DSC+ firmware 1.0.0, …)
+  PASS  handshake: protocol version, model and serial number  (protocol 2, DSC+ firmware 1.0.0, …)
   …
   conformance: 60 passed, 0 failed, 6 skipped
 

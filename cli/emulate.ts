@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { DeviceFileError, openCardFromRecord, readDeviceFile, writeDeviceFile } from '../emulator/card.ts';
+import { DeviceFileError, holdDeviceFile, openCardFromRecord, readDeviceFile } from '../emulator/card.ts';
 import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../emulator/demo.ts';
 import { SessionLogError, SessionRecorder } from '../emulator/session-log.ts';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
@@ -133,19 +133,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw error;
   }
   const { devicePath, host, user, demo } = setup;
+  // One owner per device file: hold it (and its lock) for as long as the card runs here.
+  let held;
+  try {
+    held = holdDeviceFile(devicePath, { command: 'dsc emulate' });
+  } catch (error) {
+    host.close();
+    if (error instanceof DeviceFileError) throw new UsageError(error.message);
+    throw error;
+  }
+  record = held.record;
   let demoPin = demo?.pin;
   let recorder: SessionRecorder | undefined;
   try {
     recorder = values.record === undefined ? undefined : SessionRecorder.create(resolve(io.cwd, values.record), record, (n) => new Uint8Array(randomBytes(n)));
   } catch (error) {
     host.close();
+    held.release();
     if (error instanceof SessionLogError) throw new UsageError(error.message);
     throw error;
   }
   const session = openCardFromRecord(record, {
     clock: 'real',
     ...(recorder && { random: recorder.random }),
-    save: (next) => writeDeviceFile(devicePath, next),
+    save: (next) => held.save(next),
+    onClose: () => held.release(),
   });
   recorder?.attach(session);
 

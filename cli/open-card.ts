@@ -10,9 +10,10 @@ import { UsageError } from './io.ts';
  * @example
  * const card = openDeviceForCli('card.json', false);
  */
-export function openDeviceForCli(devicePath: string, startNow: boolean | undefined): CardSession {
+export function openDeviceForCli(devicePath: string, startNow: boolean | undefined, command = 'dsc'): CardSession {
   try {
-    return openCard({ devicePath, clock: 'virtual', ...(startNow && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
+    // openCard holds the file's lock until card.close(): a second command waits, then is refused by name.
+    return openCard({ devicePath, command, clock: 'virtual', ...(startNow && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
   } catch (error) {
     if (error instanceof DeviceFileError) throw new UsageError(error.message);
     throw error;

@@ -75,7 +75,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (error instanceof KeyScriptError) throw new UsageError(error.message);
     throw error;
   }
-  const card = openDeviceForCli(devicePath, values.now);
+  const card = openDeviceForCli(devicePath, values.now, 'dsc press');
   card.onFrame((frame) => write(io.stdout, formatFrame(frame, json)));
   try {
     runKeyScript(card, actions);

@@ -36,7 +36,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let challenge = required('challenge', values.challenge);
   if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${pin.length} characters (not shown)`);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
-  const card = openDeviceForCli(devicePath, values.now);
+  const card = openDeviceForCli(devicePath, values.now, 'dsc respond');
   try {
     const suite = cardSuite(card.info.suite, card.info.profile);
     const length = suite.question.lengthMax;

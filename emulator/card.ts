@@ -31,7 +31,7 @@ import {
   type Key,
   type Profile,
 } from '../firmware/types.ts';
-import { readDeviceFile, writeDeviceFile } from './device-file.ts';
+import { holdDeviceFile, readDeviceFile, replaceDeviceFile, writeDeviceFile } from './device-file.ts';
 
 export { DeviceFileError } from './device-file.ts';
 
@@ -82,10 +82,16 @@ export interface SessionOptions {
   readonly now?: () => number;
   /** Called with the updated record on every commit (and the clock at close); throwing stops the card. */
   readonly save?: (record: DeviceRecord) => void;
+  /** Called once by close(), after the last save (openCard lets go of the device file's lock here). */
+  readonly onClose?: () => void;
 }
 
-export interface OpenCardOptions extends Omit<SessionOptions, 'save'> {
+export interface OpenCardOptions extends Omit<SessionOptions, 'save' | 'onClose'> {
   readonly devicePath: string;
+  /** Who holds the card, as the lock names it to a second command that waits for it (e.g. `dsc bridge`). */
+  readonly command?: string;
+  /** How long to wait for another command to let go of the device file (default deviceLockWaitMs). */
+  readonly lockWaitMs?: number;
 }
 
 /**
@@ -96,8 +102,13 @@ export interface OpenCardOptions extends Omit<SessionOptions, 'save'> {
  * card.close();
  */
 export function openCard(options: OpenCardOptions): CardSession {
-  const record = readDeviceFile(options.devicePath);
-  return openCardFromRecord(record, { ...options, save: (next) => writeDeviceFile(options.devicePath, next) });
+  const held = holdDeviceFile(options.devicePath, { command: options.command ?? 'dsc', ...(options.lockWaitMs !== undefined && { waitMs: options.lockWaitMs }) });
+  try {
+    return openCardFromRecord(held.record, { ...options, save: (next) => held.save(next), onClose: () => held.release() });
+  } catch (error) {
+    held.release();
+    throw error;
+  }
 }
 
 /**
@@ -183,6 +194,7 @@ export function openCardFromRecord(initial: DeviceRecord, options: SessionOption
       }
     }
     deviceKey.fill(0);
+    options.onClose?.();
   }
 
   const session: CardSession = {
@@ -285,8 +297,9 @@ export function newDeviceRecord(options: ProvisionOptions = {}): DeviceRecord {
  */
 export function provisionDeviceFile(path: string, options: ProvisionOptions = {}): { serial: string; record: DeviceRecord } {
   const record = newDeviceRecord(options);
-  writeDeviceFile(path, record, { exclusive: !options.overwrite });
+  if (options.overwrite) replaceDeviceFile(path, record, 'dsc provision --force');
+  else writeDeviceFile(path, record, { exclusive: true });
   return { serial: record.serial, record };
 }
 
-export { readDeviceFile, writeDeviceFile };
+export { holdDeviceFile, readDeviceFile, writeDeviceFile };

@@ -57,9 +57,17 @@ export function sealLine(body: string): string {
   return `${body}*${crc16Hex(body)}${lineEnd}`;
 }
 
-/** Make free text safe for a quoted field: unprintable, '"' and '*' become '?', cut to `charsMax`. */
+/**
+ * Make free text safe for a quoted field: unprintable, '"' and '*' become '?'; a text longer than
+ * `charsMax` is cut at the last word boundary that fits (a person reads "got", not "OK B").
+ * @example
+ * wireText('key expected one of 0 1 2 OK BACK', 20); // 'key expected one of'
+ */
 export function wireText(text: string, charsMax: number): string {
-  return text.replace(/[^ !#-)+-~]/g, '?').slice(0, charsMax);
+  const safe = text.replace(/[^ !#-)+-~]/g, '?');
+  if (safe.length <= charsMax) return safe;
+  const space = safe.lastIndexOf(' ', charsMax);
+  return (space > 0 ? safe.slice(0, space) : safe.slice(0, charsMax)).trimEnd();
 }
 
 function checkSeq(seq: number): number {
@@ -190,7 +198,7 @@ function messageOf(type: string, tokens: readonly string[]): Message | null {
     case 'KD':
     case 'KU': {
       const key = field(tokens, 0, 'key');
-      if (!(wireKeys as readonly string[]).includes(key)) throw new FieldError(`key expected one of ${wireKeys.join(' ')}, got ${JSON.stringify(key)}`);
+      if (!(wireKeys as readonly string[]).includes(key)) throw new FieldError(`key expected 0-9, OK, BACK or PRESS, got ${JSON.stringify(key)}`);
       return { type: type === 'KD' ? 'keyDown' : 'keyUp', key: key as WireKey };
     }
     case 'TM': {

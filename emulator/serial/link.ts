@@ -8,7 +8,13 @@
 import type { Duplex } from 'node:stream';
 import { encodeLine, helloOf } from './codec.ts';
 import { LineParser } from './line-parser.ts';
-import { protocolVersion, type Decoded, type Envelope, type ErrorCode, type Identity, type Message } from './messages.ts';
+import {
+  helloRetryMs,
+  junkRepliesPerSecondMax,
+  protocolVersion,
+  sendQueueBytesMax,
+  sendQueuePauseBytes,
+  type Decoded, type Envelope, type ErrorCode, type Identity, type Message } from './messages.ts';
 import { judgeSequence, nextSeq } from './sequence.ts';
 
 /** Something the link noticed, for logs and for the conformance report. */
@@ -19,12 +25,19 @@ export type LinkEvent =
   | { readonly type: 'refused'; readonly code: ErrorCode; readonly seq: number | null; readonly detail: string }
   /** The other end sent us an error line. */
   | { readonly type: 'peerError'; readonly seq: number; readonly code: ErrorCode; readonly ref: number | null; readonly text: string }
-  | { readonly type: 'connected'; readonly peer: Identity };
+  | { readonly type: 'connected'; readonly peer: Identity }
+  /** Output is held back: `reason` says whether reading paused, a line was dropped, or junk went unanswered. */
+  | { readonly type: 'throttled'; readonly reason: 'paused' | 'resumed' | 'dropped' | 'unanswered'; readonly queuedBytes: number };
+
+/** Refusals of lines that did not even parse (or came before a hello): answered within junkRepliesPerSecondMax. */
+const junkCodes: ReadonlySet<ErrorCode> = new Set(['CRC', 'SYNTAX', 'TYPE', 'FIELD', 'LONG', 'HELLO']);
 
 export interface LinkOptions {
   readonly identity: Omit<Identity, 'version'>;
   /** The protocol version announced in hellos; only tests of the VERSION refusal change it. */
   readonly version?: number;
+  /** The clock of the junk-reply rate limit; defaults to Date.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -41,14 +54,29 @@ export abstract class Link {
   #peerLastSeq: number | null = null;
   #peer: Identity | null = null;
   readonly #listeners = new Set<(event: LinkEvent) => void>();
+  readonly #now: () => number;
+  #junkWindowStartMs = Number.NEGATIVE_INFINITY;
+  #junkRepliesInWindow = 0;
+  #readingPaused = false;
+  #helloTimer: NodeJS.Timeout | undefined;
+  readonly #onData = (chunk: Buffer | string) => this.#parser.write(chunk);
+  readonly #onDrain = () => this.#resumeReading();
 
   constructor(stream: Duplex, options: LinkOptions) {
     this.#stream = stream;
     this.#identity = options.identity;
     this.#version = options.version ?? protocolVersion;
+    this.#now = options.now ?? Date.now;
     this.#parser = new LineParser();
-    stream.pipe(this.#parser);
+    // Not pipe(): the link pauses the port itself while too much waits to go out to the peer.
+    stream.on('data', this.#onData);
+    stream.on('drain', this.#onDrain);
     this.#parser.on('data', (decoded: Decoded) => this.#receive(decoded));
+  }
+
+  /** Bytes written to the port that have not gone out yet. */
+  get queuedBytes(): number {
+    return this.#stream.writableLength;
   }
 
   /** The other end's hello, once the ends have greeted each other with the same protocol version. */
@@ -72,9 +100,28 @@ export abstract class Link {
     const seq = this.#seq;
     this.#seq = nextSeq(seq);
     const line = build(seq);
+    if (this.#stream.writableLength + line.length > sendQueueBytesMax) {
+      // A peer that does not read must not make us hold its lines without end: drop this one. Its
+      // number is spent, so once the peer reads again it sees a GAP and knows lines were lost.
+      this.emit({ type: 'throttled', reason: 'dropped', queuedBytes: this.#stream.writableLength });
+      return seq;
+    }
     this.#stream.write(line);
     this.emit({ type: 'sent', line });
+    if (!this.#readingPaused && this.#stream.writableLength > sendQueuePauseBytes) {
+      // Output waits for the port to drain; until it does, read no more (every line read may draw a reply).
+      this.#readingPaused = true;
+      this.#stream.pause();
+      this.emit({ type: 'throttled', reason: 'paused', queuedBytes: this.#stream.writableLength });
+    }
     return seq;
+  }
+
+  #resumeReading(): void {
+    if (!this.#readingPaused) return;
+    this.#readingPaused = false;
+    this.emit({ type: 'throttled', reason: 'resumed', queuedBytes: this.#stream.writableLength });
+    this.#stream.resume();
   }
 
   /** Write bytes as they are, outside the numbering: for tests of the other end's error handling. */
@@ -92,6 +139,34 @@ export abstract class Link {
     return this.send(this.#helloMessage(false));
   }
 
+  /**
+   * Greet now and again every `intervalMs` until the other end greets back (HA or HI), at most
+   * `attemptsMax` hellos in all: a board that resets on open, or boots after us, still connects.
+   * Forgets the current peer first (after a replug, neither end may assume the other remembers).
+   * @example
+   * link.greetUntilAnswered(600); // dsc serial: ten minutes of hellos, one a second
+   */
+  greetUntilAnswered(attemptsMax: number, intervalMs: number = helloRetryMs): void {
+    this.stopGreeting();
+    this.#peer = null;
+    let attempts = 0;
+    const attempt = () => {
+      this.#helloTimer = undefined;
+      if (this.#peer !== null || attempts >= attemptsMax) return;
+      attempts += 1;
+      this.hello();
+      this.#helloTimer = setTimeout(attempt, intervalMs);
+      this.#helloTimer.unref?.();
+    };
+    attempt();
+  }
+
+  /** Stop repeating hellos. */
+  stopGreeting(): void {
+    if (this.#helloTimer !== undefined) clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+  }
+
   protected emit(event: LinkEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
@@ -99,7 +174,23 @@ export abstract class Link {
   /** Refuse a line: answer ER and report it. */
   protected refuse(code: ErrorCode, seq: number | null, detail: string): void {
     this.emit({ type: 'refused', code, seq, detail });
+    if (junkCodes.has(code) && !this.#junkReplyAllowed()) {
+      this.emit({ type: 'throttled', reason: 'unanswered', queuedBytes: this.#stream.writableLength });
+      return;
+    }
     this.send({ type: 'error', ref: seq, code, text: detail });
+  }
+
+  /** At most junkRepliesPerSecondMax answers to junk in any window of one second. */
+  #junkReplyAllowed(): boolean {
+    const now = this.#now();
+    if (now - this.#junkWindowStartMs >= 1_000) {
+      this.#junkWindowStartMs = now;
+      this.#junkRepliesInWindow = 0;
+    }
+    if (this.#junkRepliesInWindow >= junkRepliesPerSecondMax) return false;
+    this.#junkRepliesInWindow += 1;
+    return true;
   }
 
   /** Called once the ends have greeted each other (after our HA went out, or their HA came in). */
@@ -161,6 +252,7 @@ export abstract class Link {
     }
     const { type: _type, ...peer } = message;
     this.#peer = peer;
+    this.stopGreeting();
     this.#peerLastSeq = seq;
     if (message.type === 'hello') this.send(this.#helloMessage(true));
     this.emit({ type: 'connected', peer });
@@ -169,7 +261,9 @@ export abstract class Link {
 
   /** Stop reading (the stream itself belongs to the caller). */
   detach(): void {
-    this.#stream.unpipe(this.#parser);
+    this.stopGreeting();
+    this.#stream.off('data', this.#onData);
+    this.#stream.off('drain', this.#onDrain);
     this.#parser.removeAllListeners('data');
   }
 }

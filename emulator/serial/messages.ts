@@ -4,7 +4,7 @@
  */
 
 /** The protocol version this code speaks; a hello with another version is refused (error VERSION). */
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 /** Sequence numbers count 0..999 and wrap, per sender: three digits keep lines short and readable. */
 export const sequenceModulo = 1000;
 /** The longest line accepted, in bytes, not counting the CR LF: longer lines are dropped whole (error LONG). */
@@ -17,6 +17,14 @@ export const errorTextCharsMax = 48;
 export const identityCharsMax = 16;
 /** The largest frame number on the wire (32 bits, as a small microcontroller counts). */
 export const frameNumberMax = 0xffff_ffff;
+/** How often an unanswered hello is repeated, in milliseconds (a board that boots late still connects). */
+export const helloRetryMs = 1_000;
+/** Damaged lines answered with an ER per second; the rest are dropped unanswered, so junk cannot make an end talk faster than it. */
+export const junkRepliesPerSecondMax = 10;
+/** Bytes queued for a peer before the link stops reading the port until the peer has read them. */
+export const sendQueuePauseBytes = 4_096;
+/** The most bytes ever queued for a peer; a line that would pass it is not sent (its number is used: the peer sees a GAP). */
+export const sendQueueBytesMax = 65_536;
 /** The longest single time advance a virtual-clock card accepts in one TM line, in milliseconds. */
 export const timeAdvanceMsMax = 3_600_000;
 

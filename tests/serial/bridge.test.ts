@@ -3,6 +3,7 @@
  * card, powers it on, types a PIN and a challenge, and checks the response with an independent OCRA
  * (tests/support/reference-ocra.ts) on the secret from the device file. Plus the clear errors.
  */
+import { protocolVersion } from '../../emulator/serial/messages.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () 
       const panel = new PanelLink(port, { identity: panelIdentity });
       const record = parseDeviceRecord(JSON.parse(readFileSync(device, 'utf8')));
       const card = await panel.connect();
-      expect(card).toMatchObject({ version: 1, model: 'DSC+', serial: record.serial, clock: 'virtual' });
+      expect(card).toMatchObject({ version: protocolVersion, model: 'DSC+', serial: record.serial, clock: 'virtual' });
       expect(panel.frame?.text).toBe('');
       const on = await panel.press('PRESS', 2_000);
       expect(on.frame?.text).toBe('PIN>');

@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { CardLink } from '../../emulator/serial/card-link.ts';
 import { decodeLine, encodeLine } from '../../emulator/serial/codec.ts';
-import type { Message } from '../../emulator/serial/messages.ts';
+import { protocolVersion, type Message } from '../../emulator/serial/messages.ts';
 import { duplexPair } from './support/duplex.ts';
 import { FakeCard } from './support/fake-card.ts';
 
-const hello: Message = { type: 'hello', version: 1, model: 'T', firmware: '0', serial: '-', clock: 'real' };
+const hello: Message = { type: 'hello', version: protocolVersion, model: 'T', firmware: '0', serial: '-', clock: 'real' };
 const identity = { model: 'FAKE', firmware: '0', serial: '1', clock: 'real' } as const;
 
 /** Write lines to a card link and collect the decoded lines it answers with. */

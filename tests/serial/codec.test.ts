@@ -100,7 +100,7 @@ describe('encodeLine / decodeLine', () => {
   it('names the bad field and keeps the sequence number once the CRC holds', () => {
     expect(decodeLine(referenceLine('KD 12 ENTER').trim())).toEqual({
       ok: false,
-      error: { code: 'FIELD', seq: 12, detail: 'KD: key expected one of 0 1 2 3 4 5 6 7 8 9 OK BACK PRESS, got "ENTER"' },
+      error: { code: 'FIELD', seq: 12, detail: 'KD: key expected 0-9, OK, BACK or PRESS, got "ENTER"' },
     });
   });
 

@@ -3,6 +3,7 @@
  * with a card that knows nothing of the firmware: hello, acked key events, frames before acks,
  * refused versions and the clear message for a port that cannot be opened.
  */
+import { protocolVersion } from '../../emulator/serial/messages.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CardLink } from '../../emulator/serial/card-link.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
@@ -31,7 +32,7 @@ describe.skipIf(ptySkipReason !== null)('links over a socat pseudo-terminal pair
     const cardLink = new CardLink(ports[0]!, card, { identity: cardIdentity, clock: 'virtual' });
     const panel = new PanelLink(ports[1]!, { identity: panelIdentity });
     const peer = await panel.connect();
-    expect(peer).toEqual({ version: 1, ...cardIdentity });
+    expect(peer).toEqual({ version: protocolVersion, ...cardIdentity });
     expect(panel.frame).toMatchObject({ number: 0, text: '' });
     const down = await panel.keyDown('7');
     expect(down).toEqual({ ackFrame: 1, frame: { type: 'frame', number: 1, text: 'D7', lowBattery: false, locked: false } });
@@ -44,17 +45,17 @@ describe.skipIf(ptySkipReason !== null)('links over a socat pseudo-terminal pair
     panel.close();
   });
 
-  it('refuses a panel of another protocol version, and its keys, with clear errors', async () => {
+  it('refuses a panel of another protocol version (a version-1 board), and its keys, with clear errors', async () => {
     const card = new FakeCard();
     const cardLink = new CardLink(ports[0]!, card, { identity: cardIdentity, clock: 'virtual' });
-    const panel = new PanelLink(ports[1]!, { identity: panelIdentity, version: 2 });
+    const panel = new PanelLink(ports[1]!, { identity: panelIdentity, version: protocolVersion - 1 });
     const refusals: string[] = [];
     panel.onEvent((event) => {
       if (event.type === 'peerError') refusals.push(`${event.code} ${event.text}`);
     });
-    await expect(panel.connect()).rejects.toThrow('the card refused our hello: protocol 2 refused; this end speaks 1');
+    await expect(panel.connect()).rejects.toThrow(`the card refused our hello: protocol ${protocolVersion - 1} refused; this end speaks ${protocolVersion}`);
     await expect(panel.keyDown('1')).rejects.toThrow(/HELLO no hello yet/);
-    expect(refusals).toEqual(['VERSION protocol 2 refused; this end speaks 1', 'HELLO no hello yet: send HI first']);
+    expect(refusals).toEqual([`VERSION protocol ${protocolVersion - 1} refused; this end speaks ${protocolVersion}`, 'HELLO no hello yet: send HI first']);
     expect(card.applied).toEqual([]);
     cardLink.close();
     panel.close();

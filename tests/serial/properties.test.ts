@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CardLink } from '../../emulator/serial/card-link.ts';
 import { decodeLine, encodeLine } from '../../emulator/serial/codec.ts';
 import { LineParser } from '../../emulator/serial/line-parser.ts';
-import { sequenceModulo, type Decoded, type Envelope, type Message } from '../../emulator/serial/messages.ts';
+import { protocolVersion, sequenceModulo, type Decoded, type Envelope, type Message } from '../../emulator/serial/messages.ts';
 import { propertyParams } from '../support/seed.ts';
 import { keyArb, messageArb, seqArb, splitAt } from './support/arbitraries.ts';
 import { duplexPair } from './support/duplex.ts';
@@ -102,7 +102,7 @@ describe('the card end under duplicated and reordered key events', () => {
         const [cardEnd, testerEnd] = duplexPair();
         const card = new FakeCard();
         const link = new CardLink(cardEnd, card, { identity: { model: 'FAKE', firmware: '0', serial: '1', clock: 'virtual' }, clock: 'virtual' });
-        const hello: Message = { type: 'hello', version: 1, model: 'T', firmware: '0', serial: '-', clock: 'real' };
+        const hello: Message = { type: 'hello', version: protocolVersion, model: 'T', firmware: '0', serial: '-', clock: 'real' };
         testerEnd.write(encodeLine(helloSeq, hello));
         for (const { seq, key, down } of lines) testerEnd.write(encodeLine(seq, { type: down ? 'keyDown' : 'keyUp', key }));
         await new Promise((resolve) => setImmediate(resolve));
