@@ -20,7 +20,7 @@
 #define LINE_BYTES_MAX 96        /* lineBytesMax: a longer line is dropped whole (ER LONG) */
 #define FRAME_TEXT_CHARS_MAX 8   /* frameTextCharsMax: the card's display is 8 characters */
 #define SEQUENCE_MODULO 1000     /* sequenceModulo: numbers 0..999, wrapping */
-#define PROTOCOL_VERSION "1"
+#define PROTOCOL_VERSION "2"
 
 /* This board's hello. MODEL and FIRMWARE: 1-16 of A-Z a-z 0-9 . _ + -; no serial number: "-". */
 #define BOARD_MODEL "DSCBOARD"
