@@ -227,9 +227,13 @@ export interface SerialCard {
 }
 
 /**
- * Wait until the board and `dsc serial` have greeted each other: dsc serial says so on stderr, and
+ * Wait until the board and `dsc serial` have greeted each other: dsc serial says so on stderr (with
+ * --trace, its trace shows the board's hello), and
  * the board's LCD drops NO PC. Rejects when dsc serial exits first (a bad device file: exit 2).
  */
+/** dsc serial's stderr once the board greeted it: its notice, or under --trace the board's HI or HA. */
+const cardGreeted = /board \S+ \S+ \(serial \S+\) connected|^rx H[IA] \d+ 1 DSCBOARD /m;
+
 export async function waitConnected(board: SimBoard, card: SerialCard, timeoutMs = connectTimeoutMs): Promise<void> {
   let onExit = (_code: number | null) => {};
   let timer: NodeJS.Timeout | undefined;
@@ -240,7 +244,7 @@ export async function waitConnected(board: SimBoard, card: SerialCard, timeoutMs
       card.child.once('exit', onExit);
       timer = setTimeout(() => reject(new Error(`the board and dsc serial did not connect within ${timeoutMs} ms: ${card.stderr.trim()}`)), timeoutMs);
       const check = () => {
-        if (/board \S+ \S+ \(serial \S+\) connected/.test(card.stderr) && board.view?.linked === true) resolve();
+        if (cardGreeted.test(card.stderr) && board.view?.linked === true) resolve();
         else poll = setTimeout(check, 20);
       };
       check();
