@@ -120,28 +120,25 @@ static void greeted(const line_t *line) {
   }
 }
 
-/* An FR: "FRAME FLAGS TEXT", the text at most 8 characters. */
-static void frame(const line_t *line) {
-  uint32_t number;
+/* The fields of an FR ("FRAME FLAGS TEXT", the text 8 characters at most) or an AK ("REF FRAME"),
+ * checked before the line's number is judged: a malformed line is refused whole and, as in
+ * emulator/serial/link.ts, does not advance the count. */
+static bool well_formed(const line_t *line, uint32_t *number, uint32_t *ref) {
+  if (line->type[0] == 'A')
+    return line->count == 2 && line_number(line->field[0], SEQUENCE_MODULO - 1, ref) && line_number(line->field[1], 0xFFFFFFFFUL, number);
   const char *flags = line->field[1];
-  if (line->count != 3 || !line_number(line->field[0], 0xFFFFFFFFUL, &number) || strlen(flags) != 2 ||
-      (flags[0] != 'B' && flags[0] != '-') || (flags[1] != 'L' && flags[1] != '-') ||
-      strlen(line->field[2]) > FRAME_TEXT_CHARS_MAX) {
-    ERROR(line->seq, "FIELD", "FR takes FRAME FLAGS and a text of 8 at most");
-    resync = true;
-    return;
-  }
-  last_frame = number;
-  have_frame = true;
-  display_frame(line->field[2], flags[0] == 'B', flags[1] == 'L');
+  return line->count == 3 && line_number(line->field[0], 0xFFFFFFFFUL, number) && strlen(flags) == 2 &&
+         (flags[0] == 'B' || flags[0] == '-') && (flags[1] == 'L' || flags[1] == '-') &&
+         strlen(line->field[2]) <= FRAME_TEXT_CHARS_MAX;
 }
 
-static void ack(const line_t *line) {
-  uint32_t ref, number;
-  if (line->count != 2 || !line_number(line->field[0], SEQUENCE_MODULO - 1, &ref) || !line_number(line->field[1], 0xFFFFFFFFUL, &number)) {
-    ERROR(line->seq, "FIELD", "AK takes REF and FRAME");
-    return;
-  }
+static void frame(const line_t *line, uint32_t number) {
+  last_frame = number;
+  have_frame = true;
+  display_frame(line->field[2], line->field[1][0] == 'B', line->field[1][1] == 'L');
+}
+
+static void ack(uint32_t ref, uint32_t number) {
   if (!pending || ref != pending_seq) return; /* an AK for a line already settled */
   pending = false;
   /* The AK names the frame on the PC's display now; a different one here means its FR was lost. */
@@ -191,6 +188,13 @@ static void receive(const line_t *line) {
     ERROR(line->seq, "HELLO", "no hello yet: send HI first");
     return;
   }
+  uint32_t number = 0, ref = 0;
+  if (known && !well_formed(line, &number, &ref)) {
+    if (line->type[0] == 'F') ERROR(line->seq, "FIELD", "FR takes FRAME FLAGS and a text of 8 at most");
+    else ERROR(line->seq, "FIELD", "AK takes REF and FRAME");
+    resync = true; /* what the PC meant to show is unknown: ask again */
+    return;
+  }
   int16_t distance = (int16_t)((line->seq - peer_last + SEQUENCE_MODULO) % SEQUENCE_MODULO);
   if (distance == 0) {
     ERROR(line->seq, "DUP", "repeated line; dropped");
@@ -206,8 +210,8 @@ static void receive(const line_t *line) {
   }
   peer_last = line->seq;
   if (ours) ERROR(line->seq, "ROLE", "a panel takes FR AK HI HA ER");
-  else if (line->type[0] == 'F') frame(line);
-  else ack(line);
+  else if (line->type[0] == 'F') frame(line, number);
+  else ack(ref, number);
 }
 
 static void read_lines(void) {

@@ -84,6 +84,11 @@ void keypad_model_attach(avr_t *avr) {
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(ROW_PORT), IOPORT_IRQ_REG_PORT), row_port_written, avr);
     hooked = true;
   }
+  /* simavr skips a pin change that repeats the pin's last value ("filtered" irqs). A reset clears
+   * the PIN registers behind the irqs' backs, so every value the model drives must go through. */
+  for (int bit = COL_SHIFT; bit < COL_SHIFT + 3; bit++)
+    avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(COL_PORT), bit)->flags &= ~IRQ_FLAG_FILTERED;
+  avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(PRESS_PORT), PRESS_BIT)->flags &= ~IRQ_FLAG_FILTERED;
   row_ddr = 0;
   row_port = 0;
   update_pins(avr);
