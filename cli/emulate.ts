@@ -187,6 +187,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           login,
           screens,
           demoPin: () => demoPin,
+          demoPassword: demo?.password,
           onPressed: (listener) => {
             pressedListeners.add(listener);
             return () => pressedListeners.delete(listener);

@@ -1,7 +1,7 @@
 /**
  * First start of `npm start` with no arguments: a demo card and a demo user, ready to log in.
  * Kept under `./.dsc/` so the card remembers its counters, lock and PIN between runs:
- *   .dsc/demo.json          which files, which user, the demo PIN (owner-only: it names the PIN)
+ *   .dsc/demo.json          which files, which user, the demo PIN and password (owner-only: it names them)
  *   .dsc/demo-card.json     the device file (the card's memory image, secret sealed)
  *   .dsc/demo-host.sqlite   the login server's database (+ .key, its sealing key, owner-only)
  * demo.json is written last: a setup interrupted before it is redone from scratch next time.
@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { provisionDeviceFile } from './card.ts';
 import { openHost } from '../host/index.ts';
 import { pinDigits } from '../firmware/types.ts';
+import { isWeakPin } from '../firmware/card-suite.ts';
 
 export const demoUser = 'demo';
 const demoFiles = { config: 'demo.json', device: 'demo-card.json', db: 'demo-host.sqlite' } as const;
@@ -23,6 +24,8 @@ export interface DemoSetup {
   readonly user: string;
   /** The PIN chosen "at ordering" (or the last one changed through the login page). */
   readonly pin: string;
+  /** The demo user's password (the first factor). */
+  readonly password: string;
   readonly configPath: string;
   /** True when this call made the demo (first run). */
   readonly created: boolean;
@@ -37,18 +40,16 @@ export class DemoSetupError extends Error {
   override name = 'DemoSetupError';
 }
 
-/**
- * A PIN the card's digipass profile would not call weak: not all one digit, not a run up or down
- * (1234, 9876). The demo card is dscplus, but a demo should not teach a weak PIN.
- * @example
- * isWeakPin('1234') // true
- */
-export function isWeakPin(pin: string): boolean {
-  const digits = [...pin].map(Number);
-  const steps = digits.slice(1).map((d, i) => d - digits[i]!);
-  return steps.every((s) => s === 0) || steps.every((s) => s === 1) || steps.every((s) => s === -1);
+/** The demo password: digits (the login page's keys type digits), shown on screen like the demo PIN. */
+export const demoPasswordDigits = 10;
+
+function randomPassword(): string {
+  let out = '';
+  while (out.length < demoPasswordDigits) out += String(randomInt(0, 10));
+  return out;
 }
 
+// The keypad's rule (firmware/card-suite.ts), so the demo never teaches a PIN the card or server refuses.
 function randomPin(): string {
   for (;;) {
     const pin = String(randomInt(0, 10 ** pinDigits)).padStart(pinDigits, '0');
@@ -64,15 +65,26 @@ function readConfig(folder: string): DemoSetup {
   } catch (error) {
     throw new DemoSetupError(`demo setup ${JSON.stringify(configPath)} cannot be read (${(error as Error).message}); remove ${JSON.stringify(folder)} to start afresh`);
   }
-  const { user, pin } = json;
-  if (typeof user !== 'string' || typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) {
+  const { user, pin, password } = json;
+  if (typeof user !== 'string' || typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin) || (password !== undefined && typeof password !== 'string')) {
     throw new DemoSetupError(`demo setup ${JSON.stringify(configPath)} expected "user" and a ${pinDigits}-digit "pin"; remove ${JSON.stringify(folder)} to start afresh`);
   }
-  return { devicePath: join(folder, demoFiles.device), dbPath: join(folder, demoFiles.db), user, pin, configPath, created: false };
+  const setup = { devicePath: join(folder, demoFiles.device), dbPath: join(folder, demoFiles.db), user, pin, password: (password as string | undefined) ?? '', configPath, created: false };
+  if (password !== undefined) return setup;
+  // A demo from before passwords: give its user one now.
+  const fresh = randomPassword();
+  const host = openHost({ dbPath: setup.dbPath });
+  try {
+    host.setPassword({ user, password: fresh, by: 'demo setup' });
+  } finally {
+    host.close();
+  }
+  writeConfig(configPath, user, pin, fresh);
+  return { ...setup, password: fresh };
 }
 
-function writeConfig(configPath: string, user: string, pin: string): void {
-  writeFileAtomic(configPath, `${JSON.stringify({ user, pin, device: demoFiles.device, db: demoFiles.db }, null, 2)}\n`);
+function writeConfig(configPath: string, user: string, pin: string, password: string): void {
+  writeFileAtomic(configPath, `${JSON.stringify({ user, pin, password, device: demoFiles.device, db: demoFiles.db }, null, 2)}\n`);
 }
 
 /**
@@ -91,14 +103,16 @@ export function ensureDemo(folder: string): DemoSetup {
   for (const leftover of [devicePath, dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}.key`]) rmSync(leftover, { force: true });
   const pin = randomPin();
   const { record } = provisionDeviceFile(devicePath, { profile: 'dscplus', pin });
+  const password = randomPassword();
   const host = openHost({ dbPath });
   try {
     host.enroll({ user: demoUser, record });
+    host.setPassword({ user: demoUser, password, by: 'demo setup' });
   } finally {
     host.close();
   }
-  writeConfig(configPath, demoUser, pin);
-  return { devicePath, dbPath, user: demoUser, pin, configPath, created: true };
+  writeConfig(configPath, demoUser, pin, password);
+  return { devicePath, dbPath, user: demoUser, pin, password, configPath, created: true };
 }
 
 /**
@@ -107,6 +121,6 @@ export function ensureDemo(folder: string): DemoSetup {
  * rememberDemoPin(ensureDemo(join(process.cwd(), '.dsc')), '7391');
  */
 export function rememberDemoPin(setup: DemoSetup, pin: string): void {
-  writeConfig(setup.configPath, setup.user, pin);
+  writeConfig(setup.configPath, setup.user, pin, setup.password);
   chmodSync(setup.configPath, 0o600);
 }

@@ -7,25 +7,52 @@ import { HostError } from './errors.ts';
 import { secretContext } from './seal.ts';
 import type { AuditEntry } from './store.ts';
 import type { DeviceInfo, ExportedKey } from './types.ts';
-import { checkName, serialCharsMax } from './validate.ts';
+import { accountUnlock } from './lockout.ts';
+import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
 
-/** Administrator unlock: clears the failure count and the lock. */
-export function unlock(core: HostCore, input: { serial: string; by?: string }): DeviceInfo {
-  const serial = checkName('serial', input.serial, serialCharsMax);
+function unlockDevice(core: HostCore, serial: string, by: string | undefined): void {
+  const row = core.store.device(serial)!;
+  core.store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures: 0, locked: false, notBeforeMs: 0 });
+  core.audit({ user: null, serial, action: 'unlock', outcome: 'ok', reason: `administrator unlock by ${by ?? 'administrator'} (was ${row.failures} failures${row.locked ? ', locked' : ''})` });
+}
+
+function unlockAccount(core: HostCore, user: string, by: string | undefined): void {
+  const was = accountUnlock(core, user);
+  core.audit({ user, serial: null, action: 'unlock', outcome: 'ok', reason: `administrator unlock by ${by ?? 'administrator'} (account was ${was.failures} failures${was.locked ? ', locked' : ''})` });
+}
+
+/**
+ * Administrator unlock, clearing both counts: of a device and the accounts of its users (`serial`), or of an
+ * account and all its devices (`user`).
+ */
+export function unlock(core: HostCore, input: { serial?: string; user?: string; by?: string }): DeviceInfo[] {
+  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const user = input.user === undefined ? undefined : checkName('user', input.user, userCharsMax);
+  if ((serial === undefined) === (user === undefined)) throw new HostError('bad input', 'unlock expected a device or a user (one of them)', true);
   return core.store.transaction(() => {
-    const row = core.store.device(serial);
-    if (!row) throw new HostError('unknown device', `no device ${serial}`, true);
-    core.store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures: 0, locked: false, notBeforeMs: 0 });
-    core.audit({ user: input.by ?? null, serial, action: 'unlock', outcome: 'ok', reason: `administrator unlock (was ${row.failures} failures${row.locked ? ', locked' : ''})` });
-    return deviceInfo(core, serial);
+    if (serial !== undefined) {
+      if (!core.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
+      unlockDevice(core, serial, input.by);
+      for (const owner of core.store.usersOf(serial)) unlockAccount(core, owner, input.by);
+      return [deviceInfo(core, serial)];
+    }
+    if (!core.store.userExists(user!)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+    unlockAccount(core, user!, input.by);
+    const serials = core.store.devicesOf(user!).map((d) => d.row.serial);
+    for (const s of serials) unlockDevice(core, s, input.by);
+    return serials.map((s) => deviceInfo(core, s, user));
   });
 }
 
-/** The code that unlocks a PIN-locked digipass card showing `lockCode`. */
+/**
+ * The code that unlocks a PIN-locked digipass card showing `lockCode`, accepted as the card shows it
+ * (`L1406204`: the L, spaces and dashes are ignored).
+ */
 export function unlockCode(core: HostCore, input: { serial: string; lockCode: string; by?: string }): string {
   const serial = checkName('serial', input.serial, serialCharsMax);
-  if (typeof input.lockCode !== 'string' || !new RegExp(`^\\d{${lockCodeDigits}}$`).test(input.lockCode)) {
-    throw new HostError('bad input', `"lockCode" expected ${lockCodeDigits} digits, got ${JSON.stringify(String(input.lockCode).slice(0, 20))}`, true);
+  const lockCode = typeof input.lockCode === 'string' ? input.lockCode.trim().replace(/^L/i, '').replace(/[\s-]/g, '') : '';
+  if (!new RegExp(`^\\d{${lockCodeDigits}}$`).test(lockCode)) {
+    throw new HostError('bad input', `the lock code expected ${lockCodeDigits} digits as the card shows them (L and the digits), got ${JSON.stringify(String(input.lockCode).slice(0, 20))}`, true);
   }
   return core.store.transaction(() => {
     const row = core.store.device(serial);
@@ -34,7 +61,7 @@ export function unlockCode(core: HostCore, input: { serial: string; lockCode: st
     const secret = core.sealer.open(secretContext(serial), row.sealedSecret);
     try {
       core.audit({ user: input.by ?? null, serial, action: 'unlock-code', outcome: 'ok', reason: 'unlock code derived' });
-      return deriveUnlockCode(secret, input.lockCode);
+      return deriveUnlockCode(secret, lockCode);
     } finally {
       secret.fill(0);
     }

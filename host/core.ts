@@ -5,6 +5,8 @@
  */
 import type { Random } from './challenge.ts';
 import type { MaterialCache } from './match.ts';
+import type { ScryptCost } from './password.ts';
+import type { IssueLimits } from './rate-limit.ts';
 import type { Sealer } from './seal.ts';
 import type { AuditEntry, Store } from './store.ts';
 
@@ -18,6 +20,9 @@ export interface HostCore {
   /** Consecutive failures that lock a device. */
   readonly lockLimit: number;
   readonly challengeTtlMs: number;
+  readonly issueLimits: IssueLimits;
+  /** The scrypt cost of new password hashes. */
+  readonly passwordCost: ScryptCost;
   /** Unsealed keys by serial, for as long as the host is open. */
   readonly materials: MaterialCache;
   audit(entry: Omit<AuditEntry, 'atMs'>): void;

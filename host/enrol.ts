@@ -9,6 +9,7 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { equalBytes } from './compare.ts';
 import type { HostCore } from './core.ts';
 import { deviceInfo } from './devices.ts';
+import { counterMax } from './match.ts';
 import { HostError } from './errors.ts';
 import { pinContext, secretContext } from './seal.ts';
 import { deviceKinds, type DeviceKind } from './store.ts';
@@ -28,9 +29,12 @@ export function enrollKey(core: HostCore, input: EnrolKeyInput): DeviceInfo {
   } catch (error) {
     throw new HostError('bad input', (error as Error).message, true);
   }
-  if (input.pin !== undefined) checkPin('pin', input.pin);
+  if (input.pin !== undefined) checkPin('PIN', input.pin);
   if (suite.pin && input.pin === undefined && input.profile === 'dscplus') {
     throw new HostError('bad input', `suite ${suite.text} mixes the PIN into the response: enrol with the PIN chosen at ordering`, true);
+  }
+  if (input.counter !== undefined && (!Number.isSafeInteger(input.counter) || input.counter < 0 || input.counter > counterMax)) {
+    throw new HostError('bad input', `key ${serial}: the counter expected 0..${counterMax}, got ${input.counter}`, true);
   }
   const kind = input.kind ?? (input.profile === 'dscplus' ? 'dscplus' : 'dsc');
   if (!(deviceKinds as readonly string[]).includes(kind)) throw new HostError('bad input', `"kind" expected one of ${deviceKinds.join(', ')}, got ${JSON.stringify(kind)}`, true);
@@ -54,8 +58,9 @@ export function enrollKey(core: HostCore, input: EnrolKeyInput): DeviceInfo {
         expiresMs: null, enrolledMs: core.now(),
       });
     }
+    const already = existing !== undefined && user !== undefined && store.usersOf(serial).includes(user);
     if (user !== undefined) store.assign(user, serial, true);
-    core.audit({ user: user ?? null, serial, action: 'enroll', outcome: 'ok', reason: existing ? 'shared with another user' : null });
+    core.audit({ user: user ?? null, serial, action: 'enroll', outcome: 'ok', reason: !existing ? null : already ? 'enrolled again for the same user' : 'shared with another user' });
     return deviceInfo(core, serial, user);
   });
 }
@@ -71,7 +76,13 @@ export function enrollKeys(core: HostCore, inputs: readonly EnrolKeyInput[]): De
  */
 export function enrollRecord(core: HostCore, input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): DeviceInfo {
   const record = parseDeviceRecord(input.record);
-  const data = enrolmentData(record);
+  let data;
+  try {
+    data = enrolmentData(record);
+  } catch (error) {
+    // A damaged field (an orderPin that does not open, a key of the wrong length) is bad input, not a crash.
+    throw new HostError('bad input', `device file of ${record.serial} does not open: ${(error as Error).message}`, true);
+  }
   try {
     const pin = input.pin ?? data.pin;
     return enrollKey(core, {

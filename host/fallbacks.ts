@@ -9,17 +9,17 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { randomBelow, type Random } from './challenge.ts';
+import { randomBelow } from './challenge.ts';
+import type { HostCore } from './core.ts';
+import { accountFailure, accountGate, accountSuccess } from './lockout.ts';
 import { equalBytes } from './compare.ts';
 import { HostError } from './errors.ts';
-import { secretContext, type Sealer } from './seal.ts';
-import type { AuditEntry, Store } from './store.ts';
+import { secretContext } from './seal.ts';
 import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
 
-/** Security Code Card: 224 codes of 3 characters; the login asks two indexes; an online card is valid 21 days. */
-export const codeCardCodes = 224;
-export const codeCardCodeChars = 3;
-export const codeCardValidMs = 21 * 86_400_000;
+import { codeCardCodeChars, codeCardCodes, codeCardValidMs } from './code-card.ts';
+
+export { codeCardCodeChars, codeCardCodes, codeCardValidMs };
 /** Temporary code: full access for 2 days, then only printing an online card for 10 more days. */
 export const tempCodeFullMs = 2 * 86_400_000;
 export const tempCodePrintMs = 10 * 86_400_000;
@@ -27,15 +27,6 @@ export const tempCodeChars = 10;
 const tempCodeAlphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // no 0/O, 1/I: read over the phone
 
 
-/** What the fallbacks need from the host. */
-export interface FallbackCore {
-  readonly store: Store;
-  readonly sealer: Sealer;
-  readonly macKey: Uint8Array;
-  readonly now: () => number;
-  readonly random: Random;
-  audit(entry: Omit<AuditEntry, 'atMs'>): void;
-}
 
 export interface TempCode {
   readonly code: string;
@@ -43,7 +34,9 @@ export interface TempCode {
   readonly printUntilMs: number;
 }
 
-export type TempCodeCheck = { ok: true; access: 'full' | 'print-card' } | { ok: false; reason: 'unknown user' | 'no temporary code' | 'wrong code' | 'expired' };
+export type TempCodeCheck =
+  | { ok: true; access: 'full' | 'print-card' }
+  | { ok: false; reason: 'unknown user' | 'no temporary code' | 'wrong code' | 'expired' | 'locked' | 'throttled'; retryAfterMs?: number; locked?: boolean };
 
 export interface CodeCard {
   readonly serial: string;
@@ -51,7 +44,7 @@ export interface CodeCard {
   readonly expiresMs: number;
 }
 
-function tempMac(core: FallbackCore, user: string, code: string): Uint8Array {
+function tempMac(core: HostCore, user: string, code: string): Uint8Array {
   return hmac(sha256, core.macKey, utf8ToBytes(`${user}\u0000${code}`));
 }
 
@@ -60,7 +53,7 @@ function tempMac(core: FallbackCore, user: string, code: string): Uint8Array {
  * printing an online Security Code Card for 10 more days. Never two in a row: a second one needs a login with
  * a device in between.
  */
-export function issueTempCode(core: FallbackCore, input: { user: string; by?: string }): TempCode {
+export function issueTempCode(core: HostCore, input: { user: string; by?: string }): TempCode {
   const user = checkName('user', input.user, userCharsMax);
   return core.store.transaction(() => {
     if (!core.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
@@ -81,19 +74,30 @@ export function issueTempCode(core: FallbackCore, input: { user: string; by?: st
 }
 
 /** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
-export function checkTempCode(core: FallbackCore, input: { user: string; code: string }): TempCodeCheck {
+export function checkTempCode(core: HostCore, input: { user: string; code: string }): TempCodeCheck {
   const user = checkName('user', input.user, userCharsMax);
   return core.store.transaction(() => {
     if (!core.store.userExists(user)) return { ok: false, reason: 'unknown user' } as const;
     const row = core.store.tempCode(user);
+    const nowMs = core.now();
+    // Guesses count toward the account's lockout, with its delays, like every other factor.
+    const gate = accountGate(core, user, nowMs);
+    if (!gate.ok) {
+      core.audit({ user, serial: null, action: 'temp-code-login', outcome: 'refused', reason: gate.reason });
+      return gate.reason === 'locked' ? { ok: false, reason: 'locked', locked: true } : { ok: false, reason: 'throttled', retryAfterMs: gate.retryAfterMs };
+    }
     if (!row) return { ok: false, reason: 'no temporary code' } as const;
     const mac = tempMac(core, user, String(input.code).trim().toUpperCase());
-    const nowMs = core.now();
     const result = !equalBytes(mac, row.codeMac) ? ({ ok: false, reason: 'wrong code' } as const)
       : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
       : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
       : ({ ok: false, reason: 'expired' } as const);
     core.audit({ user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
+    if (result.ok) {
+      accountSuccess(core, user);
+      return result;
+    }
+    if (result.reason === 'wrong code') return { ...result, locked: accountFailure(core, user, nowMs, 'wrong temporary code').locked };
     return result;
   });
 }
@@ -102,7 +106,7 @@ export function checkTempCode(core: FallbackCore, input: { user: string; code: s
  * The online Security Code Card (IBKR KB1873): 224 three-digit codes, valid 21 days, enrolled as a device of
  * kind `security-code-card`. Needs a valid temporary code (either phase). The codes are returned once, to print.
  */
-export function issueCodeCard(core: FallbackCore, input: { user: string; tempCode: string }): CodeCard {
+export function issueCodeCard(core: HostCore, input: { user: string; tempCode: string }): CodeCard {
   const user = checkName('user', input.user, userCharsMax);
   const check = checkTempCode(core, { user, code: input.tempCode });
   if (!check.ok) throw new HostError(check.reason, `no online card: temporary code refused (${check.reason})`, check.reason === 'unknown user');

@@ -13,7 +13,8 @@ import { checkTempCode, issueCodeCard, issueTempCode, type CodeCard, type TempCo
 import { loginChallenge } from './issue.ts';
 import { requestPinChange } from './pin-change.ts';
 import type { AuditEntry, DeviceKind } from './store.ts';
-import type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyResult } from './types.ts';
+import { passwordLogin, setPassword, type PasswordLogin } from './login.ts';
+import type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyInput, VerifyResult } from './types.ts';
 import { verify } from './verify.ts';
 import { authorizeWithdrawal } from './withdrawal.ts';
 
@@ -68,26 +69,40 @@ export class Host {
     return deviceBySerial(this.#core, serial);
   }
 
-  /** A fresh login challenge for one of the user's devices (`serial` picks it when the user has several). */
+  /** Set or replace a user's password (the first factor). */
+  setPassword(input: { user: string; password: string; by?: string }): void {
+    setPassword(this.#core, input);
+  }
+
+  /** The user-facing login: the password first, then a login challenge for one of the user's devices. */
+  login(input: { user: string; password: string; serial?: string }): PasswordLogin {
+    return passwordLogin(this.#core, input);
+  }
+
+  /**
+   * A login challenge without the first factor, for administrators and scripts (rate-limited like any
+   * issue). `serial` picks the device when the user has several.
+   */
   challenge(input: { user: string; serial?: string }): Issued {
     return loginChallenge(this.#core, input);
   }
 
   /**
-   * Check a response to a challenge this host issued. Atomic: the challenge is consumed and the device's
-   * counters updated in the same transaction, so two verifiers racing on one challenge give one success.
+   * Check a response to a challenge this host issued, for the purpose the caller is about to allow. Atomic:
+   * the challenge is consumed and the counters updated in one transaction (one winner of a race). A login
+   * returns a session, which PIN changes and withdrawals require.
    */
-  verify(input: { user: string; challenge: string; response: string }): VerifyResult {
+  verify(input: VerifyInput): VerifyResult {
     return verify(this.#core, input);
   }
 
-  /** Administrator unlock: clears the failure count and the lock. */
-  unlock(input: { serial: string; by?: string }): DeviceInfo {
+  /** Administrator unlock of a device (and its users' accounts) or of an account (and its devices). */
+  unlock(input: { serial?: string; user?: string; by?: string }): DeviceInfo[] {
     return unlock(this.#core, input);
   }
 
-  /** Start a server-side PIN change: the answer to the returned challenge, made with the NEW PIN, commits it. */
-  requestPinChange(input: { user: string; serial?: string; newPin: string; confirmPin: string }): Issued {
+  /** Start a server-side PIN change (needs a live session): the answer made with the NEW PIN commits it. */
+  requestPinChange(input: { user: string; session: string; serial?: string; newPin: string; confirmPin: string }): Issued {
     return requestPinChange(this.#core, input);
   }
 
@@ -97,7 +112,7 @@ export class Host {
   }
 
   /** A challenge for a withdrawal from a device whose limits cover it; `verify` records the withdrawal. */
-  authorizeWithdrawal(input: { user: string; amountUsd: number; serial?: string }): Issued & { amountUsd: number } {
+  authorizeWithdrawal(input: { user: string; session: string; amountUsd: number; serial?: string }): Issued & { amountUsd: number } {
     return authorizeWithdrawal(this.#core, input);
   }
 

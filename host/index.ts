@@ -12,9 +12,16 @@
 import type { Host } from './host.ts';
 
 export { Host } from './host.ts';
-export { openHost, openHostFile, type HostOptions, type HostFileOptions } from './open.ts';
-export type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyReason, VerifyResult } from './types.ts';
-export { challengeTtlMs, challengeTtlMaxMs, challengeDrawsMax } from './issue.ts';
+export { openHost, openHostFile, type HostOptions, type HostFileOptions, type HostFile } from './open.ts';
+export type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyInput, VerifyReason, VerifyResult } from './types.ts';
+export type { PasswordLogin } from './login.ts';
+export { passwordCostDefault, passwordCharsMin, passwordCharsMax, type ScryptCost } from './password.ts';
+export { issueLimitsDefault, type IssueLimits } from './rate-limit.ts';
+export { sessionTtlMs, sessionsPerUserMax, type Session } from './session.ts';
+export { challengePurposes, type ChallengePurpose } from './store.ts';
+export { counterMax } from './match.ts';
+export { issuedBitsMax } from './issued-bits.ts';
+export { challengeTtlMs, challengeTtlMaxMs, challengeDrawsMax, challengeRowKeepMs } from './issue.ts';
 export { attemptsPerChallengeMax } from './verify.ts';
 export { counterLookAhead, timeStepWindow } from './match.ts';
 export { amountUsdMax } from './withdrawal.ts';

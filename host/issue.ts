@@ -4,7 +4,10 @@ import { record, type HostCore } from './core.ts';
 import { suiteOf } from './suites.ts';
 import { pickDevice, unusable } from './devices.ts';
 import { HostError } from './errors.ts';
-import { codeCardCodes } from './fallbacks.ts';
+import { codeCardCodes } from './code-card.ts';
+import { issuedIndex, markIssued } from './issued-bits.ts';
+import { accountGate, gateMessage } from './lockout.ts';
+import { takeIssue } from './rate-limit.ts';
 import type { ChallengePurpose, DeviceRow } from './store.ts';
 import type { Issued } from './types.ts';
 import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
@@ -13,11 +16,18 @@ import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
 export const challengeTtlMs = 120_000;
 /** The longest validity a caller may configure: a challenge is for one login, not a session. */
 export const challengeTtlMaxMs = 15 * 60_000;
+/** Challenge rows are kept this long past their expiry (for "expired" rather than "unknown"), then pruned. */
+export const challengeRowKeepMs = 24 * 60 * 60_000;
 /** Draws before giving up on finding a challenge never issued to the device (the space is nearly used up). */
 export const challengeDrawsMax = 1_000;
 
 /** `issuedMs`: the time the caller read once for the whole call. */
 export function issue(core: HostCore, row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra?: { sealedPayload?: Uint8Array; amountUsd?: number }): Issued {
+  // A locked account gets no challenges; a throttled one may (the wait applies to answering).
+  const gate = accountGate(core, user, issuedMs);
+  if (!gate.ok && gate.reason === 'locked') throw new HostError('locked', gateMessage(user, gate));
+  takeIssue(core, user, row.serial, issuedMs);
+  core.store.pruneChallenges(issuedMs - challengeRowKeepMs);
   for (let draw = 0; draw < challengeDrawsMax; draw++) {
     let challenge: string;
     let indexes: [number, number] | undefined;
@@ -32,6 +42,8 @@ export function issue(core: HostCore, row: DeviceRow, user: string, purpose: Cha
     }
     // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
     const expiresAtMs = issuedMs + core.challengeTtlMs;
+    // The bitmap remembers every challenge ever issued (rows are pruned); the row insert is the backstop.
+    if (!markIssued(core.store, row.serial, issuedIndex(challenge, row.checkDigit, row.profile === 'code-card'))) continue;
     const id = core.store.insertChallenge({
       serial: row.serial, user, challenge, purpose, sealedPayload: extra?.sealedPayload ?? null, amountUsd: extra?.amountUsd ?? null,
       issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
@@ -43,7 +55,10 @@ export function issue(core: HostCore, row: DeviceRow, user: string, purpose: Cha
   throw new HostError('challenges exhausted', `no unused challenge found for device ${row.serial} after ${challengeDrawsMax} draws: replace the device`);
 }
 
-/** A fresh login challenge for one of the user's devices (`serial` picks it when the user has several). */
+/**
+ * A fresh login challenge without the first factor: for administrators and scripts (the user-facing path is
+ * `passwordLogin`, host/login.ts). Rate-limited like every issue.
+ */
 export function loginChallenge(core: HostCore, input: { user: string; serial?: string }): Issued {
   const user = checkName('user', input.user, userCharsMax);
   const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);

@@ -6,12 +6,17 @@ import { hashPin, prepareOcra, timeStepAt, type OcraKey } from '../firmware/ocra
 import { questionOf } from './challenge.ts';
 import { equalStrings } from './compare.ts';
 import { suiteOf } from './suites.ts';
-import { codeCardCodeChars } from './fallbacks.ts';
+import { codeCardCodeChars } from './code-card.ts';
 import { pinChangeContext, pinContext, secretContext, type Sealer } from './seal.ts';
 import type { ChallengeRow, DeviceRow } from './store.ts';
 
 /** Counter suites: how far ahead of the stored counter a response may be (the card stepped without a login). */
 export const counterLookAhead = 10;
+/**
+ * The largest counter a device may be enrolled with: the look-ahead and the next counter stay safe integers
+ * (a counter past 2^53 from a PSKC file would otherwise make every later verification throw).
+ */
+export const counterMax = Number.MAX_SAFE_INTEGER - counterLookAhead - 1;
 /** Time suites: accepted steps either side of the server's (clock drift, slow typing). */
 export const timeStepWindow = 1;
 
@@ -100,10 +105,14 @@ export function matchResponse(sealer: Sealer, materials: MaterialCache, nowMs: n
       const expected = material.key.respond(suite.pin ? { challenge: question, pinHash: pinHash ?? hashPin(suite.pin, '') } : { challenge: question });
       return equalStrings(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
     }
-    const counters = suite.counter ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i) : [row.counter];
+    const counters = suite.counter
+      ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i).filter((c) => c < Number.MAX_SAFE_INTEGER)
+      : [row.counter];
     const nowStep = suite.timeStepSeconds !== undefined ? timeStepAt(suite, nowMs) : -1;
     const steps = suite.timeStepSeconds !== undefined
-      ? [nowStep - timeStepWindow, nowStep, nowStep + timeStepWindow].filter((s) => s > row.lastTimeStep && s >= 0)
+      // The same step as the last login is fine: each challenge is fresh and answers once, which is what makes a
+      // response unique (requiring a later step would refuse an honest second login within the same step).
+      ? [nowStep - timeStepWindow, nowStep, nowStep + timeStepWindow].filter((s) => s >= row.lastTimeStep && s >= 0)
       : [row.lastTimeStep];
     let match: MatchState | null = null;
     // Every candidate is computed and compared: the time taken does not depend on which one matched.
@@ -116,7 +125,7 @@ export function matchResponse(sealer: Sealer, materials: MaterialCache, nowMs: n
           ...(suite.timeStepSeconds !== undefined && { timeStep: step }),
         });
         if (equalStrings(expected, response) && match === null) {
-          match = { counter: suite.counter ? counter + 1 : row.counter, lastTimeStep: suite.timeStepSeconds !== undefined ? step : row.lastTimeStep };
+          match = { counter: suite.counter ? counter + 1 : row.counter, lastTimeStep: suite.timeStepSeconds !== undefined ? Math.max(step, row.lastTimeStep) : row.lastTimeStep };
         }
       }
     }

@@ -1,14 +1,16 @@
 /**
  * The in-memory store: Maps in one process, for tests, the emulator's login page and the benchmark. A
- * transaction is simply a synchronous call: nothing else runs in between on the one JavaScript thread.
+ * transaction is a synchronous call (nothing else runs in between on the one JavaScript thread) that records
+ * how to undo each change and replays that backwards when `fn` throws, so a refusal half-way writes nothing,
+ * as in SQLite.
  * The audit log keeps the newest `memoryAuditEntriesMax` entries so a long-running process stays bounded.
  */
-import { ChallengeTable } from './_challenge-table.ts';
-import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { AccountRow, AuditEntry, ChallengeRow, DeviceRow, RateWindow, SessionRow, Store, TempCodeRow } from './store.ts';
 
 export const memoryAuditEntriesMax = 100_000;
 
-const outcomes: readonly AuditEntry['outcome'][] = ['ok', 'refused', 'failed'];
+const byEnrolment = (a: DeviceRow, b: DeviceRow): number => a.enrolledMs - b.enrolledMs || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
 
 /**
  * @example
@@ -16,93 +18,161 @@ const outcomes: readonly AuditEntry['outcome'][] = ['ok', 'refused', 'failed'];
  */
 export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
-  // user -> that user's assignments, in assignment order: an array, so the per-challenge lookup walks it with
-  // no callback and no iterator.
-  const assignments = new Map<string, { serial: string; active: boolean }[]>();
-  const challenges = new ChallengeTable();
-  // The audit log is a ring buffer in columns: an entry costs no object that lives on (a long run would
-  // otherwise keep 100,000 small objects for the garbage collector to copy and promote).
-  const auditAtMs = new Float64Array(memoryAuditEntriesMax);
-  const auditOutcome = new Uint8Array(memoryAuditEntriesMax);
-  const auditUser: (string | null)[] = [];
-  const auditSerial: (string | null)[] = [];
-  const auditAction: string[] = [];
-  const auditReason: (string | null)[] = [];
-  let auditCount = 0;
-  let auditNext = 0;
+  /** `user\0serial` -> the assignment, in assignment order. */
+  const assignments = new Map<string, { user: string; serial: string; active: boolean }>();
+  const challenges = new Map<number, ChallengeRow>();
+  /** `serial\0text` -> id: the "never the same text twice to one device" index of the rows kept. */
+  const bySerialText = new Map<string, number>();
+  /** `user\0text` -> ids, oldest first (arrays are replaced, never changed in place, so undo can restore them). */
+  const byUserText = new Map<string, readonly number[]>();
   const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
   const tempCodes = new Map<string, TempCodeRow>();
+  const accounts = new Map<string, AccountRow>();
+  /** By the token hash in hex. */
+  const sessions = new Map<string, SessionRow>();
+  const rates = new Map<string, RateWindow>();
+  /** `serial\0chunk` -> bits. */
+  const bits = new Map<string, Uint8Array>();
+  const meta = new Map<string, Uint8Array>();
+  let nextChallengeId = 1;
+  const audit: AuditEntry[] = [];
+  let auditNext = 0;
+
+  // Inside a transaction every change records how to undo it; a throw replays them backwards.
+  let undo: (() => void)[] | null = null;
+  const put = <K, V>(map: Map<K, V>, key: K, value: V): void => {
+    if (undo) {
+      const had = map.has(key);
+      const old = map.get(key);
+      undo.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+    }
+    map.set(key, value);
+  };
+  const remove = <K, V>(map: Map<K, V>, key: K): void => {
+    if (!map.has(key)) return;
+    if (undo) {
+      const old = map.get(key) as V;
+      undo.push(() => map.set(key, old));
+    }
+    map.delete(key);
+  };
 
   const mustDevice = (serial: string): DeviceRow => {
     const row = devices.get(serial);
     if (!row) throw new Error(`store: no device ${JSON.stringify(serial)}`);
     return row;
   };
+  const dropChallenge = (c: ChallengeRow): void => {
+    remove(challenges, c.id);
+    if (bySerialText.get(`${c.serial}\u0000${c.challenge}`) === c.id) remove(bySerialText, `${c.serial}\u0000${c.challenge}`);
+    const key = `${c.user}\u0000${c.challenge}`;
+    const ids = (byUserText.get(key) ?? []).filter((id) => id !== c.id);
+    if (ids.length === 0) remove(byUserText, key);
+    else put(byUserText, key, ids);
+  };
 
   return {
     transaction<T>(fn: () => T): T {
-      // No rollback: callers compute first and write last, and a throw mid-way is a bug that stops the process.
-      return fn();
+      if (undo) return fn(); // nested: part of the outer transaction
+      undo = [];
+      const savedNextId = nextChallengeId;
+      const savedWithdrawals = withdrawals.length;
+      try {
+        return fn();
+      } catch (error) {
+        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+        nextChallengeId = savedNextId;
+        withdrawals.length = savedWithdrawals;
+        throw error;
+      } finally {
+        undo = null;
+      }
     },
-    userExists: (user) => (assignments.get(user)?.length ?? 0) > 0,
-    devicesOf(user) {
-      const list: { row: DeviceRow; active: boolean }[] = [];
-      const mine = assignments.get(user);
-      if (mine) for (let i = 0; i < mine.length; i++) list.push({ row: mustDevice(mine[i]!.serial), active: mine[i]!.active });
-      // Most users hold one device: no sort needed then (this runs on every challenge).
-      return list.length < 2 ? list : list.sort((a, b) => a.row.enrolledMs - b.row.enrolledMs || (a.row.serial < b.row.serial ? -1 : 1));
+    userExists(user) {
+      for (const a of assignments.values()) if (a.user === user) return true;
+      return false;
     },
-    usersOf: (serial) => [...assignments].filter(([, mine]) => mine.some((a) => a.serial === serial)).map(([user]) => user).sort(),
+    devicesOf: (user) =>
+      [...assignments.values()].filter((a) => a.user === user).map((a) => ({ row: mustDevice(a.serial), active: a.active })).sort((a, b) => byEnrolment(a.row, b.row)),
+    usersOf: (serial) => [...new Set([...assignments.values()].filter((a) => a.serial === serial).map((a) => a.user))].sort(),
     device: (serial) => devices.get(serial),
-    serials: () => [...devices.values()].sort((a, b) => a.enrolledMs - b.enrolledMs || (a.serial < b.serial ? -1 : 1)).map((d) => d.serial),
+    serials: () => [...devices.values()].sort(byEnrolment).map((d) => d.serial),
     insertDevice(row) {
       if (devices.has(row.serial)) throw new Error(`store: device ${row.serial} exists`);
-      devices.set(row.serial, row);
+      put(devices, row.serial, row);
     },
-    updateDeviceState: (serial, state: DeviceState) => void devices.set(serial, { ...mustDevice(serial), ...state }),
+    updateDeviceState: (serial, state) => put(devices, serial, { ...mustDevice(serial), ...state }),
     updateDeviceKey(serial, sealedSecret, sealedPin) {
       const row = mustDevice(serial);
-      devices.set(serial, { ...row, sealedSecret, sealedPin, keyVersion: row.keyVersion + 1 });
+      put(devices, serial, { ...row, sealedSecret, sealedPin, keyVersion: row.keyVersion + 1 });
     },
     assign(user, serial, active) {
       mustDevice(serial);
-      let mine = assignments.get(user);
-      if (!mine) assignments.set(user, (mine = []));
-      const existing = mine.find((a) => a.serial === serial);
-      if (existing) existing.active = active;
-      else mine.push({ serial, active });
+      put(assignments, `${user}\u0000${serial}`, { user, serial, active });
     },
-    insertChallenge: (row) => challenges.insert(row),
-    challengesFor: (user, challenge) => challenges.rowsFor(user, challenge),
-    updateChallenge: (id, attempts, state: ChallengeState) => challenges.update(id, attempts, state),
+    insertChallenge(row) {
+      if (bySerialText.has(`${row.serial}\u0000${row.challenge}`)) return 0;
+      const id = nextChallengeId++;
+      put(challenges, id, { ...row, id });
+      put(bySerialText, `${row.serial}\u0000${row.challenge}`, id);
+      const key = `${row.user}\u0000${row.challenge}`;
+      put(byUserText, key, [...(byUserText.get(key) ?? []), id]);
+      return id;
+    },
+    challengesFor: (user, challenge) => (byUserText.get(`${user}\u0000${challenge}`) ?? []).map((id) => challenges.get(id)!).reverse(),
+    updateChallenge(id, attempts, state) {
+      const row = challenges.get(id);
+      if (!row) throw new Error(`store: no challenge ${id}`);
+      put(challenges, id, { ...row, attempts, state });
+    },
     audit(entry) {
       const at = auditNext;
-      auditAtMs[at] = entry.atMs;
-      auditUser[at] = entry.user;
-      auditSerial[at] = entry.serial;
-      auditAction[at] = entry.action;
-      auditOutcome[at] = outcomes.indexOf(entry.outcome);
-      auditReason[at] = entry.reason;
-      auditNext = at + 1 === memoryAuditEntriesMax ? 0 : at + 1;
-      if (auditCount < memoryAuditEntriesMax) auditCount++;
+      if (undo) {
+        const old = audit[at];
+        undo.push(() => {
+          if (old === undefined) audit.pop();
+          else audit[at] = old;
+          auditNext = at;
+        });
+      }
+      if (audit.length < memoryAuditEntriesMax) audit.push(entry);
+      else audit[at] = entry;
+      auditNext = (at + 1) % memoryAuditEntriesMax;
     },
     auditLog({ user, serial, limit }) {
       const out: AuditEntry[] = [];
-      for (let back = 1; back <= auditCount && out.length < limit; back++) {
-        const at = (auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax;
-        if ((user === undefined || auditUser[at] === user) && (serial === undefined || auditSerial[at] === serial)) {
-          out.push({ atMs: auditAtMs[at]!, user: auditUser[at]!, serial: auditSerial[at]!, action: auditAction[at]!, outcome: outcomes[auditOutcome[at]!]!, reason: auditReason[at]! });
-        }
+      for (let back = 1; back <= audit.length && out.length < limit; back++) {
+        const e = audit[(auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax]!;
+        if ((user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
       }
       return out;
     },
     withdrawnSince: (user, sinceMs) => withdrawals.filter((w) => w.user === user && w.atMs >= sinceMs).reduce((sum, w) => sum + w.amountUsd, 0),
     insertWithdrawal: (user, _serial, amountUsd, atMs) => void withdrawals.push({ user, amountUsd, atMs }),
     tempCode: (user) => tempCodes.get(user),
-    putTempCode: (row) => void tempCodes.set(row.user, row),
+    putTempCode: (row) => put(tempCodes, row.user, row),
+    account: (user) => accounts.get(user),
+    putAccount: (row) => put(accounts, row.user, row),
+    insertSession: (row) => put(sessions, bytesToHex(row.tokenHash), row),
+    session: (tokenHash) => sessions.get(bytesToHex(tokenHash)),
+    sessionsOf: (user) => [...sessions.values()].filter((s) => s.user === user).sort((a, b) => b.createdMs - a.createdMs),
+    deleteSession: (tokenHash) => remove(sessions, bytesToHex(tokenHash)),
+    pruneSessions(nowMs) {
+      for (const [key, s] of [...sessions]) if (s.expiresMs <= nowMs) remove(sessions, key);
+    },
+    rateWindow: (key) => rates.get(key),
+    putRateWindow: (key, window) => put(rates, key, window),
+    issuedBits: (serial, chunk) => bits.get(`${serial}\u0000${chunk}`)?.slice(),
+    putIssuedBits: (serial, chunk, value) => put(bits, `${serial}\u0000${chunk}`, value.slice()),
+    pruneChallenges(beforeMs) {
+      for (const c of [...challenges.values()]) if (c.expiresMs < beforeMs) dropChallenge(c);
+    },
+    meta: (key) => meta.get(key)?.slice(),
+    putMeta: (key, value) => put(meta, key, value.slice()),
     close() {
       devices.clear();
       challenges.clear();
+      sessions.clear();
     },
   };
 }

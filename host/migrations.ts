@@ -75,6 +75,42 @@ export const migrations: readonly string[] = [
     blocks_next INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: the first factor and what guards it: accounts (password hash, the account's failure count and lock),
+  // sessions (token hashes), rate-limit windows, the per-device bitmap of challenges ever issued (so challenge
+  // rows can be pruned), and the host key's check value.
+  `
+  CREATE TABLE accounts (
+    user TEXT PRIMARY KEY,
+    password_hash TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    not_before_ms INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_user ON sessions(user, expires_ms);
+  CREATE TABLE rate_windows (
+    key TEXT PRIMARY KEY,
+    window_start_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE issued_bits (
+    serial TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    bits BLOB NOT NULL,
+    PRIMARY KEY (serial, chunk)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX challenges_expiry ON challenges(expires_ms);
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations, newDatabasePageSizeBytes, schemaVersion } from './migrations.ts';
-import type { AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, Store, TempCodeRow } from './store.ts';
+import type { AccountRow, AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, SessionRow, Store, TempCodeRow } from './store.ts';
 
 /** How long a writer waits for another process's transaction before giving up. */
 export const busyTimeoutMs = 10_000;
@@ -60,8 +60,9 @@ function challengeFromDb(c: ChallengeDb): ChallengeRow {
   };
 }
 
-function checkOwnership(db: Database.Database, path: string): void {
+function checkOwnership(db: Database.Database, path: string, mustBeOurs: boolean): void {
   const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === 0 && mustBeOurs) throw new StoreError(`database ${path} is not a dscplus host database (no schema version); nothing was changed`);
   if (version > schemaVersion) {
     throw new StoreError(`database ${path} has schema version ${version}, newer than this dsc (${schemaVersion}); upgrade dsc`);
   }
@@ -73,9 +74,10 @@ function checkOwnership(db: Database.Database, path: string): void {
 }
 
 function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === schemaVersion) return;
+  if ((db.pragma('user_version', { simple: true }) as number) === schemaVersion) return;
   db.transaction(() => {
+    // Read again under the write lock: another process may have migrated since (two first `enroll`s at once).
+    const version = db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < schemaVersion; v++) db.exec(migrations[v]!);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
@@ -86,7 +88,12 @@ function migrate(db: Database.Database): void {
  * @example
  * const store = openSqliteStore('./.dsc/host.sqlite');
  */
-export function openSqliteStore(path: string, options: { synchronous?: Synchronous; create?: boolean } = {}): Store {
+export type SqliteStore = Store & {
+  /** The whole database as bytes (how a new database built in memory is published as a file). */
+  serialize(): Uint8Array;
+};
+
+export function openSqliteStore(path: string, options: { synchronous?: Synchronous; create?: boolean } = {}): SqliteStore {
   let db: Database.Database;
   const isNew = path !== ':memory:' && !existsSync(path);
   try {
@@ -96,7 +103,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     if (isNew) chmodSync(path, 0o600);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Check whose file this is before anything writes to it (switching to WAL rewrites the header).
-    checkOwnership(db, path);
+    checkOwnership(db, path, options.create === false);
     // The page size only takes on an empty database, and must come before the switch to WAL (which writes
     // the header); on an existing database this pragma does nothing.
     if ((db.pragma('user_version', { simple: true }) as number) === 0) db.pragma(`page_size = ${newDatabasePageSizeBytes}`);
@@ -147,7 +154,26 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
       VALUES (@user, @codeMac, @issuedMs, @fullUntilMs, @printUntilMs, @blocksNext)
       ON CONFLICT (user) DO UPDATE SET code_mac = excluded.code_mac, issued_ms = excluded.issued_ms,
       full_until_ms = excluded.full_until_ms, print_until_ms = excluded.print_until_ms, blocks_next = excluded.blocks_next`),
+    account: db.prepare('SELECT user, password_hash, failures, locked, not_before_ms FROM accounts WHERE user = ?').raw(),
+    putAccount: db.prepare(`INSERT INTO accounts (user, password_hash, failures, locked, not_before_ms) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (user) DO UPDATE SET password_hash = excluded.password_hash, failures = excluded.failures,
+      locked = excluded.locked, not_before_ms = excluded.not_before_ms`),
+    insertSession: db.prepare('INSERT INTO sessions (token_hash, user, serial, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)'),
+    session: db.prepare('SELECT token_hash, user, serial, created_ms, expires_ms FROM sessions WHERE token_hash = ?').raw(),
+    sessionsOf: db.prepare('SELECT token_hash, user, serial, created_ms, expires_ms FROM sessions WHERE user = ? ORDER BY created_ms DESC').raw(),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_ms <= ?'),
+    rateWindow: db.prepare('SELECT window_start_ms, count FROM rate_windows WHERE key = ?').raw(),
+    putRateWindow: db.prepare(`INSERT INTO rate_windows (key, window_start_ms, count) VALUES (?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET window_start_ms = excluded.window_start_ms, count = excluded.count`),
+    issuedBits: db.prepare('SELECT bits FROM issued_bits WHERE serial = ? AND chunk = ?').pluck(),
+    putIssuedBits: db.prepare('INSERT INTO issued_bits (serial, chunk, bits) VALUES (?, ?, ?) ON CONFLICT (serial, chunk) DO UPDATE SET bits = excluded.bits'),
+    pruneChallenges: db.prepare('DELETE FROM challenges WHERE expires_ms < ?'),
+    meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+    putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   };
+  type SessionDb = [tokenHash: Uint8Array, user: string, serial: string, createdMs: number, expiresMs: number];
+  const sessionFromDb = (r: SessionDb): SessionRow => ({ tokenHash: r[0], user: r[1], serial: r[2], createdMs: r[3], expiresMs: r[4] });
 
   const immediate = db.transaction((fn: () => unknown) => fn());
   // Rows read by challengesFor's join, reused by device() and tempCode() later in the same transaction. Safe
@@ -226,6 +252,36 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
       forget();
       q.putTempCode.run({ ...row, blocksNext: row.blocksNext ? 1 : 0 });
     },
+    account(user) {
+      const r = q.account.get(user) as [string, string | null, number, number, number] | undefined;
+      return r && ({ user: r[0], passwordHash: r[1], failures: r[2], locked: r[3] === 1, notBeforeMs: r[4] } satisfies AccountRow);
+    },
+    putAccount: (a) => void q.putAccount.run(a.user, a.passwordHash, a.failures, a.locked ? 1 : 0, a.notBeforeMs),
+    insertSession: (r) => void q.insertSession.run(r.tokenHash, r.user, r.serial, r.createdMs, r.expiresMs),
+    session(tokenHash) {
+      const r = q.session.get(tokenHash) as SessionDb | undefined;
+      return r && sessionFromDb(r);
+    },
+    sessionsOf: (user) => (q.sessionsOf.all(user) as SessionDb[]).map(sessionFromDb),
+    deleteSession: (tokenHash) => void q.deleteSession.run(tokenHash),
+    pruneSessions: (nowMs) => void q.pruneSessions.run(nowMs),
+    rateWindow(key) {
+      const r = q.rateWindow.get(key) as [number, number] | undefined;
+      return r && { windowStartMs: r[0], count: r[1] };
+    },
+    putRateWindow: (key, w) => void q.putRateWindow.run(key, w.windowStartMs, w.count),
+    issuedBits(serial, chunk) {
+      const bits = q.issuedBits.get(serial, chunk) as Uint8Array | undefined;
+      return bits && new Uint8Array(bits);
+    },
+    putIssuedBits: (serial, chunk, bits) => void q.putIssuedBits.run(serial, chunk, bits),
+    pruneChallenges: (beforeMs) => void q.pruneChallenges.run(beforeMs),
+    meta(key) {
+      const v = q.meta.get(key) as Uint8Array | undefined;
+      return v && new Uint8Array(v);
+    },
+    putMeta: (key, value) => void q.putMeta.run(key, value),
+    serialize: () => db.serialize(),
     close: () => db.close(),
-  } satisfies Store;
+  } satisfies SqliteStore;
 }

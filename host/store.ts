@@ -40,7 +40,9 @@ export interface DeviceRow {
 
 export type DeviceState = Pick<DeviceRow, 'counter' | 'lastTimeStep' | 'failures' | 'locked' | 'notBeforeMs'>;
 
-export type ChallengePurpose = 'login' | 'pin-change' | 'withdrawal';
+/** What a challenge is for: an answer only counts for the purpose its challenge was issued for. */
+export const challengePurposes = ['login', 'pin-change', 'withdrawal'] as const;
+export type ChallengePurpose = (typeof challengePurposes)[number];
 export type ChallengeState = 'open' | 'used' | 'exhausted' | 'expired';
 
 export interface ChallengeRow {
@@ -82,6 +84,34 @@ export interface TempCodeRow {
   readonly blocksNext: boolean;
 }
 
+/** A user's first factor and the account's lockout state (every factor's failures count here). */
+export interface AccountRow {
+  readonly user: string;
+  /** The encoded password hash (host/password.ts), or null before a password is set. */
+  readonly passwordHash: string | null;
+  /** Consecutive failures of any factor since the last completed login. */
+  readonly failures: number;
+  readonly locked: boolean;
+  /** No attempt of any factor is checked before this time (throttling after failures). */
+  readonly notBeforeMs: number;
+}
+
+/** A live login: the token itself is never stored, only its SHA-256. */
+export interface SessionRow {
+  readonly tokenHash: Uint8Array;
+  readonly user: string;
+  /** The device whose response opened the session. */
+  readonly serial: string;
+  readonly createdMs: number;
+  readonly expiresMs: number;
+}
+
+/** A fixed rate-limit window: how many events `key` had since `windowStartMs`. */
+export interface RateWindow {
+  readonly windowStartMs: number;
+  readonly count: number;
+}
+
 /**
  * Rows a store returns are valid within the transaction that read them: read what you need, then write.
  * (The memory store updates challenge rows in place.)
@@ -113,5 +143,23 @@ export interface Store {
   insertWithdrawal(user: string, serial: string, amountUsd: number, atMs: number): void;
   tempCode(user: string): TempCodeRow | undefined;
   putTempCode(row: TempCodeRow): void;
+  account(user: string): AccountRow | undefined;
+  putAccount(row: AccountRow): void;
+  insertSession(row: SessionRow): void;
+  session(tokenHash: Uint8Array): SessionRow | undefined;
+  /** The user's sessions, newest first. */
+  sessionsOf(user: string): SessionRow[];
+  deleteSession(tokenHash: Uint8Array): void;
+  /** Forget every session that expired before `nowMs`. */
+  pruneSessions(nowMs: number): void;
+  rateWindow(key: string): RateWindow | undefined;
+  putRateWindow(key: string, window: RateWindow): void;
+  /** One chunk of the device's bitmap of challenges ever issued (host/issued-bits.ts), or undefined when all clear. */
+  issuedBits(serial: string, chunk: number): Uint8Array | undefined;
+  putIssuedBits(serial: string, chunk: number, bits: Uint8Array): void;
+  /** Forget challenge rows that expired before `beforeMs` (the bitmap still remembers they were issued). */
+  pruneChallenges(beforeMs: number): void;
+  meta(key: string): Uint8Array | undefined;
+  putMeta(key: string, value: Uint8Array): void;
   close(): void;
 }

@@ -1,12 +1,22 @@
 /** What the verifier's callers see: inputs, results and device descriptions (no behaviour here). */
+import type { Session } from './session.ts';
 import type { ChallengePurpose, DeviceKind, Profile } from './store.ts';
 
 export type VerifyReason =
   | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
-  | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded';
+  | 'throttled' | 'malformed response' | 'wrong response' | 'limit exceeded' | 'wrong purpose' | 'device inactive';
+
+export interface VerifyInput {
+  readonly user: string;
+  readonly challenge: string;
+  /** A secret: from stdin or a prompt, never a command-line argument. */
+  readonly response: string;
+  /** What the caller is about to allow: an answer to a challenge issued for anything else is refused. */
+  readonly purpose: ChallengePurpose;
+}
 
 export type VerifyResult =
-  | { ok: true; serial: string; purpose: ChallengePurpose; amountUsd?: number }
+  | { ok: true; serial: string; purpose: ChallengePurpose; amountUsd?: number; session?: Session }
   | { ok: false; reason: VerifyReason; serial?: string; retryAfterMs?: number; locked?: boolean };
 
 export interface EnrolKeyInput {

@@ -25,7 +25,7 @@ export function checkName(name: string, value: unknown, max: number): string {
 
 export function checkPin(name: string, pin: unknown): string {
   if (typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) {
-    throw new HostError('bad input', `"${name}" expected ${pinDigits} digits`, true); // never echo a PIN
+    throw new HostError('bad input', `the ${name} expected ${pinDigits} digits`, true); // never echo a PIN
   }
   return pin;
 }

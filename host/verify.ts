@@ -1,16 +1,20 @@
 /**
- * The verification policy: which challenge a response answers, whether the device may answer now (lock,
- * throttle, expiry, attempts), what a failure costs and what a success commits (withdrawal, new PIN).
- * Atomic: the challenge is consumed and the device's counters updated in one transaction, so two verifiers
- * racing on one challenge give one success.
+ * The verification policy: which challenge a response answers, whether the account and the device may answer
+ * now (lock, throttle, expiry, attempts, assignment), what a failure costs (the device's count and the
+ * account's) and what a success commits (a session, a withdrawal, a new PIN).
+ * Atomic: the challenge is consumed and the counters updated in one transaction, so two verifiers racing on
+ * one challenge give one success.
  */
 import { record, type HostCore } from './core.ts';
 import { HostError } from './errors.ts';
 import { businessWindowStartMs, dayStartMs, withdrawalAllowed } from './limits.ts';
+import { accountFailure, accountGate, accountSuccess } from './lockout.ts';
 import { matchResponse, responseShape } from './match.ts';
 import { pinChangeContext, pinContext } from './seal.ts';
+import { createSession } from './session.ts';
+import { challengePurposes } from './store.ts';
 import { failureDelayMs } from './throttle.ts';
-import type { VerifyReason, VerifyResult } from './types.ts';
+import type { VerifyInput, VerifyReason, VerifyResult } from './types.ts';
 import { checkName, userCharsMax } from './validate.ts';
 
 /** Response attempts per challenge. */
@@ -21,18 +25,19 @@ function refuse(core: HostCore, user: string, serial: string, reason: VerifyReas
   return retryAfterMs === undefined ? { ok: false, reason, serial } : { ok: false, reason, serial, retryAfterMs };
 }
 
-export function verify(core: HostCore, input: { user: string; challenge: string; response: string }): VerifyResult {
+export function verify(core: HostCore, input: VerifyInput): VerifyResult {
   const user = checkName('user', input.user, userCharsMax);
   if (typeof input.challenge !== 'string' || typeof input.response !== 'string') {
-    throw new HostError('bad input', '"challenge" and "response" expected strings', true);
+    throw new HostError('bad input', 'the challenge and the response expected strings', true);
+  }
+  if (!(challengePurposes as readonly unknown[]).includes(input.purpose)) {
+    throw new HostError('bad input', `the purpose expected one of ${challengePurposes.join(', ')}, got ${JSON.stringify(String(input.purpose).slice(0, 20))}`, true);
   }
   const shown = input.challenge.trim();
   const response = input.response.trim();
   const { store } = core;
   return store.transaction((): VerifyResult => {
     const rows = store.challengesFor(user, shown);
-    // Challenges are only issued to existing users, and assignments are never deleted: with a row in hand
-    // the user exists, so the lookup is only needed to tell "unknown user" from "unknown challenge".
     if (rows.length === 0 && !store.userExists(user)) return { ok: false, reason: 'unknown user' };
     const challenge = rows.find((r) => r.state === 'open') ?? rows[0];
     if (!challenge) {
@@ -43,7 +48,14 @@ export function verify(core: HostCore, input: { user: string; challenge: string;
     const serial = row.serial;
     if (!responseShape(row).test(response)) return { ok: false, reason: 'malformed response', serial };
     const nowMs = core.now();
-    if (row.locked) return refuse(core, user, serial, 'locked');
+    const gate = accountGate(core, user, nowMs);
+    if (row.locked || (!gate.ok && gate.reason === 'locked')) return refuse(core, user, serial, 'locked');
+    if (challenge.purpose !== input.purpose) {
+      // A response phished for one purpose offered for another: an attack, and counted as one.
+      const account = accountFailure(core, user, nowMs, `answer to a ${challenge.purpose} challenge offered for ${input.purpose}`);
+      record(core, nowMs, user, serial, 'verify', 'refused', 'wrong purpose');
+      return { ok: false, reason: 'wrong purpose', serial, locked: account.locked };
+    }
     if (challenge.state === 'used') return refuse(core, user, serial, 'already used');
     if (row.expiresMs !== null && nowMs >= row.expiresMs) return refuse(core, user, serial, 'expired');
     if (challenge.state === 'exhausted') return refuse(core, user, serial, 'attempts exhausted');
@@ -51,17 +63,22 @@ export function verify(core: HostCore, input: { user: string; challenge: string;
       if (challenge.state === 'open') store.updateChallenge(challenge.id, challenge.attempts, 'expired');
       return refuse(core, user, serial, 'expired');
     }
-    if (nowMs < row.notBeforeMs) return refuse(core, user, serial, 'throttled', row.notBeforeMs - nowMs);
+    // A device withdrawn after the challenge was issued cannot answer it.
+    if (!store.devicesOf(user).some((d) => d.row.serial === serial && d.active)) return refuse(core, user, serial, 'device inactive');
+    // The account's wait and the device's: the longer one.
+    const waitMs = Math.max(row.notBeforeMs - nowMs, gate.ok ? 0 : gate.retryAfterMs);
+    if (waitMs > 0) return refuse(core, user, serial, 'throttled', waitMs);
 
     const match = matchResponse(core.sealer, core.materials, nowMs, row, challenge, response);
     const attempts = challenge.attempts + 1;
     if (!match) {
       const failures = row.failures + 1;
-      const locked = failures >= core.lockLimit;
+      const deviceLocked = failures >= core.lockLimit;
       store.updateChallenge(challenge.id, attempts, attempts >= attemptsPerChallengeMax ? 'exhausted' : 'open');
-      store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures, locked, notBeforeMs: nowMs + failureDelayMs(failures) });
-      core.audit({ user, serial, action: 'verify', outcome: 'failed', reason: locked ? `wrong response; device locked after ${failures} failures` : `wrong response (${failures} consecutive)` });
-      return { ok: false, reason: 'wrong response', serial, locked };
+      store.updateDeviceState(serial, { counter: row.counter, lastTimeStep: row.lastTimeStep, failures, locked: deviceLocked, notBeforeMs: nowMs + failureDelayMs(failures) });
+      core.audit({ user, serial, action: 'verify', outcome: 'failed', reason: deviceLocked ? `wrong response; device locked after ${failures} failures` : `wrong response (${failures} consecutive)` });
+      const account = accountFailure(core, user, nowMs, `wrong response from ${serial}`);
+      return { ok: false, reason: 'wrong response', serial, locked: deviceLocked || account.locked };
     }
     if (challenge.purpose === 'withdrawal') {
       const amount = challenge.amountUsd ?? 0;
@@ -78,15 +95,17 @@ export function verify(core: HostCore, input: { user: string; challenge: string;
       pin.fill(0);
     }
     store.updateChallenge(challenge.id, attempts, 'used');
-    // Only write the device row when something changed.
     if (match.counter !== row.counter || match.lastTimeStep !== row.lastTimeStep || row.failures !== 0 || row.notBeforeMs !== 0) {
       store.updateDeviceState(serial, { counter: match.counter, lastTimeStep: match.lastTimeStep, failures: 0, locked: false, notBeforeMs: 0 });
     }
+    accountSuccess(core, user);
+    // "Never two temporary codes in a row" holds until a login with a permanent device: an online code card
+    // printed with the temporary code does not count.
     const temp = store.tempCode(user);
-    if (temp?.blocksNext) store.putTempCode({ ...temp, blocksNext: false });
+    if (temp?.blocksNext && row.profile !== 'code-card') store.putTempCode({ ...temp, blocksNext: false });
     if (challenge.purpose === 'login') {
       record(core, nowMs, user, serial, 'verify', 'ok', null);
-      return { ok: true, serial, purpose: 'login' };
+      return { ok: true, serial, purpose: 'login', session: createSession(core, user, serial, nowMs) };
     }
     record(core, nowMs, user, serial, challenge.purpose, 'ok', challenge.purpose === 'withdrawal' ? `USD ${challenge.amountUsd} authorized` : null);
     return challenge.amountUsd === null ? { ok: true, serial, purpose: challenge.purpose } : { ok: true, serial, purpose: challenge.purpose, amountUsd: challenge.amountUsd };

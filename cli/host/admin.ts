@@ -1,20 +1,22 @@
 /** `dsc host unlock | unlock-code | audit`: administrator commands. */
-import { exitOk, integerOption } from '../io.ts';
+import { exitOk, integerOption, UsageError } from '../io.ts';
 import { dateOf, opt, str, type HostCommand } from './command.ts';
 
 export const adminCommands: Record<string, HostCommand> = {
   unlock: {
-    summary: 'administrator unlock of a device locked after too many wrong responses',
-    usage: 'dsc host unlock --device SERIAL',
-    options: { device: { type: 'string' } },
+    summary: "administrator unlock: a device and its users' accounts, or an account and its devices",
+    usage: 'dsc host unlock --device SERIAL  |  dsc host unlock --user U',
+    options: { device: { type: 'string' }, user: { type: 'string' } },
     run(host, v) {
-      const info = host.unlock({ serial: opt(v, 'device'), by: 'cli' });
-      return { code: exitOk, text: `unlocked ${info.serial}`, json: info };
+      if ((str(v, 'device') === undefined) === (str(v, 'user') === undefined)) throw new UsageError('give exactly one of --device or --user');
+      const infos = host.unlock({ ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), by: 'cli' });
+      const what = str(v, 'user') !== undefined ? `account ${str(v, 'user')} and ` : '';
+      return { code: exitOk, text: `unlocked ${what}${infos.map((i) => i.serial).join(', ') || 'no devices'}`, json: infos };
     },
   },
   'unlock-code': {
-    summary: 'the code that unlocks a PIN-locked digipass card showing LOCK-CODE',
-    usage: 'dsc host unlock-code --device SERIAL --lock-code N',
+    summary: 'the code that unlocks a PIN-locked digipass card, from the lock code it shows (L1406204)',
+    usage: 'dsc host unlock-code --device SERIAL --lock-code L1234567',
     options: { device: { type: 'string' }, 'lock-code': { type: 'string' } },
     run(host, v) {
       const code = host.unlockCode({ serial: opt(v, 'device'), lockCode: opt(v, 'lock-code'), by: 'cli' });

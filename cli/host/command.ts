@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { LoginHost } from '../../host/index.ts';
 import { deviceKinds, type DeviceKind } from '../../host/index.ts';
 import { required, UsageError, type Io } from '../io.ts';
+import type { SecretReader } from './secrets.ts';
 
 /** Device files and PSKC containers larger than this are refused unread. */
 export const inputFileBytesMax = 4 * 1024 * 1024;
@@ -15,7 +16,10 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface CommandResult {
   readonly code: number;
+  /** What a script captures: the value alone (stdout). */
   readonly text: string;
+  /** A description for the person at the terminal (stderr), not mixed into the value. */
+  readonly note?: string;
   readonly json: unknown;
 }
 
@@ -25,7 +29,9 @@ export interface HostCommand {
   readonly options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   /** Whether the command may create the database (only enrolment does). */
   readonly creates?: boolean;
-  run(host: LoginHost, values: Values, io: Io): CommandResult | Promise<CommandResult>;
+  /** The secret options, in the order their `-` lines are read from stdin (cli/host/secrets.ts). */
+  readonly secrets?: readonly string[];
+  run(host: LoginHost, values: Values, io: Io, secrets: SecretReader): CommandResult | Promise<CommandResult>;
 }
 
 export const str = (values: Values, name: string) => values[name] as string | undefined;

@@ -6,10 +6,13 @@ import { kindOption, opt, readInput, str, type HostCommand } from './command.ts'
 export const deviceCommands: Record<string, HostCommand> = {
   enroll: {
     summary: 'enrol a device file (from dsc provision) for a user',
-    usage: 'dsc host enroll --user U --device DEVICE.json [--kind KIND] [--pin PIN]',
+    usage: 'dsc host enroll --user U --device DEVICE.json [--kind KIND] [--pin -]',
     options: { user: { type: 'string' }, device: { type: 'string' }, kind: { type: 'string' }, pin: { type: 'string' } },
     creates: true,
-    run(host, v, io) {
+    secrets: ['pin'],
+    async run(host, v, io, secrets) {
+      // The PIN chosen at ordering is in the device file; --pin only overrides it.
+      const pin = v.pin === undefined ? undefined : await secrets.read(v, 'pin', this.secrets!, 'PIN');
       const path = opt(v, 'device');
       let json: unknown;
       try {
@@ -20,7 +23,7 @@ export const deviceCommands: Record<string, HostCommand> = {
       }
       let info;
       try {
-        info = host.enroll({ user: opt(v, 'user'), record: json, ...(str(v, 'pin') !== undefined && { pin: str(v, 'pin')! }), ...(kindOption(str(v, 'kind')) && { kind: kindOption(str(v, 'kind'))! }) });
+        info = host.enroll({ user: opt(v, 'user'), record: json, ...(pin !== undefined && { pin }), ...(kindOption(str(v, 'kind')) && { kind: kindOption(str(v, 'kind'))! }) });
       } catch (error) {
         if (error instanceof DeviceRecordError || error instanceof RangeError || error instanceof TypeError) throw new UsageError(`device file ${path}: ${error.message}`);
         throw error;

@@ -7,10 +7,11 @@
  * a file exporting a Record<string, HostCommand> added to `groups` below.
  */
 import { join, resolve } from 'node:path';
-import { HostError, HostKeyError, openHostFile, SealError, StoreError, type LoginHost } from '../../host/index.ts';
+import { HostError, HostKeyError, openHostFile, SealError, StoreError, type HostFile } from '../../host/index.ts';
 import { dataFolder, exitFailure, exitOk, exitUsage, parseOptions, UsageError, write, type Io } from '../io.ts';
 import { adminCommands } from './admin.ts';
-import type { HostCommand, Values } from './command.ts';
+import type { CommandResult, HostCommand, Values } from './command.ts';
+import { SecretReader, visibleNote } from './secrets.ts';
 import { deviceCommands } from './devices.ts';
 import { fallbackCommands } from './fallbacks.ts';
 import { loginCommands } from './login.ts';
@@ -38,7 +39,8 @@ const common = `Common options:
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
-created with mode 0600 beside a new database.
+created with mode 0600 beside a new database; the database keeps a check value of it and refuses another key.
+Secrets (passwords, PINs, responses, codes, session tokens): ${visibleNote}
 Exit codes: 0 ok; 1 refused (wrong response, expired, already used, locked…); 2 bad input (nothing written).`;
 
 function usage(): string {
@@ -50,18 +52,36 @@ function usage(): string {
     '',
     'example:',
     '  $ dsc host enroll --user trader1 --device card.json',
-    '  $ dsc host challenge --user trader1',
+    '  $ dsc host set-password --user trader1            (asks for the password)',
+    '  $ dsc host login --user trader1                   (asks for the password)',
     '  482913',
-    '  $ dsc host verify --user trader1 --challenge 482913 --response 90417265',
-    '  ok',
+    '  $ dsc host verify --user trader1 --challenge 482913   (asks for the response; prints the session token)',
     '',
     common,
   ].join('\n');
 }
 
-function openFor(io: Io, dbOption: string | undefined, creates: boolean): LoginHost {
+function openFor(io: Io, dbOption: string | undefined, creates: boolean): HostFile {
   const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
   return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+}
+
+/**
+ * Run the command on the database. A creating command's new database is published only when it succeeded;
+ * if another process created the database meanwhile, the command runs once more on theirs.
+ */
+async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, values: Values, secrets: SecretReader): Promise<CommandResult> {
+  for (let attempt = 1; ; attempt++) {
+    const file = openFor(io, dbOption, sub.creates === true);
+    try {
+      const result = await sub.run(file.host, values, io, secrets);
+      if (result.code !== exitOk) return result;
+      if (file.publish() !== 'raced') return result;
+      if (attempt >= 2) throw new UsageError(`the database was created by another process meanwhile; run the command again`);
+    } finally {
+      file.close();
+    }
+  }
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -74,15 +94,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}; run \`dsc host --help\` for the list`);
   const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
-    write(io.stdout, `usage: ${sub.usage}\n\n${sub.summary}.\n\n${common}`);
+    const secretsNote = sub.secrets ? `\nSecret options (${sub.secrets.map((n) => `--${n}`).join(', ')}): give - to read each from stdin, one line each in this order, or leave them out to be asked. ${visibleNote}\n` : '';
+    write(io.stdout, `usage: ${sub.usage}\n\n${sub.summary}.\n${secretsNote}\n${common}`);
     return exitOk;
   }
   const json = values.json === true;
-  let host: LoginHost | undefined;
   try {
-    host = openFor(io, values.db as string | undefined, sub.creates === true);
-    const result = await sub.run(host, values as Values, io);
-    write(io.stdout, json ? JSON.stringify(result.json) : result.text);
+    const result = await runOn(io, values.db as string | undefined, sub, values as Values, new SecretReader(io));
+    if (json) write(io.stdout, JSON.stringify(result.json));
+    else {
+      if (result.text !== '') write(io.stdout, result.text);
+      if (result.note !== undefined) write(io.stderr, result.note);
+    }
     return result.code;
   } catch (error) {
     if (error instanceof HostError) {
@@ -95,7 +118,5 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? join(dataFolder(io), defaultDbName)}: ${(error as Error).message} (${code})`);
     throw error;
-  } finally {
-    host?.close();
   }
 }

@@ -35,6 +35,8 @@ export interface AppProps {
   readonly rows: number;
   /** The demo device's PIN, shown in the header on the demo setup (read at each render: a PIN change updates it). */
   readonly demoPin?: (() => string | undefined) | undefined;
+  /** The demo user's password, shown beside the demo PIN. */
+  readonly demoPassword?: string | undefined;
   readonly initialFocus?: Focus;
   /** Subscribe to the key the driver holds down (the keypad lights it). */
   readonly onPressed: (listener: (key: Key | undefined) => void) => () => void;
@@ -57,7 +59,7 @@ function percentOf(battery: BatteryInfo): number {
  * @example
  * render(<App card={session} driver={driver} login={login} screens={helpScreens()} columns={120} rows={40} onPressed={…} />)
  */
-export function App({ card, driver, login, screens, columns, rows, demoPin, initialFocus = 'card', onPressed }: AppProps) {
+export function App({ card, driver, login, screens, columns, rows, demoPin, demoPassword, initialFocus = 'card', onPressed }: AppProps) {
   const { exit } = useApp();
   const [frame, setFrame] = useState<Frame>(card.frame);
   const [pressed, setPressed] = useState<Key | undefined>(undefined);
@@ -129,7 +131,7 @@ export function App({ card, driver, login, screens, columns, rows, demoPin, init
   const header = (
     <Box width={columns} justifyContent="space-between">
       <Text bold>dsc emulate</Text>
-      {demoPin?.() ? <Text color="yellow">demo PIN {demoPin()}</Text> : null}
+      {demoPin?.() ? <Text color="yellow">demo PIN {demoPin()}{demoPassword ? `  password ${demoPassword}` : ''}</Text> : null}
       <Text inverse color="cyan">
         {` ${focusLabel(focus)} `}
       </Text>

@@ -14,6 +14,7 @@ export interface LoginPageProps {
 }
 
 const fieldLabels: Readonly<Record<LoginMode, string>> = {
+  password: 'Password',
   login: 'Response',
   pinChallenge: 'Response',
   newPin: 'New PIN',
@@ -22,6 +23,7 @@ const fieldLabels: Readonly<Record<LoginMode, string>> = {
 };
 
 const titles: Readonly<Record<LoginMode, string>> = {
+  password: 'Log in: password',
   login: 'Log in',
   pinChallenge: 'Change PIN: answer with the NEW PIN',
   newPin: 'Change PIN',
@@ -30,7 +32,7 @@ const titles: Readonly<Record<LoginMode, string>> = {
 };
 
 function shownField(mode: LoginMode, field: string): string {
-  return mode === 'newPin' || mode === 'confirmPin' ? '*'.repeat(field.length) : field;
+  return mode === 'password' || mode === 'newPin' || mode === 'confirmPin' ? '*'.repeat(field.length) : field;
 }
 
 /**
@@ -64,11 +66,11 @@ export function LoginPage({ state, focused, width }: LoginPageProps) {
             {state.verdict.text}
           </Text>
         ) : (
-          <Text dimColor>type the challenge into the card, its response here</Text>
+          <Text dimColor>{state.mode === 'password' ? 'type the password, then Enter' : 'type the challenge into the card, its response here'}</Text>
         )}
       </Box>
       {state.notice ? <Text color="yellow">{state.notice}</Text> : null}
-      <Text dimColor>c new challenge · n change PIN{device?.profile === 'digipass' ? ' · u unlock' : ''}</Text>
+      <Text dimColor>c new login{state.loggedIn ? ' · n change PIN' : ''}{device?.profile === 'digipass' ? ' · u unlock' : ''}</Text>
     </Box>
   );
 }

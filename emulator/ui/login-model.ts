@@ -9,9 +9,9 @@ import { assertNever } from '../../firmware/assert.ts';
 /** The part of `host/index.ts`'s Host the login page uses (sync or async, both are awaited). */
 export interface LoginHost {
   devices(user: string): MaybePromise<readonly { readonly serial: string; readonly profile: string; readonly active?: boolean }[]>;
-  challenge(request: { user: string; serial?: string }): MaybePromise<{ readonly challenge: string; readonly serial: string }>;
-  verify(request: { user: string; challenge: string; response: string }): MaybePromise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }>;
-  requestPinChange(request: { user: string; serial: string; newPin: string; confirmPin: string }): MaybePromise<{ readonly challenge: string }>;
+  login(request: { user: string; password: string; serial?: string }): MaybePromise<{ readonly ok: true; readonly issued: { readonly challenge: string } } | { readonly ok: false; readonly reason: string }>;
+  verify(request: { user: string; challenge: string; response: string; purpose: 'login' | 'pin-change' }): MaybePromise<{ readonly ok: true; readonly session?: { readonly token: string } } | { readonly ok: false; readonly reason: string }>;
+  requestPinChange(request: { user: string; session: string; serial: string; newPin: string; confirmPin: string }): MaybePromise<{ readonly challenge: string }>;
   unlockCode(request: { serial: string; lockCode: string }): MaybePromise<string>;
 }
 
@@ -23,13 +23,15 @@ export const pinChangedText = 'PIN CHANGED';
 
 /** Longest input per field: OCRA responses are at most 10 digits (RFC 6287 §5.1), lock codes 8, PINs 4. */
 export const responseDigitsMax = 10;
+/** The page's keys type digits: a password here is digits (the demo's is), at most this many. */
+export const passwordDigitsMax = 64;
 export const lockCodeDigitsMax = 10;
 export const newPinDigits = 4;
 
 /** Refusals after which the host still accepts another answer to the same challenge. */
 const challengeStillOpen: ReadonlySet<string> = new Set(['wrong response', 'malformed response', 'throttled']);
 
-export type LoginMode = 'login' | 'newPin' | 'confirmPin' | 'pinChallenge' | 'lockCode';
+export type LoginMode = 'password' | 'login' | 'newPin' | 'confirmPin' | 'pinChallenge' | 'lockCode';
 
 export interface DeviceChoice {
   readonly serial: string;
@@ -48,10 +50,14 @@ export interface LoginState {
   readonly verdict: { readonly ok: boolean; readonly text: string } | undefined;
   /** A host error that is not a verdict (no device, a refused PIN change…). */
   readonly notice: string | undefined;
+  /** Whether a login succeeded in this page (PIN change is offered only then). */
+  readonly loggedIn: boolean;
 }
 
 function fieldMax(mode: LoginMode): number {
   switch (mode) {
+    case 'password':
+      return passwordDigitsMax;
     case 'login':
     case 'pinChallenge':
       return responseDigitsMax;
@@ -72,14 +78,16 @@ function messageOf(error: unknown): string {
 /**
  * @example
  * const login = new LoginModel(host, 'demo');
- * await login.start();              // lists the devices and opens a challenge
- * login.state.challenge             // e.g. '042917'
+ * await login.start();              // lists the devices, asks for the password
+ * for (const d of password) login.typeDigit(d);
+ * await login.submit();             // password checked: login.state.challenge, e.g. '142917'
  * for (const d of response) login.typeDigit(d);
  * await login.submit();             // login.state.verdict: { ok: true, text: 'LOGIN OK' }
  */
 export class LoginModel {
   #state: LoginState;
   #newPin = '';
+  #session: string | undefined;
   readonly #listeners = new Set<(state: LoginState) => void>();
 
   constructor(
@@ -87,7 +95,7 @@ export class LoginModel {
     user: string,
     private readonly onPinChanged: (serial: string, newPin: string) => void = () => {},
   ) {
-    this.#state = { user, devices: [], deviceIndex: 0, mode: 'login', challenge: undefined, field: '', verdict: undefined, notice: undefined };
+    this.#state = { user, devices: [], deviceIndex: 0, mode: 'password', challenge: undefined, field: '', verdict: undefined, notice: undefined, loggedIn: false };
   }
 
   get state(): LoginState {
@@ -113,7 +121,7 @@ export class LoginModel {
     this.#set({ notice: text });
   }
 
-  /** Load the user's devices and open a first challenge. */
+  /** Load the user's devices and ask for the password. */
   async start(preferredSerial?: string): Promise<void> {
     try {
       const devices = (await this.host.devices(this.#state.user))
@@ -125,21 +133,29 @@ export class LoginModel {
         this.#set({ notice: `user ${JSON.stringify(this.#state.user)} has no active device` });
         return;
       }
-      await this.newChallenge();
+      this.#set({ mode: 'password', field: '' });
     } catch (error) {
       this.#set({ notice: messageOf(error) });
     }
   }
 
+  /** Back to the start of a login: the password first (every challenge comes after a password check). */
   async newChallenge(): Promise<void> {
+    if (!this.device) return;
+    this.#newPin = '';
+    this.#set({ mode: 'password', challenge: undefined, field: '' });
+  }
+
+  async #password(password: string): Promise<void> {
     const device = this.device;
     if (!device) return;
-    this.#newPin = '';
+    if (password === '') return this.#set({ notice: 'type the password, then Enter' });
     try {
-      const issued = await this.host.challenge({ user: this.#state.user, serial: device.serial });
-      this.#set({ mode: 'login', challenge: issued.challenge, field: '', notice: undefined });
+      const result = await this.host.login({ user: this.#state.user, password, serial: device.serial });
+      if (result.ok) this.#set({ mode: 'login', challenge: result.issued.challenge, field: '', notice: undefined, verdict: undefined });
+      else this.#set({ mode: 'password', field: '', verdict: { ok: false, text: result.reason } });
     } catch (error) {
-      this.#set({ mode: 'login', challenge: undefined, field: '', notice: messageOf(error) });
+      this.#set({ mode: 'password', field: '', verdict: { ok: false, text: messageOf(error) } });
     }
   }
 
@@ -159,9 +175,10 @@ export class LoginModel {
     this.#set({ field: this.#state.field.slice(0, -1) });
   }
 
-  /** Start the server-side PIN change: new PIN, then again, then the host's challenge. */
+  /** Start the server-side PIN change (only after a login here): new PIN, then again, then the host's challenge. */
   startPinChange(): void {
     if (!this.device) return;
+    if (!this.#state.loggedIn || this.#session === undefined) return this.#set({ notice: 'log in first: a PIN change needs a login with the current PIN' });
     this.#newPin = '';
     this.#set({ mode: 'newPin', field: '', challenge: undefined, verdict: undefined, notice: undefined });
   }
@@ -173,7 +190,7 @@ export class LoginModel {
   }
 
   async cancel(): Promise<void> {
-    if (this.#state.mode === 'login') return;
+    if (this.#state.mode === 'password' || this.#state.mode === 'login') return;
     this.#set({ verdict: undefined });
     await this.newChallenge();
   }
@@ -181,6 +198,8 @@ export class LoginModel {
   async submit(): Promise<void> {
     const { mode, field } = this.#state;
     switch (mode) {
+      case 'password':
+        return this.#password(field);
       case 'login':
       case 'pinChallenge':
         return this.#verify(mode, field);
@@ -202,11 +221,12 @@ export class LoginModel {
     if (challenge === undefined) return this.#set({ notice: 'no open challenge: press c for one' });
     if (response === '') return this.#set({ notice: 'type the response the card shows, then Enter' });
     try {
-      const result = await this.host.verify({ user: this.#state.user, challenge, response });
+      const result = await this.host.verify({ user: this.#state.user, challenge, response, purpose: mode === 'pinChallenge' ? 'pin-change' : 'login' });
       if (result.ok) {
         const serial = this.device?.serial ?? '';
         if (mode === 'pinChallenge') this.onPinChanged(serial, this.#newPin);
-        this.#set({ verdict: { ok: true, text: mode === 'pinChallenge' ? pinChangedText : loginOkText } });
+        if (result.session) this.#session = result.session.token;
+        this.#set({ verdict: { ok: true, text: mode === 'pinChallenge' ? pinChangedText : loginOkText }, loggedIn: true });
         // The challenge is used up: open the next one so the page is ready for another login.
         await this.newChallenge();
       } else {
@@ -223,7 +243,7 @@ export class LoginModel {
     const device = this.device;
     if (!device) return;
     try {
-      const { challenge } = await this.host.requestPinChange({ user: this.#state.user, serial: device.serial, newPin: this.#newPin, confirmPin });
+      const { challenge } = await this.host.requestPinChange({ user: this.#state.user, session: this.#session ?? '', serial: device.serial, newPin: this.#newPin, confirmPin });
       this.#set({ mode: 'pinChallenge', challenge, field: '', notice: 'answer this challenge on the card with the NEW PIN' });
     } catch (error) {
       this.#newPin = '';

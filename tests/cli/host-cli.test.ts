@@ -26,7 +26,7 @@ async function inProcess(args: string[]): Promise<{ status: number; stdout: stri
   return { status, stdout, stderr };
 }
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const subcommands = ['enroll', 'assign', 'import', 'export', 'challenge', 'verify', 'unlock', 'unlock-code', 'pin-change', 'authorize-withdrawal', 'temp-code', 'code-card', 'devices', 'audit'];
+const subcommands = ['enroll', 'assign', 'import', 'export', 'set-password', 'login', 'challenge', 'verify', 'unlock', 'unlock-code', 'pin-change', 'authorize-withdrawal', 'temp-code', 'code-card', 'devices', 'audit'];
 
 function wrongOf(response: string): string {
   return response.slice(0, -1) + String((Number(response.at(-1)) + 1) % 10);
@@ -37,55 +37,86 @@ describe('dsc host end to end with dsc provision and dsc respond', () => {
     expect(dsc(['provision', '--serial', '40417265', '--pin', '1234', '--out', 'card.json']).status).toBe(0);
     expect(dsc(['provision', '--serial', '555', '--profile', 'digipass', '--pin', '2580', '--check-digit', '--out', 'dp.json']).status).toBe(0);
   });
+  const respond = (device: string, pin: string, challenge: string) => dsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]).stdout.trim();
+  /** A verify with the response on stdin (never on the command line). */
+  const verify = (user: string, challenge: string, response: string, extra: string[] = []) =>
+    runDsc(['host', 'verify', '--user', user, '--challenge', challenge, '--response', '-', ...extra], { cwd: dir, env, input: `${response}\n` });
 
-  it('enrolls, and a response from dsc respond verifies while a wrong one does not', () => {
+  it('enrolls; the password login issues a challenge; the response from dsc respond logs in and prints a session', () => {
     const enrolled = dsc(['host', 'enroll', '--user', 'trader1', '--device', 'card.json']);
     expect(enrolled.status, enrolled.stderr).toBe(0);
     expect(enrolled.stdout).toMatch(/enrolled 40417265 \(dscplus/);
     expect(statSync(join(dir, '.dsc/host.sqlite.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, '.dsc/host.sqlite')).mode & 0o777).toBe(0o600);
+    expect(runDsc(['host', 'set-password', '--user', 'trader1', '--password', '-'], { cwd: dir, env, input: 'correct horse battery\n' })).toMatchObject({ status: 0 });
 
-    const challenge = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
-    expect(challenge).toMatch(/^\d{6}$/);
-    const response = dsc(['respond', '--device', 'card.json', '--pin', '1234', '--challenge', challenge]).stdout.trim();
+    expect(runDsc(['host', 'login', '--user', 'trader1', '--password', '-'], { cwd: dir, env, input: 'wrong horse battery\n' })).toMatchObject({ status: 1, stdout: 'wrong password\n' });
+    const login = runDsc(['host', 'login', '--user', 'trader1', '--password', '-'], { cwd: dir, env, input: 'correct horse battery\n' });
+    expect(login.status, login.stderr).toBe(0);
+    const challenge = login.stdout.trim();
+    expect(challenge).toMatch(/^\d{6}$/); // the value alone on stdout; the description on stderr
+    expect(login.stderr).toMatch(/challenge for device 40417265/);
+    const response = respond('card.json', '1234', challenge);
     expect(response).toMatch(/^\d{8}$/);
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', wrongOf(response)])).toMatchObject({ status: 1, stdout: 'wrong response\n' });
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok\n' });
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 1, stdout: 'already used\n' });
+    expect(verify('trader1', challenge, wrongOf(response))).toMatchObject({ status: 1, stdout: 'wrong response\n' });
+    const ok = verify('trader1', challenge, response);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(ok.stderr).toMatch(/ok: logged in with 40417265/);
+    expect(verify('trader1', challenge, response)).toMatchObject({ status: 1, stdout: 'already used\n' });
 
     // The same card operated with a wrong PIN gives a response the host rejects.
     const second = dsc(['host', 'challenge', '--user', 'trader1', '--json']);
     const issued = JSON.parse(second.stdout) as { challenge: string; serial: string; expiresAtMs: number };
     expect(issued.serial).toBe('40417265');
-    const wrongPin = dsc(['respond', '--device', 'card.json', '--pin', '9999', '--challenge', issued.challenge]).stdout.trim();
-    const result = dsc(['host', 'verify', '--user', 'trader1', '--challenge', issued.challenge, '--response', wrongPin, '--json']);
+    const result = verify('trader1', issued.challenge, respond('card.json', '9999', issued.challenge), ['--json']);
     expect(result.status).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, reason: 'wrong response' });
   });
 
-  it('changes the PIN on the server: the challenge answered with the new PIN commits it', () => {
-    const challenge = dsc(['host', 'pin-change', '--user', 'trader1', '--new-pin', '4321', '--confirm-pin', '4321']).stdout.trim();
-    const response = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', challenge]).stdout.trim();
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok: new PIN set\n' });
+  it('changes the PIN on the server after a login: the challenge answered with the new PIN commits it', () => {
+    expect(runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${'0'.repeat(64)}\n4731\n4731\n` })).toMatchObject({ status: 1, stderr: expect.stringMatching(/no live session/) });
     const login = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
-    const withNew = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', login]).stdout.trim();
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', login, '--response', withNew]).status).toBe(0);
-    expect(dsc(['host', 'pin-change', '--user', 'trader1', '--new-pin', '4321', '--confirm-pin', '4322'])).toMatchObject({ status: 2 });
+    const session = verify('trader1', login, respond('card.json', '1234', login)).stdout.trim();
+    const change = runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${session}\n4731\n4731\n` });
+    expect(change.status, change.stderr).toBe(0);
+    const challenge = change.stdout.trim();
+    expect(verify('trader1', challenge, respond('card.json', '4731', challenge), ['--purpose', 'pin-change'])).toMatchObject({ status: 0, stdout: 'ok: new PIN set\n' });
+    const next = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
+    expect(verify('trader1', next, respond('card.json', '4731', next)).status).toBe(0);
+    expect(runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${session}\n4731\n4732\n` })).toMatchObject({ status: 2 });
+    expect(runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${session}\n1111\n1111\n` })).toMatchObject({ status: 2, stderr: expect.stringMatching(/too easy/) });
   });
 
-  it('a digipass card with a check digit: challenge, respond, verify, unlock code, withdrawal', () => {
+  it('a digipass card with a check digit: challenge, respond, verify, unlock code, withdrawal after a login', () => {
     expect(dsc(['host', 'enroll', '--user', 'trader1', '--device', 'dp.json']).status).toBe(0);
     expect(dsc(['host', 'challenge', '--user', 'trader1'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/2 devices .*choose one/) });
-    const issued = dsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '250000', '--device', '555']);
+    const login = dsc(['host', 'challenge', '--user', 'trader1', '--device', '555']).stdout.trim();
+    expect(login).toMatch(/^\d{7}$/);
+    const session = verify('trader1', login, respond('dp.json', '2580', login)).stdout.trim();
+    const issued = runDsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '250000', '--device', '555', '--session', '-'], { cwd: dir, env, input: `${session}\n` });
     expect(issued.status, issued.stderr).toBe(0);
-    const challenge = issued.stdout.split('\t')[0]!;
+    const challenge = issued.stdout.trim();
     expect(challenge).toMatch(/^\d{7}$/);
-    const response = dsc(['respond', '--device', 'dp.json', '--pin', '2580', '--challenge', challenge]).stdout.trim();
-    expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', response])).toMatchObject({ status: 0, stdout: 'ok: withdrawal of USD 250,000 authorized\n' });
-    expect(dsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '1000000', '--device', '555'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/1,000,000 a day/) });
+    expect(issued.stderr).toMatch(/USD 250,000 with device 555/);
+    const response = respond('dp.json', '2580', challenge);
+    // A withdrawal's answer does not log in, and a login's does not withdraw.
+    expect(verify('trader1', challenge, response)).toMatchObject({ status: 1, stdout: 'wrong purpose\n' });
+    expect(verify('trader1', challenge, response, ['--purpose', 'withdrawal'])).toMatchObject({ status: 0, stdout: 'ok: withdrawal of USD 250,000 authorized\n' });
+    expect(runDsc(['host', 'authorize-withdrawal', '--user', 'trader1', '--amount', '1000000', '--device', '555', '--session', '-'], { cwd: dir, env, input: `${session}\n` })).toMatchObject({ status: 1, stderr: expect.stringMatching(/1,000,000 a day/) });
+    expect(dsc(['host', 'unlock-code', '--device', '555', '--lock-code', 'L4811270']).stdout).toMatch(/^\d{8}\n$/);
     expect(dsc(['host', 'unlock-code', '--device', '555', '--lock-code', '4811270']).stdout).toMatch(/^\d{8}\n$/);
+    expect(dsc(['host', 'unlock-code', '--device', '555', '--lock-code', 'L48'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/the lock code expected 7 digits/) });
     const devices = JSON.parse(dsc(['host', 'devices', '--user', 'trader1', '--json']).stdout) as { serial: string; kind: string }[];
     expect(devices.map((d) => [d.serial, d.kind])).toEqual([['40417265', 'dscplus'], ['555', 'dsc']]);
+  });
+
+  it('temp-code prints the code alone on stdout; --check reads it from stdin', () => {
+    const issued = dsc(['host', 'temp-code', '--user', 'trader1']);
+    expect(issued.status, issued.stderr).toBe(0);
+    expect(issued.stdout).toMatch(/^[2-9A-Z]{10}\n$/);
+    expect(issued.stderr).toMatch(/full access until/);
+    expect(runDsc(['host', 'temp-code', '--user', 'trader1', '--check', '-'], { cwd: dir, env, input: issued.stdout })).toMatchObject({ status: 0, stdout: 'ok: full access\n' });
   });
 
   it('exports encrypted PSKC and imports it into another database that then verifies the card', () => {
@@ -123,7 +154,7 @@ describe('dsc host bad input', () => {
   });
 
   it('a missing database is not created by verify or challenge', () => {
-    const result = dsc(['host', 'verify', '--user', 'x', '--challenge', '123456', '--response', '12345678', '--db', 'missing.sqlite']);
+    const result = runDsc(['host', 'verify', '--user', 'x', '--challenge', '123456', '--response', '-', '--db', 'missing.sqlite'], { cwd: dir, env, input: '12345678\n' });
     expect(result).toMatchObject({ status: 2, stderr: expect.stringMatching(/no host database at missing.sqlite/) });
     expect(existsSync(join(dir, 'missing.sqlite'))).toBe(false);
   });

@@ -91,34 +91,57 @@ describe.runIf(hasTmux || inCi)('emulator end to end (tmux, 120×40)', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('first start: demo PIN on screen; the response read off the LCD logs in (LOGIN OK); a wrong PIN is rejected; the recording replays', async () => {
+  it('first start: demo PIN and password on screen; password first, then the response read off the LCD logs in (LOGIN OK); PIN change only after that login; a wrong PIN is rejected; the recording replays', async () => {
     start(` --record ${JSON.stringify(join(work, 'session.ndjson'))}`);
     const pin = await waitFor('the demo PIN', match(/demo PIN (\d{4})/));
+    const password = await waitFor('the demo password', match(/password (\d{10})/));
     await waitFor('the card, off', lcdShows(/^$/));
     expect(capture()).toContain('keys → CARD');
-    const challenge = await waitFor('a challenge on the login page', match(/Challenge: (\d{6})/));
-
+    // The page asks for the password first: no challenge, and no PIN change before a login.
+    await waitFor('the password field', match(/(Password:)/));
+    expect(capture()).not.toMatch(/Challenge: \d/);
+    expect(capture()).not.toContain('n change PIN');
+    send('Tab');
+    await waitFor('the focus on the login page', match(/(keys → LOGIN PAGE)/));
+    send('n');
+    await waitFor('PIN change refused before a login', match(/(log in first)/));
+    const logIn = async (): Promise<string> => {
+      send(password, 'Enter');
+      const challenge = await waitFor('a challenge after the password', match(/Challenge: (\d{6})/));
+      send('Tab');
+      await waitFor('the focus on the card', match(/(keys → CARD)/));
+      return challenge;
+    };
+    const challenge = await logIn();
     const response = await operateCard(pin, challenge);
     send('Tab');
     await waitFor('the focus on the login page', match(/(keys → LOGIN PAGE)/));
     send(response, 'Enter');
     await waitFor('LOGIN OK', match(/✔ (LOGIN OK)/));
+    await waitFor('PIN change offered after the login', match(/(n change PIN)/));
 
-    // The page opened the next challenge; now the same with a wrong PIN.
-    const next = await waitFor('a new challenge', (screen) => {
-      const shown = match(/Challenge: (\d{6})/)(screen);
-      return shown !== challenge ? shown : undefined;
-    });
+    // PIN change: the new PIN twice, then the page's challenge answered on the card with the NEW PIN.
+    const newPin = pin === '7391' ? '7392' : '7391';
+    send('n', newPin, 'Enter', newPin, 'Enter');
+    await waitFor('the PIN-change challenge', match(/(answer this challenge on the card with the NEW PIN)/));
+    const pinChallenge = await waitFor('the PIN-change challenge', match(/Challenge: (\d{6})/));
     send('Tab');
     await waitFor('the focus on the card', match(/(keys → CARD)/));
     send('h'); // PRESS held ~2 s on the response screen: power off
     await waitFor('the card off', lcdShows(/^$/));
-    const wrongPin = `${(Number(pin[0]) + 1) % 10}${pin.slice(1)}`;
-    const wrong = await operateCard(wrongPin, next);
+    const changed = await operateCard(newPin, pinChallenge);
+    send('Tab', changed, 'Enter');
+    await waitFor('PIN CHANGED', match(/✔ (PIN CHANGED)/));
+    await waitFor('the new demo PIN on screen', match(new RegExp(`demo PIN (${newPin})`)));
+
+    // Now the old PIN: rejected.
+    const next = await logIn();
+    send('h');
+    await waitFor('the card off', lcdShows(/^$/));
+    const wrong = await operateCard(pin, next);
     send('Tab', wrong, 'Enter');
     const verdict = await waitFor('the rejection', match(/✘ ([a-z ]+)/));
     expect(verdict.trim()).toBe('wrong response');
-    expect(capture()).not.toContain('LOGIN OK');
     await quit();
 
     // The real-clock session, recorded, replays headless on the virtual clock with the same frames.

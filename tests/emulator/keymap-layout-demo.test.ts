@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DemoSetupError, ensureDemo, isWeakPin, rememberDemoPin } from '../../emulator/demo.ts';
+import { DemoSetupError, ensureDemo, rememberDemoPin } from '../../emulator/demo.ts';
+import { isWeakPin } from '../../firmware/card-suite.ts';
 import { readDeviceFile } from '../../emulator/card.ts';
 import { openHost } from '../../host/index.ts';
 import { holdPressMs, tapPressMs, translateInput } from '../../emulator/ui/keymap.ts';

@@ -14,7 +14,7 @@ import { Help } from '../../emulator/ui/Help.tsx';
 import { helpScreens } from '../../emulator/ui/screen-table.ts';
 import { loginOkText } from '../../emulator/ui/login-model.ts';
 import { messageMs, wrongPinsMax, type Profile } from '../../firmware/types.ts';
-import { makeRig, pass, testPins, type, type Rig } from './support/card-under-test.tsx';
+import { enterPassword, makeRig, pass, settle, testPins, type, type Rig } from './support/card-under-test.tsx';
 import { readLcd } from './support/read-lcd.ts';
 
 const profiles: readonly Profile[] = ['dscplus', 'digipass'];
@@ -169,20 +169,36 @@ describe.each(profiles)('the login page (%s)', (profile) => {
 });
 
 describe('change PIN on the server (dscplus)', () => {
+  it('is offered only after a login on the page', async () => {
+    rig = await makeRig('dscplus');
+    expect(rig.screenText()).not.toContain('n change PIN');
+    await type(rig, '\tn');
+    expect(rig.login.state.mode).toBe('login');
+    expect(rig.screenText()).toContain('log in first');
+  });
+
   it('answering the PIN-change challenge with the NEW PIN commits it; then only the new PIN logs in', async () => {
     rig = await makeRig('dscplus');
     const newPin = '7391';
-    await type(rig, `\tn${newPin}\r${newPin}\r`);
+    await powerOn(rig);
+    await typeOnCard(rig, `${testPins.dscplus}\r${rig.login.state.challenge!}\r`);
+    await type(rig, `\t${readLcd(rig.screenText()).glyphs}\r`);
+    expect(rig.screenText()).toContain(`✔ ${loginOkText}`);
+    expect(rig.screenText()).toContain('n change PIN');
+    await type(rig, `n${newPin}\r${newPin}\r`);
     const challenge = rig.login.state.challenge!;
     expect(rig.screenText()).toContain('answer with the NEW PIN');
     expect(rig.screenText()).toContain(`Challenge: ${challenge}`);
     await type(rig, '\t');
-    await powerOn(rig);
+    await typeOnCard(rig, 'h');
+    await typeOnCard(rig, 'h');
     await typeOnCard(rig, `${newPin}\r${challenge}\r`);
     const response = readLcd(rig.screenText()).glyphs;
     await type(rig, `\t${response}\r`);
     expect(rig.screenText()).toContain('✔ PIN CHANGED');
     // The old PIN now gives a response the host rejects.
+    await enterPassword(rig.login);
+    await settle();
     const next = rig.login.state.challenge!;
     await type(rig, '\t');
     await typeOnCard(rig, 'h');

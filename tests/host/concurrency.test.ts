@@ -12,7 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serializeDeviceRecord } from '../../firmware/device-record.ts';
 import { openHost } from '../../host/index.ts';
-import { hostKey } from './support/clock.ts';
+import { hostKey, unlimitedIssues } from './support/clock.ts';
 import { cardResponse, makeRecord } from './support/devices.ts';
 
 const worker = fileURLToPath(new URL('./support/verify-worker.ts', import.meta.url));
@@ -103,9 +103,9 @@ describe('several verifier processes on one SQLite file', () => {
     expect(count('SELECT failures FROM devices')).toBe(0);
     db.close();
     // The database still works for the next verifier.
-    const after = openHost({ dbPath, hostKey });
+    const after = openHost({ dbPath, hostKey, issueLimits: unlimitedIssues });
     const { challenge } = after.challenge({ user: 'trader1' });
-    expect(after.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge, '1234') })).toMatchObject({ ok: true });
+    expect(after.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
     after.close();
   });
 });

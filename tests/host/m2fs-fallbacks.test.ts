@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { enrolmentData } from '../../firmware/device-record.ts';
 import { unlockCode } from '../../firmware/unlock.ts';
 import { businessWindowStartMs, codeCardCodes, codeCardValidMs, openHost, tempCodeFullMs, tempCodePrintMs, withdrawalLimits } from '../../host/index.ts';
-import { hostKey, testHost } from './support/clock.ts';
+import { hostKey, loginSession, testHost } from './support/clock.ts';
 import { cardResponse, makeRecord, secret20 } from './support/devices.ts';
 
 const dayMs = 86_400_000;
@@ -40,11 +40,12 @@ describe('several devices per user (M2FS)', () => {
     host.enroll({ user: 'trader1', record: plus });
     host.enroll({ user: 'trader1', record: dsc });
     host.enroll({ user: 'trader1', record: app, kind: 'mobile-app' });
-    return { host, clock, plus, dsc, app };
+    const session = loginSession(host, 'trader1', (c) => cardResponse(plus, c, '1234'), '1001');
+    return { host, clock, plus, dsc, app, session };
   }
 
   it('lists every active device and asks which one to use', () => {
-    const { host } = setup();
+    const { host , session } = setup();
     expect(host.devices('trader1').map((d) => [d.serial, d.kind])).toEqual([['1001', 'dscplus'], ['1002', 'dsc'], ['1003', 'mobile-app']]);
     expect(() => host.challenge({ user: 'trader1' })).toThrow(/3 devices .*choose one/);
     expect(host.challenge({ user: 'trader1', serial: '1002' }).serial).toBe('1002');
@@ -52,22 +53,23 @@ describe('several devices per user (M2FS)', () => {
   });
 
   it('a withdrawal needs a fresh response from a device whose limit covers it', () => {
-    const { host, dsc, plus } = setup();
-    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 250_000, serial: '1003' })).toThrow(/mobile-app covers USD 200,000 a day/);
-    const issued = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 250_000, serial: '1002' });
-    expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge) })).toEqual({ ok: true, serial: '1002', purpose: 'withdrawal', amountUsd: 250_000 });
+    const { host, dsc, plus , session } = setup();
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 250_000, serial: '1003' })).toThrow(/mobile-app covers USD 200,000 a day/);
+    const issued = host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 250_000, serial: '1002' });
+    expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge), purpose: 'withdrawal' })).toEqual({ ok: true, serial: '1002', purpose: 'withdrawal', amountUsd: 250_000 });
     // 250,000 + 800,000 > 1,000,000 a day for a DSC: only the DSC+ covers it now.
-    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 800_000, serial: '1002' })).toThrow(/1,000,000 a day/);
-    const big = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 800_000 });
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 800_000, serial: '1002' })).toThrow(/1,000,000 a day/);
+    const big = host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 800_000 });
     expect(big.serial).toBe('1001');
-    expect(host.verify({ user: 'trader1', challenge: big.challenge, response: cardResponse(plus, big.challenge, '1234') })).toMatchObject({ ok: true, amountUsd: 800_000 });
+    expect(host.verify({ user: 'trader1', challenge: big.challenge, response: cardResponse(plus, big.challenge, '1234'), purpose: 'withdrawal' })).toMatchObject({ ok: true, amountUsd: 800_000 });
   });
 
   it('keeps a running five-business-day total across days', () => {
-    const { host, clock, dsc } = setup();
+    const { host, clock, dsc, plus } = setup();
     const withdraw = (amount: number) => {
-      const issued = host.authorizeWithdrawal({ user: 'trader1', amountUsd: amount, serial: '1002' });
-      return host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge) });
+      const session = loginSession(host, 'trader1', (c) => cardResponse(plus, c, '1234'), '1001');
+      const issued = host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: amount, serial: '1002' });
+      return host.verify({ user: 'trader1', challenge: issued.challenge, response: cardResponse(dsc, issued.challenge), purpose: 'withdrawal' });
     };
     expect(withdraw(900_000)).toMatchObject({ ok: true }); // Monday
     clock.advance(dayMs);
@@ -79,21 +81,21 @@ describe('several devices per user (M2FS)', () => {
   });
 
   it('re-checks the limit when the response arrives (another withdrawal may have used it meanwhile)', () => {
-    const { host, dsc } = setup();
-    const a = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 600_000, serial: '1002' });
-    const b = host.authorizeWithdrawal({ user: 'trader1', amountUsd: 600_000, serial: '1002' });
-    expect(host.verify({ user: 'trader1', challenge: a.challenge, response: cardResponse(dsc, a.challenge) })).toMatchObject({ ok: true });
-    expect(host.verify({ user: 'trader1', challenge: b.challenge, response: cardResponse(dsc, b.challenge) })).toMatchObject({ ok: false, reason: 'limit exceeded' });
+    const { host, dsc , session } = setup();
+    const a = host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 600_000, serial: '1002' });
+    const b = host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 600_000, serial: '1002' });
+    expect(host.verify({ user: 'trader1', challenge: a.challenge, response: cardResponse(dsc, a.challenge), purpose: 'withdrawal' })).toMatchObject({ ok: true });
+    expect(host.verify({ user: 'trader1', challenge: b.challenge, response: cardResponse(dsc, b.challenge), purpose: 'withdrawal' })).toMatchObject({ ok: false, reason: 'limit exceeded' });
   });
 
   it('a device shared by two users: each logs in with it, failures count on the device', () => {
-    const { host, plus } = setup();
+    const { host, plus , session } = setup();
     host.assign({ user: 'trader1-ira', serial: '1001' });
     expect(host.devices('trader1-ira').map((d) => d.serial)).toEqual(['1001']);
     const c = host.challenge({ user: 'trader1-ira' });
-    expect(host.verify({ user: 'trader1-ira', challenge: c.challenge, response: cardResponse(plus, c.challenge, '1234') })).toMatchObject({ ok: true });
+    expect(host.verify({ user: 'trader1-ira', challenge: c.challenge, response: cardResponse(plus, c.challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
     const w = host.challenge({ user: 'trader1', serial: '1001' });
-    host.verify({ user: 'trader1', challenge: w.challenge, response: '00000000' });
+    host.verify({ user: 'trader1', challenge: w.challenge, response: '00000000', purpose: 'login' });
     expect(host.devices('trader1-ira')[0]!.failures).toBe(1);
     host.assign({ user: 'trader1-ira', serial: '1001', active: false });
     expect(() => host.challenge({ user: 'trader1-ira' })).toThrow(/no usable device/);
@@ -124,14 +126,14 @@ describe('temporary code and online Security Code Card (IBKR KB70, KB69, KB1873)
     expect(code).toMatch(/^[2-9A-Z]{10}$/);
     expect(() => host.issueTempCode({ user: 'trader1' })).toThrow(/never two in a row/);
     expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: true, access: 'full' });
-    expect(host.checkTempCode({ user: 'trader1', code: 'ZZZZZZZZZZ' })).toEqual({ ok: false, reason: 'wrong code' });
+    expect(host.checkTempCode({ user: 'trader1', code: 'ZZZZZZZZZZ' })).toEqual({ ok: false, reason: 'wrong code', locked: false });
     clock.advance(tempCodeFullMs);
     expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: true, access: 'print-card' });
     clock.advance(tempCodePrintMs);
     expect(host.checkTempCode({ user: 'trader1', code })).toEqual({ ok: false, reason: 'expired' });
     // A login with the device in between allows a new temporary code.
     const c = host.challenge({ user: 'trader1' });
-    expect(host.verify({ user: 'trader1', challenge: c.challenge, response: cardResponse(record, c.challenge, '1234') })).toMatchObject({ ok: true });
+    expect(host.verify({ user: 'trader1', challenge: c.challenge, response: cardResponse(record, c.challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
     expect(host.issueTempCode({ user: 'trader1' }).code).not.toBe(code);
   });
 
@@ -150,9 +152,11 @@ describe('temporary code and online Security Code Card (IBKR KB70, KB69, KB1873)
     expect(issued.challenge).toBe(`${String(i).padStart(3, '0')}-${String(j).padStart(3, '0')}`);
     const answer = card.codes[i - 1]! + card.codes[j - 1]!;
     const wrongAnswer = card.codes[j - 1]! + card.codes[i - 1]!;
-    if (wrongAnswer !== answer) expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: wrongAnswer })).toMatchObject({ reason: 'wrong response' });
-    expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: answer })).toMatchObject({ ok: true, serial: card.serial });
-    expect(() => host.authorizeWithdrawal({ user: 'trader1', amountUsd: 200_001, serial: card.serial })).toThrow(/200,000 a day/);
+    if (wrongAnswer !== answer) expect(host.verify({ user: 'trader1', challenge: issued.challenge, response: wrongAnswer, purpose: 'login' })).toMatchObject({ reason: 'wrong response' });
+    const login = host.verify({ user: 'trader1', challenge: issued.challenge, response: answer, purpose: 'login' });
+    expect(login).toMatchObject({ ok: true, serial: card.serial });
+    const session = login.ok ? login.session!.token : '';
+    expect(() => host.authorizeWithdrawal({ user: 'trader1', session, amountUsd: 200_001, serial: card.serial })).toThrow(/200,000 a day/);
     clock.advance(codeCardValidMs);
     expect(() => host.challenge({ user: 'trader1', serial: card.serial })).toThrow(/expired/);
   });
@@ -166,10 +170,10 @@ describe('secrets at rest and the audit table', () => {
     host.enroll({ user: 'trader1', record });
     const c = host.challenge({ user: 'trader1' });
     const response = cardResponse(record, c.challenge, '8642');
-    host.verify({ user: 'trader1', challenge: c.challenge, response: response.slice(0, -1) + ((Number(response.at(-1)) + 1) % 10) });
-    host.verify({ user: 'trader1', challenge: c.challenge, response });
-    const pin = host.requestPinChange({ user: 'trader1', newPin: '1357', confirmPin: '1357' });
-    host.verify({ user: 'trader1', challenge: pin.challenge, response: cardResponse(record, pin.challenge, '1357') });
+    host.verify({ user: 'trader1', challenge: c.challenge, response: response.slice(0, -1) + ((Number(response.at(-1)) + 1) % 10), purpose: 'login' });
+    const login = host.verify({ user: 'trader1', challenge: c.challenge, response, purpose: 'login' });
+    const pin = host.requestPinChange({ user: 'trader1', session: login.ok ? login.session!.token : '', newPin: '1357', confirmPin: '1357' });
+    host.verify({ user: 'trader1', challenge: pin.challenge, response: cardResponse(record, pin.challenge, '1357'), purpose: 'pin-change' });
     const entries = host.auditLog({ limit: 100 });
     host.close();
     const bytes = Buffer.concat([readFileSync(dbPath), ...['-wal'].flatMap((s) => { try { return [readFileSync(dbPath + s)]; } catch { return []; } })]);
@@ -177,7 +181,7 @@ describe('secrets at rest and the audit table', () => {
     for (const needle of ['12345678901234567890', bytesToHex(secret20), '8642', '1357', response]) {
       expect(text.includes(needle), `database contains ${needle}`).toBe(false);
     }
-    expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual(['pin-change:ok', 'pin-change:ok', 'verify:ok', 'verify:failed', 'challenge:ok', 'enroll:ok']);
+    expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual(['pin-change:ok', 'pin-change:ok', 'verify:ok', 'account:failed', 'verify:failed', 'challenge:ok', 'enroll:ok']);
     for (const e of entries) expect(JSON.stringify(e)).not.toContain(response);
   });
 
@@ -186,9 +190,7 @@ describe('secrets at rest and the audit table', () => {
     const first = openHost({ dbPath, hostKey });
     first.enroll({ user: 'trader1', record: makeRecord({ serial: 32 }) });
     first.close();
-    const second = openHost({ dbPath, hostKey: new Uint8Array(32).fill(1) });
-    const c = second.challenge({ user: 'trader1' });
-    expect(() => second.verify({ user: 'trader1', challenge: c.challenge, response: '12345678' })).toThrow(/wrong host key/);
-    second.close();
+    // Refused at open, before anything is written, by the key check value the database keeps.
+    expect(() => openHost({ dbPath, hostKey: new Uint8Array(32).fill(1) })).toThrow(/not the key of/);
   });
 });

@@ -49,7 +49,7 @@ class Answer implements fc.Command<Model, Real> {
     const index = this.pick % m.open.length;
     const open = m.open[index]!;
     const correct = cardResponse(r.record, open.challenge, '1234');
-    const result = r.host.verify({ user: 'u', challenge: open.challenge, response: this.right ? correct : wrongOf(correct) });
+    const result = r.host.verify({ user: 'u', challenge: open.challenge, response: this.right ? correct : wrongOf(correct), purpose: 'login' });
     const now = r.clock.ms;
     if (m.locked) return void expect(result).toMatchObject({ ok: false, reason: 'locked' });
     if (open.attempts >= attemptsPerChallengeMax) return void expect(result).toMatchObject({ ok: false, reason: 'attempts exhausted' });
@@ -81,7 +81,7 @@ class Replay implements fc.Command<Model, Real> {
   check = (m: Readonly<Model>) => m.used.length > 0;
   run(m: Model, r: Real): void {
     const challenge = m.used[this.pick % m.used.length]!;
-    const result = r.host.verify({ user: 'u', challenge, response: cardResponse(r.record, challenge, '1234') });
+    const result = r.host.verify({ user: 'u', challenge, response: cardResponse(r.record, challenge, '1234'), purpose: 'login' });
     expect(result).toMatchObject({ ok: false, reason: m.locked ? 'locked' : 'already used' });
   }
   toString = () => `replay(${this.pick})`;

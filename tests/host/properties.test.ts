@@ -29,9 +29,9 @@ describe('verifier properties', () => {
         // Two wrong values first (the third attempt is the right one: at most 3 per challenge).
         for (const other of others) {
           if (other === right) continue;
-          expect(host.verify({ user: 'u', challenge, response: other })).toMatchObject({ ok: false, reason: 'wrong response' });
+          expect(host.verify({ user: 'u', challenge, response: other, purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong response' });
         }
-        expect(host.verify({ user: 'u', challenge, response: right })).toMatchObject({ ok: true });
+        expect(host.verify({ user: 'u', challenge, response: right, purpose: 'login' })).toMatchObject({ ok: true });
         host.close();
       }),
       propertyParams(1000),
@@ -46,7 +46,7 @@ describe('verifier properties', () => {
         const record = makeRecord({ serial: 4243, secret: key, pin: p });
         host.enroll({ user: 'u', record });
         const { challenge } = host.challenge({ user: 'u' });
-        expect(host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, q) })).toMatchObject({ ok: false });
+        expect(host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, q), purpose: 'login' })).toMatchObject({ ok: false });
         host.close();
       }),
       propertyParams(200),
@@ -61,10 +61,10 @@ describe('verifier properties', () => {
         host.enroll({ user: 'u', record });
         const { challenge } = host.challenge({ user: 'u' });
         const right = cardResponse(record, challenge, p);
-        expect(host.verify({ user: 'u', challenge, response: right })).toMatchObject({ ok: true });
+        expect(host.verify({ user: 'u', challenge, response: right, purpose: 'login' })).toMatchObject({ ok: true });
         for (const replay of replays) {
           clock.advance(10_000);
-          expect(host.verify({ user: 'u', challenge, response: replay === 'right' ? right : replay })).toMatchObject({ ok: false });
+          expect(host.verify({ user: 'u', challenge, response: replay === 'right' ? right : replay, purpose: 'login' })).toMatchObject({ ok: false });
         }
         host.close();
       }),
@@ -81,7 +81,7 @@ describe('verifier properties', () => {
         for (let i = 0; i < limit; i++) {
           const { challenge } = host.challenge({ user: 'u' });
           const right = cardResponse(record, challenge, '1234');
-          expect(host.verify({ user: 'u', challenge, response: right === '00000000' ? '00000001' : '00000000' })).toMatchObject({ ok: false, reason: 'wrong response' });
+          expect(host.verify({ user: 'u', challenge, response: right === '00000000' ? '00000001' : '00000000', purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong response' });
           clock.advance(10 * 60_000); // beyond any throttling delay
         }
         expect(host.devices('u')[0]!.locked).toBe(true);
@@ -91,7 +91,7 @@ describe('verifier properties', () => {
         }
         host.unlock({ serial: '4245' });
         const { challenge } = host.challenge({ user: 'u' });
-        expect(host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, '1234') })).toMatchObject({ ok: true });
+        expect(host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
         host.close();
       }),
       propertyParams(60),

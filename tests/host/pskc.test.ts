@@ -87,6 +87,6 @@ describe('host import and export of OCRA keys', () => {
     const { host: b } = testHost();
     b.enrollKey({ user: 'trader1', serial: key!.serial!, profile: 'digipass', suite: key!.suite!, secret: key!.secret, checkDigit: key!.checkDigits! });
     const { challenge } = b.challenge({ user: 'trader1' });
-    expect(b.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge) })).toMatchObject({ ok: true });
+    expect(b.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge), purpose: 'login' })).toMatchObject({ ok: true });
   });
 });

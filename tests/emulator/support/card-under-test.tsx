@@ -30,16 +30,27 @@ export interface Rig {
   close(): void;
 }
 
+/** Alice's password (digits: the page's keys type digits). */
+export const testPassword = '2468013579';
+
+/** The first factor on the page: the password, then Enter; a login challenge appears. */
+export async function enterPassword(login: LoginModel): Promise<void> {
+  for (const digit of testPassword) login.typeDigit(digit);
+  await login.submit();
+}
+
 export async function makeRig(profile: Profile, columns = 120, rows = 40): Promise<Rig> {
   const record = newDeviceRecord({ profile, pin: testPins[profile], clockMs: startMs });
   const session = openCardFromRecord(record, { clock: 'virtual', startMs });
   const scheduler = new VirtualScheduler(session);
   const listeners = new Set<(key: Key | undefined) => void>();
   const driver = new KeyDriver(session, scheduler, { onPressed: (key) => listeners.forEach((listener) => listener(key)) });
-  const host = openHost({ dbPath: ':memory:', now: () => session.nowMs });
+  const host = openHost({ dbPath: ':memory:', now: () => session.nowMs, passwordCost: { N: 16, r: 8, p: 1 } });
   host.enroll({ user: 'alice', record });
+  host.setPassword({ user: 'alice', password: testPassword });
   const login = new LoginModel(host, 'alice');
   await login.start();
+  await enterPassword(login);
   const tree = (
     <App
       card={session}

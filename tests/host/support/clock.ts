@@ -19,7 +19,12 @@ export function clock(at = startMs): Clock {
 
 export const hostKey = hexToBytes('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 
-export function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; random?: (n: number) => Uint8Array } = {}): { host: LoginHost; clock: Clock } {
+/** Issue limits out of the way, for tests of everything else (the attack tests use the defaults). */
+export const unlimitedIssues = { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 };
+/** A cheap scrypt cost for tests (the parameters are stored with each hash; bench/host.ts measures the real cost). */
+export const testPasswordCost = { N: 16, r: 8, p: 1 };
+
+export function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; random?: (n: number) => Uint8Array; realIssueLimits?: boolean } = {}): { host: LoginHost; clock: Clock } {
   const c = options.clock ?? clock();
   const host = openHost({
     ...(options.store ? { store: options.store } : { dbPath: options.dbPath ?? ':memory:' }),
@@ -27,6 +32,16 @@ export function testHost(options: { clock?: Clock; store?: Store; dbPath?: strin
     now: () => c.ms,
     random: options.random ?? ((n) => new Uint8Array(randomBytes(n))),
     ...(options.lockLimit !== undefined && { lockLimit: options.lockLimit }),
+    ...(!options.realIssueLimits && { issueLimits: unlimitedIssues }),
+    passwordCost: testPasswordCost,
   });
   return { host, clock: c };
+}
+
+/** A live session of `user`: a login challenge answered by `answer` (the card's response to it). */
+export function loginSession(host: LoginHost, user: string, answer: (challenge: string) => string, serial?: string): string {
+  const issued = host.challenge({ user, ...(serial !== undefined && { serial }) });
+  const result = host.verify({ user, challenge: issued.challenge, response: answer(issued.challenge), purpose: 'login' });
+  if (!result.ok || !result.session) throw new Error(`test login of ${user} failed: ${JSON.stringify(result)}`);
+  return result.session.token;
 }

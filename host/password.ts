@@ -1,0 +1,59 @@
+/**
+ * The first factor: passwords stored as scrypt hashes (@noble/hashes), never in the clear. The encoding keeps
+ * the parameters with each hash, so raising them later leaves old hashes checkable.
+ *
+ * Default cost: N = 2^15, r = 8, p = 3 (32 MiB, three passes): one of OWASP's equivalent scrypt settings
+ * (Password Storage Cheat Sheet: N=2^17 r=8 p=1, N=2^16 r=8 p=2, N=2^15 r=8 p=3, …). Measured in `npm run bench`.
+ */
+import { scrypt } from '@noble/hashes/scrypt.js';
+import { base64urlnopad } from './base64.ts';
+import { equalBytes } from './compare.ts';
+import { HostError } from './errors.ts';
+
+export interface ScryptCost {
+  /** CPU/memory cost, a power of two. */
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+export const passwordCostDefault: ScryptCost = { N: 2 ** 15, r: 8, p: 3 };
+/** Refused when reading a stored hash: bounds the work (and memory) one check may cost. */
+export const passwordCostNMax = 2 ** 20;
+export const passwordSaltBytes = 16;
+export const passwordHashBytes = 32;
+/** NIST SP 800-63B §5.1.1.2: at least 8 characters; at least 64 allowed. */
+export const passwordCharsMin = 8;
+export const passwordCharsMax = 256;
+
+export function checkPassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length < passwordCharsMin || password.length > passwordCharsMax) {
+    throw new HostError('bad input', `the password expected ${passwordCharsMin}..${passwordCharsMax} characters`, true); // never echo it
+  }
+  return password;
+}
+
+/**
+ * @example
+ * const stored = hashPassword('correct horse', random); // "scrypt$32768$8$3$<salt>$<hash>"
+ * passwordMatches('correct horse', stored); // true
+ */
+export function hashPassword(password: string, random: (bytes: number) => Uint8Array, cost: ScryptCost = passwordCostDefault): string {
+  const salt = random(passwordSaltBytes);
+  const hash = scrypt(password, salt, { ...cost, dkLen: passwordHashBytes });
+  return ['scrypt', cost.N, cost.r, cost.p, base64urlnopad.encode(salt), base64urlnopad.encode(hash)].join('$');
+}
+
+/** Whether `password` is the one `stored` was made from (constant-time compare of the hashes). */
+export function passwordMatches(password: string, stored: string): boolean {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') throw new Error(`stored password hash has an unknown format (${parts[0]})`);
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (!(Number.isSafeInteger(N) && N > 1 && N <= passwordCostNMax && Number.isSafeInteger(r) && r >= 1 && r <= 32 && Number.isSafeInteger(p) && p >= 1 && p <= 16)) {
+    throw new Error('stored password hash has parameters out of range');
+  }
+  const salt = base64urlnopad.decode(parts[4]!);
+  const expected = base64urlnopad.decode(parts[5]!);
+  const actual = scrypt(password, salt, { N, r, p, dkLen: expected.length });
+  return equalBytes(actual, expected);
+}
