@@ -32,7 +32,8 @@ function wrongOf(response: string): string {
   return response.slice(0, -1) + String((Number(response.at(-1)) + 1) % 10);
 }
 
-describe('dsc host end to end with dsc provision and dsc respond', () => {
+// Each step starts the real binary (on a busy machine, seconds each): a longer per-test limit than the default.
+describe('dsc host end to end with dsc provision and dsc respond', { timeout: 240_000 }, () => {
   beforeAll(() => {
     expect(dsc(['provision', '--serial', '40417265', '--pin', '1234', '--out', 'card.json']).status).toBe(0);
     expect(dsc(['provision', '--serial', '555', '--profile', 'digipass', '--pin', '2580', '--check-digit', '--out', 'dp.json']).status).toBe(0);
