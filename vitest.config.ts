@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  * racing processes). `npm run test:unit` leaves them out for everyday work; `npm test` runs everything.
  */
 const integration = [
+  'tests/board/*.test.ts',
   'tests/cli/binary.test.ts',
   'tests/cli/host-cli.test.ts',
   'tests/emulator/e2e-tmux.test.ts',

@@ -30,14 +30,18 @@
 /* --- Timing, all in milliseconds of the 1 kHz tick --------------------------------------------- */
 #define TICK_HZ 1000
 /* A key must read the same for this many consecutive 1 ms scans before it counts as pressed or
- * released: longer than the bounce of common tactile switches (a few ms), short next to a press. */
-#define DEBOUNCE_MS 10
+ * released: the 20 ms docs/serial-protocol.md suggests for keypad domes, longer than their bounce
+ * (a few ms) and short next to a press (about 100 ms). */
+#define DEBOUNCE_MS 20
 /* Until the PC answers HI with HA, HI goes out again this often (forever: the PC may start later). */
 #define HELLO_RETRY_MS 1000
 /* replyTimeoutMs of the protocol: how long a KD/KU waits for its AK before it is sent again. */
 #define REPLY_TIMEOUT_MS 2000
 /* After this many unanswered sends of one line the PC is taken as gone: back to saying HI. */
 #define LINE_SENDS_MAX 3
+/* junkRepliesPerSecondMax: at most this many ER answers to damaged lines (CRC, SYNTAX, TYPE, FIELD,
+ * LONG, HELLO) in any one-second window; beyond that they are dropped silently (protocol rule 4). */
+#define JUNK_REPLIES_PER_SECOND_MAX 10
 /* The LCD waits this long after power-up before its first command (HD44780 datasheet: > 40 ms). */
 #define LCD_POWER_UP_MS 50
 

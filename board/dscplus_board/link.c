@@ -6,7 +6,10 @@
  * - One key event on the wire at a time: KD/KU goes out, and the next only after its AK. A line
  *   that gets no AK within REPLY_TIMEOUT_MS, or that the PC refuses as damaged, is sent again with
  *   the SAME number: if the PC had applied it (only the AK was lost) it answers DUP and does not
- *   press the key twice. After LINE_SENDS_MAX sends the PC is taken as gone: back to hello.
+ *   press the key twice. A line gets a NEW number only when the PC said it did not apply it
+ *   (ER HELLO or STALE: it restarted, or lost our hello). After LINE_SENDS_MAX unanswered sends, or
+ *   when the PC greets us while a sent line waits, the line is dropped instead: it may have been
+ *   applied, and a key pressed twice is worse than a key the person sees missing on the LCD.
  * - Every damaged line from the PC is refused with ER and never applied. When something from the
  *   PC may have been lost (a damaged line, a GAP, an AK naming a frame we never got) the board says
  *   HI again once it is idle: the PC answers HA and FR, the frame on the display now.
@@ -45,8 +48,25 @@ static uint16_t take_seq(void) {
   return seq;
 }
 
-/* Texts live in flash (PSTR): the 2 KiB of RAM are kept for buffers and the stack. */
+/* Texts live in flash (PSTR): the 2 KiB of RAM are kept for buffers and the stack. ERROR answers a
+ * line that was refused for what it is; JUNK one that is damaged or unexpected, within the rate. */
 #define ERROR(ref, code, text) send_error((ref), PSTR(code " \"" text "\""))
+#define JUNK(ref, code, text) (junk_reply_allowed() ? ERROR(ref, code, text) : (void)0)
+
+static uint32_t junk_window_at; /* when the current one-second window of junk replies began */
+static uint8_t junk_replies;    /* junk replies sent in that window */
+
+/* Protocol rule 4: a stream of junk cannot make the board talk faster than JUNK_REPLIES_PER_SECOND_MAX. */
+static bool junk_reply_allowed(void) {
+  uint32_t now = keypad_now_ms();
+  if (now - junk_window_at >= 1000) {
+    junk_window_at = now;
+    junk_replies = 0;
+  }
+  if (junk_replies >= JUNK_REPLIES_PER_SECOND_MAX) return false;
+  junk_replies++;
+  return true;
+}
 
 static void send_error(int16_t ref, const char *code_and_text_P) {
   char fields[56];
@@ -78,7 +98,6 @@ static void say_hello(void) {
   hello_sent = true;
   hello_at = keypad_now_ms();
   resync = false;
-  if (pending) pending_renumber = true;
 }
 
 static void send_pending(void) {
@@ -101,20 +120,20 @@ static void greeted(const line_t *line) {
     set_connected(false);
     peer_last = -1;
     if (line->count == 5) ERROR(line->seq, "VERSION", "protocol refused; this end speaks " PROTOCOL_VERSION);
-    else ERROR(line->seq, "FIELD", "a hello takes 5 fields");
+    else JUNK(line->seq, "FIELD", "a hello takes 5 fields");
     return;
   }
   peer_last = line->seq;
-  if (line->type[1] == 'I') {
-    send_hello("HA"); /* HI is answered; HA is not. The PC counts our lines from this HA on. */
-    if (pending) pending_renumber = true;
-  }
+  if (line->type[1] == 'I') send_hello("HA"); /* HI is answered; HA is not */
+  /* The count restarted: a line the PC may or may not have applied cannot go out again. */
+  if (pending && pending_sends > 0 && !pending_renumber) pending = false;
   set_connected(true);
   hello_sent = false;
   resync = false;
-  /* A line that went out before the hello that restarted the count goes out again with a fresh
-   * number (the PC would refuse the old one as stale; it never applied it under that number). */
-  if (pending && pending_renumber) {
+  /* A line the PC never applied (never sent, or refused with HELLO/STALE) goes out now, numbered
+   * after the hello that restarted the count. */
+  if (pending) {
+    pending_renumber = true;
     pending_sends = 0;
     send_pending();
   }
@@ -159,7 +178,8 @@ static void refused(const line_t *line) {
   } else if (IS(code, "CRC") || IS(code, "SYNTAX") || IS(code, "LONG")) {
     pending_at = keypad_now_ms() - REPLY_TIMEOUT_MS; /* damaged on the way: send it again now */
   } else if (IS(code, "HELLO") || IS(code, "STALE")) {
-    set_connected(false); /* the PC lost our hello (it restarted): greet again, then resend */
+    set_connected(false); /* not applied: the PC lost our hello (it restarted). Greet, then resend */
+    pending_renumber = true;
     say_hello();
   } else {
     pending = false; /* refused for what it is (FIELD, TYPE, ROLE...): sending it again cannot help */
@@ -173,7 +193,12 @@ static void receive(const line_t *line) {
     return;
   }
   if (IS(line->type, "ER")) {
-    /* Never answered; not judged, but it advances the count. */
+    /* A well-formed ER is never answered; not judged, but it counts. A malformed one is refused
+     * (FIELD) and does not count, like any line refused before the sequence check. */
+    if (line->count != 3 || strlen(line->field[1]) < 3) {
+      JUNK(line->seq, "FIELD", "ER takes REF CODE and a text");
+      return;
+    }
     if (connected) peer_last = line->seq;
     refused(line);
     return;
@@ -181,17 +206,17 @@ static void receive(const line_t *line) {
   bool known = IS(line->type, "FR") || IS(line->type, "AK");
   bool ours = IS(line->type, "KD") || IS(line->type, "KU") || IS(line->type, "TM");
   if (!known && !ours) {
-    ERROR(line->seq, "TYPE", "unknown message type");
+    JUNK(line->seq, "TYPE", "unknown message type");
     return;
   }
   if (!connected) {
-    ERROR(line->seq, "HELLO", "no hello yet: send HI first");
+    JUNK(line->seq, "HELLO", "no hello yet: send HI first");
     return;
   }
   uint32_t number = 0, ref = 0;
   if (known && !well_formed(line, &number, &ref)) {
-    if (line->type[0] == 'F') ERROR(line->seq, "FIELD", "FR takes FRAME FLAGS and a text of 8 at most");
-    else ERROR(line->seq, "FIELD", "AK takes REF and FRAME");
+    if (line->type[0] == 'F') JUNK(line->seq, "FIELD", "FR takes FRAME FLAGS and a text of 8 at most");
+    else JUNK(line->seq, "FIELD", "AK takes REF and FRAME");
     resync = true; /* what the PC meant to show is unknown: ask again */
     return;
   }
@@ -222,9 +247,9 @@ static void read_lines(void) {
     switch (line_feed(byte, overrun, &line)) {
       case LINE_NONE: break;
       case LINE_OK: receive(&line); break;
-      case LINE_CRC: ERROR(-1, "CRC", "CRC does not match the line"); resync = true; break;
-      case LINE_SYNTAX: ERROR(-1, "SYNTAX", "not TYPE SEQ FIELD... then a CRC"); resync = true; break;
-      case LINE_LONG: ERROR(-1, "LONG", "line longer than 96 bytes"); resync = true; break;
+      case LINE_CRC: JUNK(-1, "CRC", "CRC does not match the line"); resync = true; break;
+      case LINE_SYNTAX: JUNK(-1, "SYNTAX", "not TYPE SEQ FIELD... then a CRC"); resync = true; break;
+      case LINE_LONG: JUNK(-1, "LONG", "line longer than 96 bytes"); resync = true; break;
     }
   }
 }
@@ -270,8 +295,8 @@ void link_poll(void) {
       send_pending();
     } else if (now - pending_at >= REPLY_TIMEOUT_MS) {
       if (pending_sends >= LINE_SENDS_MAX) {
-        set_connected(false); /* the PC is gone; the line goes out again after the next hello */
-        pending_sends = 0;
+        set_connected(false); /* the PC is gone (or the line is): greet until it answers */
+        pending = false;      /* maybe applied, maybe not: never resend it under a new number */
         say_hello();
       } else {
         send_pending();
@@ -279,7 +304,8 @@ void link_poll(void) {
     }
     return;
   }
-  if (resync) {
+  /* Say HI when something from the PC may be lost, and again if that HI goes unanswered. */
+  if (resync || (hello_sent && now - hello_at >= HELLO_RETRY_MS)) {
     say_hello();
     return;
   }

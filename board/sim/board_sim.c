@@ -39,6 +39,10 @@
 #define LCD_SETTLE_US 500
 /* How far the simulation may run ahead of the wall clock before it waits. */
 #define AHEAD_US_MAX 1000
+/* How far it may fall behind (a loaded machine) before it stops trying to catch up and takes the
+ * lag as the new normal: catching up would run the AVR faster than real time and squeeze the time
+ * between two key commands, so a 2 s hold of PRESS could reach the card as less. */
+#define BEHIND_US_MAX 5000
 /* Commands are read (and the wall clock checked) every this many microseconds of simulated time:
  * a key reaches the pins within 0.1 ms, far below the 10 ms debounce. */
 #define POLL_US 100
@@ -56,6 +60,28 @@ static int stack_high_water;    /* deepest stack seen, bytes, over every reset *
 static char shown[2][17];       /* the rows last reported */
 static avr_cycle_count_t lcd_written_at;
 static int lcd_unreported;
+
+static uint64_t anchor_wall_ns;       /* the wall clock at anchor_cycle, shifted by every lag given up */
+static avr_cycle_count_t anchor_cycle;
+
+static uint64_t wall_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+/* Keep simulated time in step with the wall clock, `ahead` cycles from now. */
+static void pace(avr_cycle_count_t ahead) {
+  uint64_t sim = avr_cycles_to_nsec(avr, avr->cycle + ahead - anchor_cycle), wall = wall_ns() - anchor_wall_ns;
+  if (sim > wall + AHEAD_US_MAX * 1000ull) usleep((useconds_t)((sim - wall) / 1000));
+  else if (wall > sim + BEHIND_US_MAX * 1000ull) anchor_wall_ns += wall - sim;
+}
+
+/* simavr calls this while the AVR sleeps, before it jumps `how_long` cycles to the next event. */
+static void sleep_in_step(avr_t *core, avr_cycle_count_t how_long) {
+  (void)core;
+  pace(how_long);
+}
 
 static unsigned long long now_us(void) { return (unsigned long long)avr_cycles_to_usec(avr, avr->cycle); }
 
@@ -201,6 +227,9 @@ int main(int argc, char **argv) {
   ram_end = SRAM_START + firmware.datasize + firmware.bsssize;
   paint_stack();
 
+  avr->sleep = sleep_in_step;
+  anchor_wall_ns = wall_ns();
+  anchor_cycle = avr->cycle;
   uart_pty_init(avr, &pty);
   uart_pty_connect(&pty, '0');
   hd44780_init(avr, &lcd, 16, 2);
@@ -220,10 +249,7 @@ int main(int argc, char **argv) {
     if (avr->cycle - polled_at < poll_cycles) continue;
     polled_at = avr->cycle;
     if (!poll_commands()) break;
-    /* Keep in step with the wall clock: simavr already waits while the AVR sleeps; wait here too
-     * when running code got ahead. */
-    uint64_t sim_ns = avr_cycles_to_nsec(avr, avr->cycle), wall_ns = avr_get_time_stamp(avr);
-    if (sim_ns > wall_ns + AHEAD_US_MAX * 1000ull) usleep((useconds_t)((sim_ns - wall_ns) / 1000));
+    pace(0); /* running code (not sleeping) may get ahead of the wall clock too */
   }
   uart_pty_stop(&pty);
   return 0;

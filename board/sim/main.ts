@@ -8,6 +8,12 @@ import { parseArgs } from 'node:util';
 import { KeyScriptError, keyScriptHelp, parseKeyScript, type ScriptAction } from '../../emulator/key-script.ts';
 import { boardToolsMissing, buildBoard, SimBoard, sleep, startSerialCard, viewOf, waitConnected, type BoardKey, type LcdView } from './sim-board.ts';
 
+/**
+ * Every hold lasts this much longer than the script asks: the card times a hold from the KD line to
+ * the KU line, and both reach it a debounce and a line later than the finger moved, give or take a
+ * scan and the PC's scheduling. Without it, PRESS:2000 would race the card's own 2000 ms timer.
+ */
+export const holdMarginMs = 50;
 /** A finger lifts between two presses for this long (real time), as a person typing. */
 export const keyGapMs = 60;
 /** After the last key: the LCD counts as final once `dsc serial` sent no frame for this long. */
@@ -19,8 +25,9 @@ const usage = `usage: npm run board:sim -- --device DEVICE.json [--trace] KEY…
 
 Builds the reference board (board/, avr-gcc) and its simulator harness (simavr) if needed, runs the
 board on a simulated ATmega328P with dsc serial serving the card in DEVICE.json on its UART, presses
-KEY… on its keypad in real time and prints every text its LCD shows, one per line ((blank) for an
-empty display; [LOW BATTERY] and [LOCKED] when the indicators are lit).
+KEY… on its keypad in real time (each hold ${holdMarginMs} ms longer than asked, for the debounce
+and the line) and prints every text its LCD shows, one per line ((blank) for an empty display;
+[LOW BATTERY] and [LOCKED] when the indicators are lit).
   ${keyScriptHelp} (BATTERY:… is not a key: the board cannot change the card's battery)
   --trace   dsc serial's trace of every line on the wire, on stderr
 
@@ -85,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
       if (action.type === 'wait') {
         await sleep(action.ms);
       } else if (action.type === 'press') {
-        await board.press(action.key as BoardKey, action.holdMs);
+        await board.press(action.key as BoardKey, action.holdMs + holdMarginMs);
         await sleep(keyGapMs);
       }
     }

@@ -232,7 +232,7 @@ export interface SerialCard {
  * the board's LCD drops NO PC. Rejects when dsc serial exits first (a bad device file: exit 2).
  */
 /** dsc serial's stderr once the board greeted it: its notice, or under --trace the board's HI or HA. */
-const cardGreeted = /board \S+ \S+ \(serial \S+\) connected|^rx H[IA] \d+ 1 DSCBOARD /m;
+const cardGreeted = /board \S+ \S+ \(serial \S+\) connected|^rx H[IA] \d+ \d+ DSCBOARD /m;
 
 export async function waitConnected(board: SimBoard, card: SerialCard, timeoutMs = connectTimeoutMs): Promise<void> {
   let onExit = (_code: number | null) => {};

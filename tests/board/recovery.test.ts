@@ -50,7 +50,7 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
     const response = expectedResponse(session.device, '1234', '123456');
     const shown = await board.waitForLcd((view) => /^\d{8}$/.test(view.text), frameTimeoutMs, 'no response after the reset');
     expect(shown.text).toBe(response);
-    expect(session.card.stderr).toMatch(/^rx HI \d+ 1 DSCBOARD /m);
+    expect(session.card.stderr).toMatch(/^rx HI \d+ \d+ DSCBOARD /m);
     expectOnlyFrames(session);
   });
 
