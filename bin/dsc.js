@@ -4,6 +4,9 @@
 // sources are always what runs. DSC_FROM_SOURCES=1 skips the bundle (the tests set it).
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freshBundleEntry } from './bundle-state.js';
+import { watchLauncher } from './launcher-watch.js';
+
+watchLauncher();
 
 const bundle = process.env.DSC_FROM_SOURCES === '1' ? undefined : freshBundleEntry(fileURLToPath(new URL('../dist', import.meta.url)));
 let main;

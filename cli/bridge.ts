@@ -5,14 +5,15 @@
  */
 import { cardFaults, misstepOf, type CardFault } from '../emulator/faults.ts';
 import { faults as wireFaults, type Fault } from '../emulator/serial/card-link.ts';
-import { cardIdentity } from '../emulator/serial/open.ts';
+import { cardIdentity, masksTyping } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
 import { traceLine } from '../emulator/serial/trace.ts';
-import { exitForEnd, openCardAndPortForCli } from './serve-card.ts';
+import { exitForEnd, openCardAndPortForCli, portLineHelp, portLineOptions, portLines, reconnectMs } from './serve-card.ts';
 import { exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 const help = `usage: dsc bridge --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--clock real|virtual] [--trace]
+                  [--dtr on|off] [--rts on|off] [--reconnect-s 30]
 
 Makes the card in DEVICE.json answer on the serial port PATH as a hardware card would: it takes
 key events (KD/KU lines) and answers each with the display frames it produced (FR) and an
@@ -23,16 +24,22 @@ acknowledgement naming the frame now shown (AK). Protocol: docs/serial-protocol.
   --baud N         line speed, default ${defaultBaudRate}
   --clock real     the card keeps real time, like hardware (default)
   --clock virtual  time moves only on TM lines from the other end: fast, repeatable test runs
-  --trace          print every line sent (tx) and received (rx) on stderr
+  --trace          print every line sent (tx) and received (rx) on stderr; PIN digits are hidden
+${portLineHelp}
+  --reconnect-s N  when the port goes away (cable pulled), wait up to N seconds for it to come
+                   back, then greet again (default 30; 0 stops at once)
 
-Runs until Ctrl-C (or SIGTERM) or until the port goes away.
+The device file is locked while the bridge runs: another dsc command on it waits 5 s, then is
+refused with this process's id. Runs until Ctrl-C (or SIGTERM: the card is saved once and the
+port and the file are freed) or until the port stays away longer than --reconnect-s.
 
 example:
   $ socat -d -d pty,raw,echo=0 pty,raw,echo=0      # prints two /dev/pts paths
   $ dsc bridge --port /dev/pts/3 --device card.json --clock virtual
   $ dsc conformance --port /dev/pts/4 --device card.json
 
-Exit codes: 0 stopped by a signal; 1 the port closed or failed; 2 bad arguments, device file or port.`;
+Exit codes: 0 stopped by a signal; 1 the port stayed away, or the card stopped; 2 bad arguments,
+device file (or it is in use) or port.`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -41,6 +48,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     baud: { type: 'string' },
     clock: { type: 'string' },
     trace: { type: 'boolean' },
+    'reconnect-s': { type: 'string' },
+    ...portLineOptions,
     // Test-only: misbehave on purpose, to prove `dsc conformance` catches it. Not in --help.
     fault: { type: 'string' },
   });
@@ -57,29 +66,38 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (fault !== undefined && !faults.includes(fault)) throw new UsageError(`--fault expected one of ${faults.join(', ')}, got ${JSON.stringify(fault)}`);
   const wireFault = (wireFaults as readonly string[]).includes(fault ?? '') ? (fault as Fault) : undefined;
   const cardFault = (cardFaults as readonly string[]).includes(fault ?? '') ? (fault as CardFault) : undefined;
-  const { session, port, baudRate } = await openCardAndPortForCli({
+  const reconnect = reconnectMs(values['reconnect-s']);
+  const lines = portLines(values, (text) => write(io.stderr, `dsc bridge: ${text}`));
+  const { session, port, baudRate, reopen } = await openCardAndPortForCli({
     devicePath,
     portPath,
+    command: 'dsc bridge',
+    lines,
     baud: values.baud ?? String(defaultBaudRate),
     clock,
     ...(cardFault !== undefined && { misstep: misstepOf(cardFault) }),
   });
   const { info } = session;
   write(io.stderr, `dsc bridge: card ${info.serial} (${info.profile}, ${info.suite}) answering on ${portPath} at ${baudRate} baud, ${clock} clock${fault ? `, FAULT ${fault}` : ''}; Ctrl-C stops`);
+  let end;
   try {
-    const end = await serveCard(port, session, {
+    end = await serveCard(port, session, {
       identity: cardIdentity(session, clock),
       clock,
-      greet: false,
+      greet: 'after-reconnect',
+      portPath,
+      reopen,
+      reconnectMs: reconnect,
+      onStatus: (text) => write(io.stderr, `dsc bridge: ${text}`),
       ...(wireFault !== undefined && { fault: wireFault }),
       isResponse: () => session.screenId === 'response',
       onEvent: (event) => {
-        if (values.trace) traceLine(io.stderr, event);
+        if (values.trace) traceLine(io.stderr, event, { masking: () => masksTyping(session) });
         else if (event.type === 'refused') write(io.stderr, `dsc bridge: refused a line (${event.code}): ${event.detail}`);
       },
     });
-    return exitForEnd('dsc bridge', portPath, end, io);
   } finally {
-    session.close();
+    session.close(); // the one write at the end (the clock), then the device file's lock is let go
   }
+  return exitForEnd('dsc bridge', portPath, end, io);
 }

@@ -5,18 +5,28 @@
  */
 import { openPort, closePort, defaultBaudRate, parseBaudRate, PortOpenError } from '../emulator/serial/port.ts';
 import { PanelLink } from '../emulator/serial/panel-link.ts';
-import { runConformance, type CheckResult } from '../conformance/run.ts';
+import { watchPortPath } from '../emulator/serial/reconnect.ts';
+import { Driver } from '../conformance/driver.ts';
+import { plannedChecks, runConformance, type CheckResult } from '../conformance/run.ts';
+import { loadScreenTable } from '../platform/screen-table.ts';
+import { portLineHelp, portLineOptions, portLines } from './serve-card.ts';
+import { progressLine } from './progress.ts';
 import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../conformance/target.ts';
 import { exitFailure, exitOk, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 /** The most random challenges one run asks for. */
 export const responsesMax = 1_000;
 const responsesDefault = 5;
-/** How long to wait for the card's hello answer when the run starts (a board may still be booting). */
-const connectTimeoutMs = 5_000;
+/** How long to wait for the card's hello answer when the run starts (a board may still be booting); the hello is repeated every second. */
+export const connectTimeoutMs = 5_000;
+/** The port closed under the run (a cable pulled out): nothing was judged. */
+export const exitPortClosed = 3;
+/** Stopped with Ctrl-C (128 + SIGINT, as shells report it). */
+export const exitInterrupted = 130;
 
 const help = `usage: dsc conformance --port PATH (--device DEVICE.json | --pskc FILE --serial N [--password P])
-                       [--pin 1234] [--baud ${defaultBaudRate}] [--responses ${responsesDefault}] [--destructive] [--json]
+                       [--pin 1234] [--baud ${defaultBaudRate}] [--responses ${responsesDefault}] [--destructive] [--quick]
+                       [--json] [--dtr on|off] [--rts on|off]
 
 Drives the card on the serial port PATH (docs/serial-protocol.md) and reports, one line per check,
 which behaviours conform: the hello, random challenges whose responses are verified with the OCRA
@@ -31,11 +41,18 @@ protocol's refusals of damaged and repeated lines, every transition of the scree
   --baud N         line speed, default ${defaultBaudRate}
   --responses N    random challenges to verify (default ${responsesDefault})
   --destructive    also run the transitions that block a digipass card for good
+  --quick          the short set (handshake, responses, PIN, protocol refusals, lines): under
+                   2 minutes on a real clock
   --json           print the results as one JSON object instead of text
+${portLineHelp}
 
 A card with a virtual clock (dsc bridge --clock virtual) is driven in virtual time; a real-clock
-card (hardware) in real time: keys are held and timeouts waited for, about 12 minutes in all.
-The card is left as found: off, its PIN set, not locked (a locked card is unlocked again).
+card (hardware) in real time: keys are held and timeouts waited for, about 12 minutes in all
+(--quick: about one). A progress line on stderr counts the checks done of the total, the time so
+far and an estimate of the time left. The card is left as found: off, its PIN set, not locked (a
+locked card is unlocked again). Ctrl-C stops the run: the results so far and a summary are printed
+and the card is switched off first. A port that closes during the run (a cable pulled out) is
+noticed within a second: the run stops without judging the card.
 
 example:
   $ dsc bridge --port /dev/pts/3 --device card.json --clock virtual &
@@ -44,7 +61,8 @@ example:
   …
   conformance: 60 passed, 0 failed, 6 skipped
 
-Exit codes: 0 every check passed; 1 a check failed (named above); 2 bad arguments, device file or port.`;
+Exit codes: 0 every check passed; 1 a check failed (named above), or no card answered; 2 bad
+arguments, device file or port; 3 the port closed during the run; 130 stopped with Ctrl-C.`;
 
 function formatResult(result: CheckResult): string {
   const tag = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' }[result.status];
@@ -77,7 +95,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     baud: { type: 'string' },
     responses: { type: 'string' },
     destructive: { type: 'boolean' },
+    quick: { type: 'boolean' },
     json: { type: 'boolean' },
+    ...portLineOptions,
   });
   if (values.help) {
     write(io.stdout, help);
@@ -91,44 +111,87 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const responses = values.responses === undefined ? responsesDefault : integerOption('responses', values.responses, responsesMax);
+  const lines = portLines(values, (text) => write(io.stderr, `dsc conformance: ${text}`));
   const target = loadTarget(values);
   try {
     let port;
     try {
-      port = await openPort(portPath, baudRate);
+      port = await openPort(portPath, baudRate, lines);
     } catch (error) {
       if (error instanceof PortOpenError) throw new UsageError(error.message);
       throw error;
     }
     const panel = new PanelLink(port, { identity: { model: 'DSC-CONFORMANCE', firmware: '1', serial: '-', clock: 'real' } });
+    // Ctrl-C and a port that goes away stop the run; which one is the reason.
+    const stop = new AbortController();
+    const onSigint = () => stop.abort('interrupted');
+    process.once('SIGINT', onSigint);
+    const stopWatching = watchPortPath(portPath, () => {
+      stop.abort('port closed');
+      panel.close(); // every wait for an AK ends now, not after its timeout
+    });
+    port.once('close', () => stop.abort('port closed'));
     try {
       try {
         await panel.connect(connectTimeoutMs);
       } catch (error) {
+        if (stop.signal.reason === 'port closed') return portClosed(io, portPath, []);
         write(io.stderr, `dsc conformance: no card answered on ${portPath}: ${(error as Error).message}`);
         return exitFailure;
       }
+      const options = { responses, destructive: values.destructive === true, quick: values.quick === true, signal: stop.signal };
+      const progress = progressLine(io.stderr, plannedChecks(target, options));
       const results = await runConformance(panel, target, {
-        responses,
-        destructive: values.destructive === true,
+        ...options,
         onResult: (result) => {
+          if (!values.json) progress.clear();
           if (!values.json) write(io.stdout, formatResult(result));
+          progress.done();
         },
       });
+      progress.stop();
+      if (stop.signal.reason === 'port closed') return portClosed(io, portPath, results);
       const count = (status: CheckResult['status']) => results.filter((result) => result.status === status).length;
       const failed = results.filter((result) => result.status === 'fail');
+      const interrupted = stop.signal.reason === 'interrupted';
+      if (interrupted) await switchOff(panel, io);
       if (values.json) {
-        write(io.stdout, JSON.stringify({ port: portPath, serial: target.serial, profile: target.profile, suite: target.suite.text, passed: count('pass'), failed: count('fail'), skipped: count('skip'), results }, null, 2));
+        write(io.stdout, JSON.stringify({ port: portPath, serial: target.serial, profile: target.profile, suite: target.suite.text, ...(interrupted && { interrupted: true }), passed: count('pass'), failed: count('fail'), skipped: count('skip'), results }, null, 2));
       } else {
-        write(io.stdout, `conformance: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
+        write(io.stdout, `conformance: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped${interrupted ? `; interrupted after ${results.length} of ${plannedChecks(target, options)} checks` : ''}`);
         for (const result of failed) write(io.stderr, `dsc conformance: FAILED ${result.name}: ${result.detail}`);
       }
+      if (interrupted) return exitInterrupted;
       return failed.length === 0 ? exitOk : exitFailure;
     } finally {
+      process.removeListener('SIGINT', onSigint);
+      stopWatching();
       panel.close();
       await closePort(port);
     }
   } finally {
     target.wipe();
+  }
+}
+
+/** The cable went, not the card: say so, with what had been checked, and exit 3. */
+function portClosed(io: Io, portPath: string, results: readonly CheckResult[]): number {
+  const passed = results.filter((result) => result.status === 'pass').length;
+  write(io.stderr, `dsc conformance: port ${portPath} closed during the run (cable unplugged?); stopped after ${results.length} checks (${passed} passed). The card was not judged: plug it in and run again.`);
+  return exitPortClosed;
+}
+
+/** After Ctrl-C: switch the card off (a 2 s hold, on a real clock) so that it is not left on. */
+async function switchOff(panel: PanelLink, io: Io): Promise<void> {
+  const { powerHoldMs, idleTimeoutMs } = loadScreenTable().display;
+  write(io.stderr, 'dsc conformance: interrupted; switching the card off (Ctrl-C again to quit at once)');
+  const quit = () => process.exit(exitInterrupted);
+  process.once('SIGINT', quit);
+  try {
+    await new Driver(panel).off(powerHoldMs, idleTimeoutMs);
+  } catch (error) {
+    write(io.stderr, `dsc conformance: the card could not be switched off: ${(error as Error).message}`);
+  } finally {
+    process.removeListener('SIGINT', quit);
   }
 }

@@ -4,34 +4,42 @@
  * (docs/serial-protocol.md). Time is real: a finger holds PRESS for two seconds, the card powers off
  * after thirty idle seconds, and those frames go to the board as they happen.
  */
-import { cardIdentity } from '../emulator/serial/open.ts';
+import { cardIdentity, masksTyping } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
 import { traceLine } from '../emulator/serial/trace.ts';
-import { exitForEnd, openCardAndPortForCli } from './serve-card.ts';
+import { exitForEnd, openCardAndPortForCli, portLineHelp, portLineOptions, portLines, reconnectMs } from './serve-card.ts';
 import { exitOk, parseOptions, required, write, type Io } from './io.ts';
 
 const help = `usage: dsc serial --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--json] [--trace]
+                  [--dtr on|off] [--rts on|off] [--reconnect-s 30]
 
 Runs the card in DEVICE.json on this PC with a serial keypad/display board as its keys and LCD.
 The board sends KD/KU lines for its keys and shows the FR lines it receives; both ends greet each
-other (HI/HA) first: this end says hello as soon as the port is open. Protocol: docs/serial-protocol.md.
+other (HI/HA) first: this end says hello as soon as the port is open, and again every second until
+the board answers (for ten minutes; a board that resets when the port opens still connects). Protocol: docs/serial-protocol.md.
 
   --port PATH      the board's serial port (dsc ports lists them), e.g. /dev/ttyUSB0
   --device FILE    the device file (dsc provision makes one); it is updated as the card is used
   --baud N         line speed, default ${defaultBaudRate}
   --json           print each frame as a JSON line on stdout instead of text
-  --trace          print every line sent (tx) and received (rx) on stderr
+  --trace          print every line sent (tx) and received (rx) on stderr; PIN digits are hidden
+${portLineHelp}
+  --reconnect-s N  when the port goes away (cable pulled), wait up to N seconds for it to come
+                   back, then greet the board again (default 30; 0 stops at once)
 
 Each frame the board is sent is also printed here, so you can see what its LCD should show.
-Runs until Ctrl-C (or SIGTERM) or until the port goes away.
+The device file is locked while this runs (another dsc command on it waits 5 s, then is refused
+with this process's id). Runs until Ctrl-C (or SIGTERM: the card is saved once and the port and
+the file are freed) or until the port stays away longer than --reconnect-s.
 
 example:
   $ dsc serial --port /dev/ttyUSB0 --device card.json
   frame 1  "PIN>"
   frame 2  "PIN>-"
 
-Exit codes: 0 stopped by a signal; 1 the port closed or failed; 2 bad arguments, device file or port.`;
+Exit codes: 0 stopped by a signal; 1 the port stayed away, or the card stopped; 2 bad arguments,
+device file (or it is in use) or port.`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -40,6 +48,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     baud: { type: 'string' },
     json: { type: 'boolean' },
     trace: { type: 'boolean' },
+    'reconnect-s': { type: 'string' },
+    ...portLineOptions,
   });
   if (values.help) {
     write(io.stdout, help);
@@ -47,15 +57,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const portPath = required('port', values.port);
   const devicePath = required('device', values.device);
-  const { session, port, baudRate } = await openCardAndPortForCli({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock: 'real' });
+  const reconnect = reconnectMs(values['reconnect-s']);
+  const lines = portLines(values, (text) => write(io.stderr, `dsc serial: ${text}`));
+  const { session, port, baudRate, reopen } = await openCardAndPortForCli({ devicePath, portPath, baud: values.baud ?? String(defaultBaudRate), clock: 'real', command: 'dsc serial', lines });
   write(io.stderr, `dsc serial: card ${session.info.serial} (${session.info.profile}) using the board on ${portPath} at ${baudRate} baud as keys and LCD; Ctrl-C stops`);
+  let end;
   try {
-    const end = await serveCard(port, session, {
+    end = await serveCard(port, session, {
       identity: cardIdentity(session, 'real'),
       clock: 'real',
-      greet: true,
+      greet: 'always',
+      portPath,
+      reopen,
+      reconnectMs: reconnect,
+      onStatus: (text) => write(io.stderr, `dsc serial: ${text}`),
       onEvent: (event) => {
-        if (values.trace) traceLine(io.stderr, event);
+        if (values.trace) traceLine(io.stderr, event, { masking: () => masksTyping(session) });
         else if (event.type === 'refused') write(io.stderr, `dsc serial: refused a line from the board (${event.code}): ${event.detail}`);
         else if (event.type === 'connected') write(io.stderr, `dsc serial: board ${event.peer.model} ${event.peer.firmware} (serial ${event.peer.serial}) connected`);
         if (event.type !== 'sent' || !event.line.startsWith('FR ')) return;
@@ -70,8 +87,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
       },
     });
-    return exitForEnd('dsc serial', portPath, end, io);
   } finally {
-    session.close();
+    session.close(); // the one write at the end, then the device file's lock is let go
   }
+  return exitForEnd('dsc serial', portPath, end, io);
 }

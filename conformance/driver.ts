@@ -31,8 +31,27 @@ export class Driver {
   /** Every key result, for the protocol checks at the end. */
   readonly results: KeyResult[] = [];
 
-  constructor(panel: PanelLink) {
+  readonly #signal: AbortSignal | undefined;
+
+  /** `signal` ends every real-time wait at once (Ctrl-C, a port that closed). */
+  constructor(panel: PanelLink, signal?: AbortSignal) {
     this.panel = panel;
+    this.#signal = signal;
+  }
+
+  /** Wait `ms` of real time, or less when the run is stopped. */
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#signal;
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   get virtual(): boolean {
@@ -59,7 +78,7 @@ export class Driver {
     if (this.virtual) {
       this.#record(await this.panel.advance(ms));
     } else {
-      await new Promise((resolve) => setTimeout(resolve, ms + realClockMarginMs));
+      await this.#sleep(ms + realClockMarginMs);
     }
   }
 
@@ -68,7 +87,7 @@ export class Driver {
     this.#record(await this.panel.keyDown(key));
     if (holdMs > shortPressMs) {
       if (this.virtual) this.#record(await this.panel.advance(holdMs));
-      else await new Promise((resolve) => setTimeout(resolve, holdMs));
+      else await this.#sleep(holdMs);
     }
     return this.#record(await this.panel.keyUp(key)).frame;
   }

@@ -25,6 +25,15 @@ export interface ConformanceOptions {
   readonly destructive: boolean;
   /** Called with each result as soon as it is known (the CLI prints as it goes). */
   readonly onResult?: (result: CheckResult) => void;
+  /** The short set a person can run on a real clock in under 2 minutes (dsc conformance --quick). */
+  readonly quick?: boolean;
+  /** Stops the run between two checks, and every real-time wait at once (Ctrl-C, a port that closed). */
+  readonly signal?: AbortSignal;
+}
+
+/** The run was stopped from outside (the signal's reason says why); the check under way is not judged. */
+export class ConformanceStopped extends Error {
+  override name = 'ConformanceStopped';
 }
 
 /**
@@ -47,7 +56,7 @@ export class Conformance {
     readonly target: Target,
     readonly options: ConformanceOptions,
   ) {
-    this.driver = new Driver(panel);
+    this.driver = new Driver(panel, options.signal);
     this.table = loadScreenTable();
     panel.onEvent((event) => this.events.push(event));
   }
@@ -63,10 +72,16 @@ export class Conformance {
   }
 
   async check(name: string, body: () => Promise<string>): Promise<boolean> {
+    const stopped = () => new ConformanceStopped(`stopped before "${name}" finished: ${String(this.options.signal?.reason)}`);
+    if (this.options.signal?.aborted) throw stopped();
     try {
-      this.report(name, 'pass', await body());
+      const detail = await body();
+      if (this.options.signal?.aborted) throw stopped();
+      this.report(name, 'pass', detail);
       return true;
     } catch (error) {
+      // A check cut short from outside is neither passed nor failed: the card was not judged.
+      if (error instanceof ConformanceStopped || this.options.signal?.aborted) throw error instanceof ConformanceStopped ? error : stopped();
       this.report(name, 'fail', (error as Error).message);
       return false;
     }

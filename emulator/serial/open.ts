@@ -4,7 +4,8 @@
  */
 import type { SerialPort } from 'serialport';
 import { DeviceFileError, openCard, type CardSession, type SessionOptions } from '../card.ts';
-import { openPort, parseBaudRate, PortOpenError } from './port.ts';
+import type { ScreenId } from '../../firmware/screens.ts';
+import { openPort, parseBaudRate, PortOpenError, type PortLines } from './port.ts';
 
 /** A problem with what the user gave (an option, the device file, the port); the CLI exits 2 with the message. */
 export class ServeSetupError extends Error {
@@ -15,6 +16,19 @@ export interface ServeSetup {
   readonly session: CardSession;
   readonly port: SerialPort;
   readonly baudRate: number;
+  /** Open the same port again with the same settings (after the cable came back). */
+  readonly reopen: () => Promise<SerialPort>;
+}
+
+export interface CardAndPortOptions {
+  readonly devicePath: string;
+  readonly portPath: string;
+  readonly baud: string;
+  readonly clock: 'virtual' | 'real';
+  /** The command holding the card, as the device file's lock names it (`dsc bridge`). */
+  readonly command: string;
+  readonly lines?: PortLines;
+  readonly misstep?: SessionOptions['misstep'];
 }
 
 /**
@@ -22,7 +36,7 @@ export interface ServeSetup {
  * @example
  * const { session, port } = await openCardAndPort({ devicePath: 'card.json', portPath: '/dev/ttyUSB0', baud: '115200', clock: 'real' });
  */
-export async function openCardAndPort(options: { devicePath: string; portPath: string; baud: string; clock: 'virtual' | 'real'; misstep?: SessionOptions['misstep'] }): Promise<ServeSetup> {
+export async function openCardAndPort(options: CardAndPortOptions): Promise<ServeSetup> {
   let baudRate: number;
   try {
     baudRate = parseBaudRate(options.baud);
@@ -31,14 +45,15 @@ export async function openCardAndPort(options: { devicePath: string; portPath: s
   }
   let session: CardSession;
   try {
-    session = openCard({ devicePath: options.devicePath, clock: options.clock, ...(options.misstep && { misstep: options.misstep }) });
+    session = openCard({ devicePath: options.devicePath, command: options.command, clock: options.clock, ...(options.misstep && { misstep: options.misstep }) });
   } catch (error) {
     if (error instanceof DeviceFileError) throw new ServeSetupError(error.message);
     throw error;
   }
   try {
-    const port = await openPort(options.portPath, baudRate);
-    return { session, port, baudRate };
+    const reopen = () => openPort(options.portPath, baudRate, options.lines);
+    const port = await reopen();
+    return { session, port, baudRate, reopen };
   } catch (error) {
     session.close();
     if (error instanceof PortOpenError) throw new ServeSetupError(error.message);
@@ -49,4 +64,16 @@ export async function openCardAndPort(options: { devicePath: string; portPath: s
 /** The identity a card session announces in its hello (the wire allows A-Z a-z 0-9 . _ + -). */
 export function cardIdentity(session: CardSession, clock: 'virtual' | 'real') {
   return { model: session.info.model, firmware: session.info.firmwareVersion, serial: session.info.serial, clock } as const;
+}
+
+/** Screens where what is typed shows as it is; anywhere else a digit may be a PIN digit (a key also ends a message and types on the next screen). */
+const typingShown: ReadonlySet<ScreenId> = new Set<ScreenId>(['off', 'challenge', 'response', 'badCheck', 'lockCode', 'unlock', 'unlockFail', 'blocked']);
+
+/**
+ * True while the card masks what is typed (PIN, new PIN): `--trace` then hides digit keys, as the display does.
+ * @example
+ * traceLine(io.stderr, event, { masking: () => masksTyping(session) });
+ */
+export function masksTyping(session: CardSession): boolean {
+  return !typingShown.has(session.screenId);
 }

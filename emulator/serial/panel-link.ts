@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { assertNever } from '../../firmware/assert.ts';
 import { Link, type LinkOptions } from './link.ts';
-import type { Envelope, Identity, Message, WireKey } from './messages.ts';
+import { helloRetryMs, type Envelope, type Identity, type Message, type WireKey } from './messages.ts';
 
 export type FrameMessage = Extract<Message, { type: 'frame' }>;
 
@@ -110,10 +110,13 @@ export class PanelLink extends Link {
         if (event.type === 'peerError' && event.code === 'VERSION') reject(new Error(`the card refused our hello: ${event.text}`));
       });
     });
-    this.hello();
+    // Greet again every helloRetryMs until answered: a board that resets when the port opens, or
+    // boots late, misses the first hello.
+    this.greetUntilAnswered(Math.max(1, Math.ceil(timeoutMs / helloRetryMs)));
     try {
       await withTimeout(connected, timeoutMs, 'no HA answered our HI');
     } finally {
+      this.stopGreeting();
       unsubscribe();
     }
     if (this.frames.length === framesBefore) await this.waitForFrame(() => true, timeoutMs, 'no FR followed the HA');
