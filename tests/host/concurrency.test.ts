@@ -1,9 +1,10 @@
 /**
  * Several real processes on one SQLite file: racing verifiers give exactly one success, and a verifier killed
- * with SIGKILL in the middle of its work leaves a consistent database.
+ * with SIGKILL in the middle of its work leaves a consistent database; first creations racing each other all
+ * succeed on one database.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import Database from 'better-sqlite3';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serializeDeviceRecord } from '../../firmware/device-record.ts';
-import { openHost } from '../../host/index.ts';
+import { openHost, openHostFile } from '../../host/index.ts';
+import { writeDeviceFile } from '../../emulator/device-file.ts';
+import { dscPath } from '../support/cli.ts';
 import { hostKey, unlimitedIssues } from './support/clock.ts';
 import { cardResponse, makeRecord } from './support/devices.ts';
 
@@ -108,4 +111,29 @@ describe('several verifier processes on one SQLite file', () => {
     expect(after.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
     after.close();
   });
+
+  // Attack 12 of issue 11: 1 in 24 concurrent first enrolments failed with "table devices already exists".
+  it('concurrent first enrolments of 8 processes: every one succeeds, one database, one key', async () => {
+    const work = join(dir, 'race');
+    const cards = Array.from({ length: 8 }, (_, i) => {
+      const path = join(dir, `race-card-${i}.json`);
+      writeDeviceFile(path, makeRecord({ serial: 1300 + i }));
+      return path;
+    });
+    const env = { ...process.env, DSC_HOME: work, DSC_HOST_KEY: '', DSC_FROM_SOURCES: '1' };
+    const results = await Promise.all(cards.map((card, i) => new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [dscPath, 'host', 'enroll', '--user', `u${i}`, '--device', card], { env, cwd: dir });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => done({ code, stderr }));
+    })));
+    for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const file = openHostFile({ dbPath: join(work, 'host.sqlite'), create: false });
+    try {
+      for (let i = 0; i < 8; i++) expect(file.host.devices(`u${i}`).map((d) => d.serial)).toEqual([String(1300 + i)]);
+    } finally {
+      file.close();
+    }
+    expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  }, 240_000);
 });
