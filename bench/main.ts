@@ -12,6 +12,7 @@ const sections: Section[] = [
   { name: 'host', load: () => import('./host.ts') },
   { name: 'startup', load: () => import('./startup.ts') },
   { name: 'serial', load: () => import('./serial.ts') },
+  { name: 'board', load: () => import('./board.ts') },
 ];
 
 const only = process.argv.slice(2);

@@ -11,6 +11,7 @@
  *   board's receiver, noise-out towards the PC, both mixed into the traffic on the line)
  * Reports, one per line on stdout, T being microseconds of simulated time:
  *   pty PATH | key T down|up KEY | reset T | lcd T "ROW1" "ROW2" | stack BYTES |
+ *   (an lcd report comes once the LCD settled; its T is the time of its last write)
  *   pins B PIN/DDR/PORT C PIN/DDR/PORT (hex, for debugging the wiring) | error TEXT
  * The simulation runs in step with the wall clock, so the PC on the pty sees real timing.
  * simavr's parts print their own chatter; it goes to stderr, not into the reports.
@@ -115,7 +116,8 @@ static void report_lcd_if_settled(void) {
   }
   if (memcmp(rows, shown, sizeof rows) == 0) return;
   memcpy(shown, rows, sizeof rows);
-  fprintf(report, "lcd %llu \"%s\" \"%s\"\n", now_us(), rows[0], rows[1]);
+  /* Stamped with the last write, when the LCD finished changing (not when the settling was noticed). */
+  fprintf(report, "lcd %llu \"%s\" \"%s\"\n", (unsigned long long)avr_cycles_to_usec(avr, lcd_written_at), rows[0], rows[1]);
 }
 
 static int hex_bytes(const char *text, uint8_t *out, int max) {
