@@ -6,7 +6,7 @@ import { hexToBytesNamed } from '../firmware/assert.ts';
 import { profiles, type Profile } from '../firmware/types.ts';
 import { serialMax } from '../firmware/device-record.ts';
 import { DeviceFileError, provisionDeviceFile } from '../emulator/card.ts';
-import { exitOk, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitOk, integerOption, parseOptions, required, UsageError, write, type Io, secretOption } from './io.ts';
 import { resolve } from 'node:path';
 
 const help = `usage: dsc provision [--profile dscplus|digipass] [--suite S] [--serial N] [--pin 1234]
@@ -19,7 +19,7 @@ Makes a device file for a new card and prints its serial number.
                   suite OCRA-1:HOTP-SHA1-8:QN06 (no P: the server never learns a PIN changed on the keypad)
   --suite S       an OCRA suite the card can run: numeric question QN04..QN16, 4-10 digit response
   --serial N      the serial number (0..${serialMax}); random 8 digits when not given
-  --pin 1234      the PIN chosen when ordering: sealed in the file for the host; for digipass also the
+  --pin 1234|-    the PIN chosen when ordering (- reads it from stdin, unseen by other users): sealed in the file for the host; for digipass also the
                   card's first PIN (without it a digipass card asks for a new PIN at first use)
   --seed HEX      the OCRA secret (16..64 bytes); random when not given (20 bytes for SHA1 suites)
   --check-digit   challenges carry a Luhn check digit (PSKC CheckDigits): one more digit to type
@@ -45,6 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return exitOk;
   }
   const out = resolve(io.cwd, required('out', values.out));
+  values.pin = await secretOption(io, 'pin', values.pin);
   const profile = values.profile ?? 'dscplus';
   if (!(profiles as readonly string[]).includes(profile)) throw new UsageError(`--profile expected dscplus or digipass, got ${JSON.stringify(profile)}`);
   // Never echo a PIN or a seed, even a malformed one: it may be the real one mistyped.

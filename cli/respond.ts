@@ -9,9 +9,10 @@ import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 import { lcdWidthChars, pinDigits, powerHoldMs, turnMs } from '../firmware/types.ts';
-import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io, secretOption } from './io.ts';
 
-const help = `usage: dsc respond --device DEVICE.json --pin 1234 --challenge 123456 [--now]
+const help = `usage: dsc respond --device DEVICE.json --pin - --challenge 123456 [--now]
+(--pin - reads the PIN from stdin; a PIN given on the command line is visible to other users)
 
 Runs the whole key sequence on the card in DEVICE.json (hold PRESS, PIN, OK, challenge, OK) and prints
 only the response. On a card set up with --check-digit, give the challenge with its Luhn digit, or
@@ -32,7 +33,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return exitOk;
   }
   const devicePath = resolve(io.cwd, required('device', values.device));
-  const pin = required('pin', values.pin);
+  const pin = required('pin', await secretOption(io, 'pin', values.pin));
   let challenge = required('challenge', values.challenge);
   if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${pin.length} characters (not shown)`);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);

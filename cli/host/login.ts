@@ -59,7 +59,7 @@ export const loginCommands: Record<string, HostCommand> = {
       const response = await secrets.read(v, 'response', this.secrets!, 'response');
       const result = host.verify({ user: opt(v, 'user'), challenge: opt(v, 'challenge'), response, purpose });
       if (result.ok) {
-        if (result.session) return { code: exitOk, text: result.session.token, note: `ok: logged in with ${result.serial}; the session (above) lasts until ${dateOf(result.session.expiresMs)}`, json: result };
+        if (result.session) return { code: exitOk, text: result.session.token, note: `ok: logged in with ${result.serial}; session token on stdout, valid until ${dateOf(result.session.expiresMs)}`, json: result };
         const text = result.purpose === 'withdrawal' ? `ok: withdrawal of ${usd(result.amountUsd ?? 0)} authorized` : 'ok: new PIN set';
         return { code: exitOk, text, json: result };
       }
