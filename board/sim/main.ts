@@ -4,6 +4,7 @@
  * are pressed on the simulated keypad in real time, and every text the simulated LCD shows is
  * printed, one per line: after `PRESS:2000 1234 OK 123456 OK` the last line is the response.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyScriptError, keyScriptHelp, parseKeyScript, type ScriptAction } from '../../emulator/key-script.ts';
 import { boardToolsMissing, buildBoard, SimBoard, sleep, startSerialCard, viewOf, waitConnected, type BoardKey, type LcdView } from './sim-board.ts';
@@ -84,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
     printed = text;
     process.stdout.write(`${text}\n`);
   });
-  const card = startSerialCard(board.pty, values.device, values.trace ? ['--trace'] : []);
+  // npm runs scripts from the package root; a relative --device means the caller's directory.
+  const device = resolve(process.env.INIT_CWD ?? process.cwd(), values.device);
+  const card = startSerialCard(board.pty, device, values.trace ? ['--trace'] : []);
   if (values.trace) card.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   try {
     await waitConnected(board, card);

@@ -4,6 +4,7 @@
  * Used by `npm run board:sim` (board/sim/main.ts), the tests in tests/board/ and `npm run bench`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,10 +48,14 @@ export function boardToolsMissing(): string | null {
     ['make', ['--version'], 'make'],
     ['avr-gcc', ['--version'], 'gcc-avr'],
     ['cc', ['--version'], 'a C compiler (gcc)'],
-    ['pkg-config', ['--exists', 'simavr', 'simavrparts'], 'libsimavr-dev (and pkg-config)'],
   ];
   for (const [command, args, what] of probes) {
     if (spawnSync(command, args, { stdio: 'ignore' }).status !== 0) return `${what} is not installed (${command} ${args.join(' ')} failed)`;
+  }
+  // Debian's libsimavr-dev: the headers and the static archives the Makefile links.
+  const multiarch = spawnSync('cc', ['-print-multiarch'], { encoding: 'utf8' }).stdout.trim();
+  for (const file of ['/usr/include/simavr/sim_avr.h', '/usr/include/simavr/parts/uart_pty.h', `/usr/lib/${multiarch}/libsimavr.a`, `/usr/lib/${multiarch}/libsimavrparts.a`]) {
+    if (!existsSync(file)) return `libsimavr-dev is not installed (${file} is missing)`;
   }
   return null;
 }
