@@ -49,6 +49,7 @@ function usage(): string {
     'usage: dsc host SUBCOMMAND [options]     (dsc host SUBCOMMAND --help)',
     '',
     ...Object.entries(hostCommands).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`),
+    `  ${'serve'.padEnd(width)}  the verifier as an HTTP service for your login server (dsc host serve --help)`,
     '',
     'example:',
     '  $ dsc host enroll --user trader1 --device card.json',
@@ -90,6 +91,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     write(name === undefined ? io.stderr : io.stdout, usage());
     return name === undefined ? exitUsage : exitOk;
   }
+  // The service is long-lived and opens its own store (group commit), unlike the one-shot subcommands.
+  if (name === 'serve') return (await import('./serve.ts')).serve(rest, io);
   const sub = Object.hasOwn(hostCommands, name) ? hostCommands[name] : undefined;
   if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}; run \`dsc host --help\` for the list`);
   const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, json: { type: 'boolean' } });

@@ -1,0 +1,96 @@
+/**
+ * `dsc host serve`: the verifier as a long-lived HTTP service (service/). Listens on loopback unless
+ * --allow-remote is given, says where on start, and on SIGTERM or SIGINT stops accepting, lets in-flight
+ * requests finish and commit, and exits 0.
+ */
+import { join, resolve } from 'node:path';
+import { HostKeyError, SealError, StoreError } from '../../host/index.ts';
+import type { Synchronous } from '../../host/sqlite-store.ts';
+import { AdminTokenError, adminTokenEnv, loadAdminToken } from '../../service/admin-token.ts';
+import { buildService } from '../../service/app.ts';
+import { defaultListen, ListenError, parseListen } from '../../service/listen.ts';
+import { openServiceHost } from '../../service/open.ts';
+import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from '../io.ts';
+
+const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH] [--durable] [--admin-token-file FILE] [--allow-remote] [--create]
+
+Serve the verifier over HTTP: the login calls (/v1/login/start, /v1/login/verify, PIN change, withdrawals),
+the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, /metrics and a login page at /.
+
+  --listen HOST:PORT        where to listen (default ${defaultListen}); port 0 picks a free one
+  --allow-remote            allow a non-loopback --listen address (put TLS in front of it)
+  --db PATH                 the host database (default ./.dsc/host.sqlite, or $DSC_HOME/host.sqlite)
+  --create                  create an empty database (and its key file) when PATH does not exist
+  --durable                 synchronous=FULL: every answer is on disk before it is sent (group commit
+                            shares one fsync among the verifications that arrive together)
+  --admin-token-file FILE   the admin token (mode 0600, at least 32 characters); else $${adminTokenEnv};
+                            without either, every admin call is refused
+The host key is DSC_HOST_KEY (64 hex digits) or the key file PATH.key, as for every dsc host command.
+SIGTERM or SIGINT: stop accepting, finish and commit in-flight requests, exit 0.`;
+
+/** How long a drain may take before the process gives up waiting (in-flight requests are bounded by requestTimeoutMs). */
+export const drainTimeoutMs = 30_000;
+
+export async function serve(argv: string[], io: Io): Promise<number> {
+  const { values } = parseOptions(argv, {
+    listen: { type: 'string' }, 'allow-remote': { type: 'boolean' }, db: { type: 'string' }, create: { type: 'boolean' },
+    durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' },
+  });
+  if (values.help) {
+    write(io.stdout, usage);
+    return exitOk;
+  }
+  let listen;
+  let adminToken: string | undefined;
+  try {
+    listen = parseListen(values.listen ?? defaultListen, values['allow-remote'] === true);
+    const tokenFile = values['admin-token-file'];
+    adminToken = loadAdminToken(tokenFile === undefined ? undefined : resolve(io.cwd, tokenFile), io.env);
+  } catch (error) {
+    if (error instanceof ListenError || error instanceof AdminTokenError) throw new UsageError(error.message);
+    throw error;
+  }
+  const dbPath = values.db === undefined ? join(dataFolder(io), 'host.sqlite') : resolve(io.cwd, values.db);
+  const synchronous: Synchronous = values.durable === true ? 'FULL' : 'NORMAL';
+  let opened;
+  try {
+    opened = openServiceHost({ dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+  } catch (error) {
+    if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
+    throw error;
+  }
+  const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(adminToken !== undefined && { adminToken }) });
+  try {
+    await service.app.listen({ host: listen.host, port: listen.port });
+  } catch (error) {
+    await service.close();
+    throw new UsageError(`cannot listen on ${values.listen ?? defaultListen}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const address = service.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  write(io.stdout, `dsc host serve: listening on http://${shownHost}:${port}/ (${listen.loopback ? 'loopback only: other machines cannot connect' : 'REMOTE: reachable from other machines'}), database ${values.db ?? dbPath} (${synchronous === 'FULL' ? 'durable, group commit' : 'synchronous=NORMAL'}), admin calls ${adminToken === undefined ? 'disabled (no admin token)' : 'enabled'}`);
+
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      write(io.stdout, `dsc host serve: ${signal}: draining in-flight requests`);
+      const timer = setTimeout(() => {
+        write(io.stderr, `dsc host serve: drain took more than ${drainTimeoutMs} ms; exiting (uncommitted calls were not answered)`);
+        process.exit(1);
+      }, drainTimeoutMs);
+      timer.unref();
+      void service.close().then(() => {
+        clearTimeout(timer);
+        write(io.stdout, 'dsc host serve: stopped');
+        done();
+      });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  return exitOk;
+}

@@ -1,0 +1,56 @@
+/**
+ * Opening the verifier for the service: the SQLite store with the durability the operator chose (the group
+ * commit needs the store's transaction, which the Host keeps private) and the host key resolved as `dsc host`
+ * resolves it: DSC_HOST_KEY's hex, else the key file beside the database.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { openHost, openSqliteStore, StoreError, type LoginHost, type Store } from '../host/index.ts';
+import { keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
+import type { Synchronous } from '../host/sqlite-store.ts';
+
+export interface ServiceHost {
+  readonly host: LoginHost;
+  /** The store's transaction, for the group commit (service/group-commit.ts). */
+  readonly transaction: <T>(fn: () => T) => T;
+  close(): void;
+}
+
+export interface OpenServiceHostOptions {
+  readonly dbPath: string;
+  readonly shownAs?: string;
+  readonly hostKeyHex?: string;
+  readonly synchronous: Synchronous;
+  /** Create an empty database (and its key file) when none exists; otherwise a missing one is refused. */
+  readonly create: boolean;
+}
+
+/**
+ * @example
+ * const opened = openServiceHost({ dbPath: '.dsc/host.sqlite', synchronous: 'FULL', create: false });
+ */
+export function openServiceHost(options: OpenServiceHostOptions): ServiceHost {
+  const { dbPath } = options;
+  const shown = options.shownAs ?? dbPath;
+  const isNew = !existsSync(dbPath);
+  if (isNew && !options.create) throw new StoreError(`no host database at ${shown} (enroll a device with dsc host enroll first, or pass --create)`);
+  let hostKey: Uint8Array;
+  if (options.hostKeyHex !== undefined && options.hostKeyHex !== '') {
+    hostKey = parseHostKeyHex(options.hostKeyHex, 'DSC_HOST_KEY');
+  } else {
+    const keyPath = keyPathFor(dbPath);
+    if (!isNew && !existsSync(keyPath)) throw new StoreError(`the database ${shown} exists but its key file ${keyPath} does not (set DSC_HOST_KEY)`);
+    mkdirSync(dirname(dbPath), { recursive: true });
+    hostKey = loadOrCreateKeyFile(keyPath, isNew);
+  }
+  const store: Store = openSqliteStore(dbPath, { synchronous: options.synchronous });
+  try {
+    const host = openHost({ store, hostKey });
+    return { host, transaction: (fn) => store.transaction(fn), close: () => host.close() };
+  } catch (error) {
+    store.close();
+    throw error;
+  } finally {
+    hostKey.fill(0);
+  }
+}

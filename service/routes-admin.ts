@@ -1,0 +1,59 @@
+/**
+ * The administrator's calls: enrol a device file, list a user's devices, read the audit log, unlock a device.
+ * Each needs `Authorization: Bearer <admin token>`; a missing or wrong token is refused (401) and counted
+ * (`dsc_admin_auth_failures_total`), before the body is looked at.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ProblemError, type ServiceContext } from './app.ts';
+import { problem } from './problem.ts';
+import {
+  AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, EnrollBody, UnlockBody, withProblems,
+  type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type UnlockBody as Unlock,
+} from './schemas.ts';
+
+/** Audit entries one call returns at most. */
+export const auditEntriesMax = 1_000;
+
+export function adminRoutes(app: FastifyInstance, context: ServiceContext): void {
+  const { host, commits } = context;
+  // onRequest runs before the body is parsed or validated: an unauthenticated caller learns nothing about the schema.
+  app.addHook('onRequest', async (request) => {
+    if (!context.isAdmin(request.headers.authorization)) {
+      context.metrics.adminRefused();
+      throw new ProblemError(problem('unauthorized', 'this call needs the admin token: Authorization: Bearer <token>'));
+    }
+  });
+  const security = [{ adminToken: [] }];
+
+  app.post<{ Body: Enroll }>('/v1/admin/enroll', {
+    schema: { summary: 'enrol a device file (from dsc provision) for a user', security, body: EnrollBody, response: withProblems({ 200: DeviceInfo }) },
+  }, async (request) => {
+    const { user, record, kind, pin } = request.body;
+    try {
+      return await commits.run(() => host.enroll({ user, record, ...(kind !== undefined && { kind }), ...(pin !== undefined && { pin }) }));
+    } catch (error) {
+      // A damaged device file is the caller's input: name it, as dsc host enroll does.
+      if (error instanceof RangeError || error instanceof TypeError || (error as Error).name === 'DeviceRecordError') {
+        throw new ProblemError(problem('bad input', `record: ${(error as Error).message}`));
+      }
+      throw error;
+    }
+  });
+
+  app.get<{ Querystring: Devices }>('/v1/admin/devices', {
+    schema: { summary: "a user's devices", security, querystring: DevicesQuery, response: withProblems({ 200: DevicesReply }) },
+  }, async (request) => ({ devices: host.devices(request.query.user) }));
+
+  app.get<{ Querystring: Audit }>('/v1/admin/audit', {
+    schema: { summary: 'the newest audit entries, optionally for one user or device', security, querystring: AuditQuery, response: withProblems({ 200: AuditReply }) },
+  }, async (request) => {
+    const { user, serial } = request.query;
+    const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
+    if (limit < 1 || limit > auditEntriesMax) throw new ProblemError(problem('bad input', `querystring/limit expected 1..${auditEntriesMax}, got ${limit}`));
+    return { entries: host.auditLog({ limit, ...(user !== undefined && { user }), ...(serial !== undefined && { serial }) }) };
+  });
+
+  app.post<{ Body: Unlock }>('/v1/admin/unlock', {
+    schema: { summary: 'clear a device\'s failure count and lock', security, body: UnlockBody, response: withProblems({ 200: DeviceInfo }) },
+  }, async (request) => commits.run(() => host.unlock({ serial: request.body.serial, by: 'admin-api' })));
+}

@@ -1,0 +1,114 @@
+/**
+ * The API's shapes, as TypeBox schemas: the server validates every request with them (fastify's Ajv, no type
+ * coercion, no unknown fields) and /openapi.json is generated from the same objects, so the published contract
+ * and the checks cannot drift apart.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { pinDigits } from '../firmware/types.ts';
+import { amountUsdMax, deviceKinds } from '../host/index.ts';
+import { serialCharsMax, userCharsMax } from '../host/validate.ts';
+
+const namePattern = '^[A-Za-z0-9._@+-]+$';
+export const User = Type.String({ minLength: 1, maxLength: userCharsMax, pattern: namePattern, description: 'the login name' });
+export const Serial = Type.String({ minLength: 1, maxLength: serialCharsMax, pattern: namePattern, description: "a device's serial" });
+/** Challenges are digits (an OCRA question, with its check digit) or a code card's two positions (`012-147`). */
+export const Challenge = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9][0-9-]*$', description: 'the challenge as shown' });
+export const Response = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9]+$', description: "the card's answer (digits)" });
+export const Pin = Type.String({ pattern: `^[0-9]{${pinDigits}}$`, description: `a ${pinDigits}-digit PIN` });
+export const AmountUsd = Type.Integer({ minimum: 1, maximum: amountUsdMax, description: 'whole US dollars' });
+export const Kind = Type.Union(deviceKinds.map((k) => Type.Literal(k)));
+const Purpose = Type.Union([Type.Literal('login'), Type.Literal('pin-change'), Type.Literal('withdrawal')]);
+
+export const PublicDevice = Type.Object({
+  serial: Serial,
+  kind: Kind,
+  profile: Type.String(),
+  locked: Type.Boolean(),
+}, { additionalProperties: false });
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+  ok: Type.Literal(false),
+  reason: Type.String({ description: 'the same words dsc host prints: wrong response, expired, already used, locked, …' }),
+  retryAfterMs: Type.Optional(Type.Integer()),
+  serial: Type.Optional(Type.String()),
+  locked: Type.Optional(Type.Boolean()),
+  devices: Type.Optional(Type.Array(PublicDevice)),
+}, { description: 'RFC 9457 problem document' });
+
+const strict = { additionalProperties: false } as const;
+
+export const LoginStartBody = Type.Object({ user: User, device: Type.Optional(Serial) }, strict);
+export const Issued = Type.Object({
+  challenge: Type.String(),
+  device: Type.String({ description: 'the serial of the device that must answer' }),
+  expiresAtMs: Type.Integer(),
+  indexes: Type.Optional(Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: 'Security Code Card: the two positions asked' })),
+});
+export const LoginStartReply = Type.Composite([Issued, Type.Object({ devices: Type.Array(PublicDevice) })]);
+
+export const VerifyBody = Type.Object({ user: User, challenge: Challenge, response: Response }, strict);
+export const VerifyOk = Type.Object({
+  ok: Type.Literal(true),
+  device: Type.String(),
+  purpose: Purpose,
+  amountUsd: Type.Optional(Type.Integer()),
+});
+
+export const PinChangeStartBody = Type.Object({ user: User, device: Type.Optional(Serial), newPin: Pin, confirmPin: Pin }, strict);
+export const WithdrawalStartBody = Type.Object({ user: User, amountUsd: AmountUsd, device: Type.Optional(Serial) }, strict);
+export const WithdrawalStartReply = Type.Composite([Issued, Type.Object({ amountUsd: Type.Integer() })]);
+
+const Limit = Type.Object({
+  kind: Kind,
+  dailyUsd: Type.Union([Type.Integer(), Type.Null()], { description: 'null: unlimited' }),
+  fiveBusinessDaysUsd: Type.Union([Type.Integer(), Type.Null()], { description: 'null: unlimited' }),
+});
+export const LimitsReply = Type.Object({ limits: Type.Array(Limit) });
+
+export const Health = Type.Object({ ok: Type.Literal(true), draining: Type.Boolean() });
+
+// The administrator's calls.
+export const DeviceInfo = Type.Object({
+  serial: Type.String(), kind: Kind, profile: Type.String(), suite: Type.String(), model: Type.String(),
+  active: Type.Boolean(), locked: Type.Boolean(), failures: Type.Integer(), checkDigit: Type.Boolean(),
+  expiresMs: Type.Union([Type.Integer(), Type.Null()]), users: Type.Array(Type.String()),
+});
+export const EnrollBody = Type.Object({
+  user: User,
+  record: Type.Object({}, { additionalProperties: true, description: 'the device file dsc provision writes, as JSON' }),
+  kind: Type.Optional(Kind),
+  pin: Type.Optional(Pin),
+}, strict);
+export const DevicesQuery = Type.Object({ user: User }, strict);
+export const DevicesReply = Type.Object({ devices: Type.Array(DeviceInfo) });
+export const AuditQuery = Type.Object({
+  user: Type.Optional(User),
+  serial: Type.Optional(Serial),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'entries, newest first (1..1000, default 100)' })),
+}, strict);
+export const AuditReply = Type.Object({
+  entries: Type.Array(Type.Object({
+    atMs: Type.Number(), user: Type.Union([Type.String(), Type.Null()]), serial: Type.Union([Type.String(), Type.Null()]),
+    action: Type.String(), outcome: Type.String(), reason: Type.Union([Type.String(), Type.Null()]),
+  })),
+});
+export const UnlockBody = Type.Object({ serial: Serial }, strict);
+
+/** The replies every JSON route may give besides its success: a problem document. */
+export function withProblems<T extends Record<number | string, TSchema>>(ok: T): Record<string, unknown> {
+  return { ...ok, '4xx': { content: { 'application/problem+json': { schema: Problem } } }, '5xx': { content: { 'application/problem+json': { schema: Problem } } } };
+}
+
+export type LoginStartBody = Static<typeof LoginStartBody>;
+export type VerifyBody = Static<typeof VerifyBody>;
+export type PinChangeStartBody = Static<typeof PinChangeStartBody>;
+export type WithdrawalStartBody = Static<typeof WithdrawalStartBody>;
+export type EnrollBody = Static<typeof EnrollBody>;
+export type DevicesQuery = Static<typeof DevicesQuery>;
+export type AuditQuery = Static<typeof AuditQuery>;
+export type UnlockBody = Static<typeof UnlockBody>;
