@@ -60,6 +60,28 @@ export async function serve(argv: string[], io: Io): Promise<number> {
     throw error;
   }
   const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(adminToken !== undefined && { adminToken }) });
+  // The signal handlers come before the address is printed: whoever reads it may signal at once. They stay
+  // installed until the process exits, so a second signal never cuts a drain short.
+  let draining = false;
+  let stopped!: () => void;
+  const finished = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (signal: string) => {
+    if (draining) return;
+    draining = true;
+    write(io.stdout, `dsc host serve: ${signal}: draining in-flight requests`);
+    const timer = setTimeout(() => {
+      write(io.stderr, `dsc host serve: drain took more than ${drainTimeoutMs} ms; exiting (uncommitted calls were not answered)`);
+      process.exit(1);
+    }, drainTimeoutMs);
+    timer.unref();
+    void service.close().then(() => {
+      clearTimeout(timer);
+      write(io.stdout, 'dsc host serve: stopped');
+      stopped();
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     await service.app.listen({ host: listen.host, port: listen.port });
   } catch (error) {
@@ -70,27 +92,6 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : listen.port;
   const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   write(io.stdout, `dsc host serve: listening on http://${shownHost}:${port}/ (${listen.loopback ? 'loopback only: other machines cannot connect' : 'REMOTE: reachable from other machines'}), database ${values.db ?? dbPath} (${synchronous === 'FULL' ? 'durable, group commit' : 'synchronous=NORMAL'}), admin calls ${adminToken === undefined ? 'disabled (no admin token)' : 'enabled'}`);
-
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      write(io.stdout, `dsc host serve: ${signal}: draining in-flight requests`);
-      const timer = setTimeout(() => {
-        write(io.stderr, `dsc host serve: drain took more than ${drainTimeoutMs} ms; exiting (uncommitted calls were not answered)`);
-        process.exit(1);
-      }, drainTimeoutMs);
-      timer.unref();
-      void service.close().then(() => {
-        clearTimeout(timer);
-        write(io.stdout, 'dsc host serve: stopped');
-        done();
-      });
-    };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
+  await finished;
   return exitOk;
 }

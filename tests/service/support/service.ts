@@ -1,0 +1,89 @@
+/**
+ * A real service for the tests: the verifier on a fresh SQLite file, served by fastify on a loopback port,
+ * called with real HTTP (fetch). `snapshot` reads every table through a second connection, so a test can show
+ * that a refused request wrote nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DeviceRecord } from '../../../firmware/device-record.ts';
+import { buildService, type Service } from '../../../service/app.ts';
+import { openServiceHost } from '../../../service/open.ts';
+import { cardResponse, makeRecord } from '../../host/support/devices.ts';
+
+export const adminToken = 'test-admin-token-0123456789abcdef0123456789';
+
+export interface Reply {
+  readonly status: number;
+  readonly type: string;
+  readonly body: any;
+}
+
+export interface TestService {
+  readonly url: string;
+  readonly dbPath: string;
+  readonly service: Service;
+  /** Device records by serial, for computing the card's answers. */
+  readonly cards: Map<string, { record: DeviceRecord; pin: string }>;
+  enrol(user: string, serial: number, options?: { pin?: string; kind?: 'dsc' | 'dscplus' | 'security-code-card' | 'mobile-app' }): DeviceRecord;
+  answer(serial: string, challenge: string, pin?: string): string;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** Every row of every table, as one string. */
+  snapshot(): string;
+  close(): Promise<void>;
+}
+
+export async function startTestService(options: { durable?: boolean; adminToken?: string | null } = {}): Promise<TestService> {
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-service-'));
+  const dbPath = join(dir, 'host.sqlite');
+  const opened = openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true });
+  const token = options.adminToken === null ? undefined : (options.adminToken ?? adminToken);
+  const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(token !== undefined && { adminToken: token }) });
+  await service.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = service.app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const cards = new Map<string, { record: DeviceRecord; pin: string }>();
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(url + path, init);
+    const type = response.headers.get('content-type') ?? '';
+    const text = await response.text();
+    return { status: response.status, type, body: type.includes('json') ? JSON.parse(text) : text };
+  };
+  return {
+    url, dbPath, service, cards,
+    enrol(user, serial, enrolOptions = {}) {
+      const pin = enrolOptions.pin ?? '1234';
+      const record = makeRecord({ serial, pin });
+      opened.host.enroll({ user, record, ...(enrolOptions.kind && { kind: enrolOptions.kind }) });
+      cards.set(String(serial), { record, pin });
+      return record;
+    },
+    answer(serial, challenge, pin) {
+      const card = cards.get(serial);
+      if (!card) throw new Error(`no test card ${serial}`);
+      return cardResponse(card.record, challenge, pin ?? card.pin);
+    },
+    request,
+    post: (path, body, headers) => request('POST', path, body, headers),
+    snapshot() {
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+        return JSON.stringify(tables.map((t) => [t, db.prepare(`SELECT * FROM "${t}"`).raw().all()]), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+      } finally {
+        db.close();
+      }
+    },
+    async close() {
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
