@@ -16,6 +16,9 @@ const integration = [
   'tests/serial/link-pty.test.ts',
   'tests/serial/ports.test.ts',
   'tests/serial/serial-board.test.ts',
+  'tests/service/serve.test.ts',
+  'tests/service/browser.test.ts',
+  'tests/service/readme-client.test.ts',
 ];
 
 export default defineConfig({

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { openHost, openSqliteStore, StoreError, type LoginHost, type Store } from '../host/index.ts';
 import { keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
 import type { Synchronous } from '../host/sqlite-store.ts';
+import type { HostOptions } from '../host/open.ts';
 
 export interface ServiceHost {
   readonly host: LoginHost;
@@ -23,6 +24,8 @@ export interface OpenServiceHostOptions {
   readonly synchronous: Synchronous;
   /** Create an empty database (and its key file) when none exists; otherwise a missing one is refused. */
   readonly create: boolean;
+  /** Tests and the bench: a cheaper password hash, wider issue limits (the defaults otherwise). */
+  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
 }
 
 /**
@@ -45,7 +48,7 @@ export function openServiceHost(options: OpenServiceHostOptions): ServiceHost {
   }
   const store: Store = openSqliteStore(dbPath, { synchronous: options.synchronous });
   try {
-    const host = openHost({ store, hostKey });
+    const host = openHost({ ...options.hostOptions, store, hostKey });
     return { host, transaction: (fn) => store.transaction(fn), close: () => host.close() };
   } catch (error) {
     store.close();

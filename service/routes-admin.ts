@@ -1,5 +1,6 @@
 /**
- * The administrator's calls: enrol a device file, list a user's devices, read the audit log, unlock a device.
+ * The administrator's calls: enrol a device file, set a password, list a user's devices, read the audit log,
+ * unlock a device or an account.
  * Each needs `Authorization: Bearer <admin token>`; a missing or wrong token is refused (401) and counted
  * (`dsc_admin_auth_failures_total`), before the body is looked at.
  */
@@ -7,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { ProblemError, type ServiceContext } from './app.ts';
 import { problem } from './problem.ts';
 import {
-  AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, EnrollBody, UnlockBody, withProblems,
-  type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type UnlockBody as Unlock,
+  AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, Done, EnrollBody, PasswordBody, UnlockBody, UnlockReply, withProblems,
+  type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type PasswordBody as SetPassword, type UnlockBody as Unlock,
 } from './schemas.ts';
 
 /** Audit entries one call returns at most. */
@@ -54,6 +55,14 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
   });
 
   app.post<{ Body: Unlock }>('/v1/admin/unlock', {
-    schema: { summary: 'clear a device\'s failure count and lock', security, body: UnlockBody, response: withProblems({ 200: DeviceInfo }) },
-  }, async (request) => commits.run(() => host.unlock({ serial: request.body.serial, by: 'admin-api' })));
+    schema: { summary: "clear the failure counts and locks of a device (and its users' accounts) or of an account (and its devices)", security, body: UnlockBody, response: withProblems({ 200: UnlockReply }) },
+  }, async (request) => ({ devices: await commits.run(() => host.unlock({ ...request.body, by: 'admin-api' })) }));
+
+  app.post<{ Body: SetPassword }>('/v1/admin/password', {
+    schema: { summary: "set or replace a user's password (the first factor)", security, body: PasswordBody, response: withProblems({ 200: Done }) },
+  }, async (request) => {
+    // Not through the group commit: the hash is slow on purpose and runs outside the host's transaction.
+    host.setPassword({ ...request.body, by: 'admin-api' });
+    return { ok: true as const };
+  });
 }

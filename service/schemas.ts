@@ -42,7 +42,12 @@ export const Problem = Type.Object({
 
 const strict = { additionalProperties: false } as const;
 
-export const LoginStartBody = Type.Object({ user: User, device: Type.Optional(Serial) }, strict);
+export const Password = Type.String({ minLength: 1, maxLength: 256, description: "the user's password (the first factor)" });
+/** A session token from a login: 32 random bytes in hex, shown once. */
+export const SessionToken = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the session token a login returned' });
+export const Session = Type.Object({ token: SessionToken, expiresMs: Type.Integer() });
+
+export const LoginStartBody = Type.Object({ user: User, password: Password, device: Type.Optional(Serial) }, strict);
 export const Issued = Type.Object({
   challenge: Type.String(),
   device: Type.String({ description: 'the serial of the device that must answer' }),
@@ -57,10 +62,11 @@ export const VerifyOk = Type.Object({
   device: Type.String(),
   purpose: Purpose,
   amountUsd: Type.Optional(Type.Integer()),
+  session: Type.Optional(Session),
 });
 
-export const PinChangeStartBody = Type.Object({ user: User, device: Type.Optional(Serial), newPin: Pin, confirmPin: Pin }, strict);
-export const WithdrawalStartBody = Type.Object({ user: User, amountUsd: AmountUsd, device: Type.Optional(Serial) }, strict);
+export const PinChangeStartBody = Type.Object({ user: User, session: SessionToken, device: Type.Optional(Serial), newPin: Pin, confirmPin: Pin }, strict);
+export const WithdrawalStartBody = Type.Object({ user: User, session: SessionToken, amountUsd: AmountUsd, device: Type.Optional(Serial) }, strict);
 export const WithdrawalStartReply = Type.Composite([Issued, Type.Object({ amountUsd: Type.Integer() })]);
 
 const Limit = Type.Object({
@@ -97,7 +103,10 @@ export const AuditReply = Type.Object({
     action: Type.String(), outcome: Type.String(), reason: Type.Union([Type.String(), Type.Null()]),
   })),
 });
-export const UnlockBody = Type.Object({ serial: Serial }, strict);
+export const UnlockBody = Type.Union([Type.Object({ serial: Serial }, strict), Type.Object({ user: User }, strict)], { description: 'a device (and its users\' accounts) or an account (and its devices)' });
+export const UnlockReply = Type.Object({ devices: Type.Array(DeviceInfo) });
+export const PasswordBody = Type.Object({ user: User, password: Password }, strict);
+export const Done = Type.Object({ ok: Type.Literal(true) });
 
 /** The replies every JSON route may give besides its success: a problem document. */
 export function withProblems<T extends Record<number | string, TSchema>>(ok: T): Record<string, unknown> {
@@ -112,3 +121,4 @@ export type EnrollBody = Static<typeof EnrollBody>;
 export type DevicesQuery = Static<typeof DevicesQuery>;
 export type AuditQuery = Static<typeof AuditQuery>;
 export type UnlockBody = Static<typeof UnlockBody>;
+export type PasswordBody = Static<typeof PasswordBody>;

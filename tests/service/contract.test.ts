@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schemas from '../../service/schemas.ts';
-import { adminToken, startTestService, type Reply, type TestService } from './support/service.ts';
+import { adminToken, password, startTestService, type Reply, type TestService } from './support/service.ts';
 
 let s: TestService;
 const admin = { authorization: `Bearer ${adminToken}` };
@@ -19,6 +19,11 @@ beforeAll(async () => {
   s.enrol('bob', 41000003, { kind: 'dsc' });
 });
 afterAll(() => s.close());
+
+/** The snapshot without the audit table's rows. */
+function withoutAudit(snapshot: string): string {
+  return JSON.stringify((JSON.parse(snapshot) as [string, unknown][]).filter(([table]) => table !== 'audit'));
+}
 
 function expectProblem(reply: Reply, status: number, reason?: string): void {
   expect(reply.type).toMatch(/^application\/problem\+json/);
@@ -38,7 +43,7 @@ interface Operation {
 }
 
 async function loginChallenge(user: string, device?: string): Promise<{ challenge: string; device: string }> {
-  const r = await s.post('/v1/login/start', { user, ...(device && { device }) });
+  const r = await s.post('/v1/login/start', { user, password, ...(device && { device }) });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body;
 }
@@ -48,7 +53,7 @@ const operations: Record<string, Operation> = {
   'GET /metrics': { valid: () => s.request('GET', '/metrics'), reply: Type.String({ pattern: '^# HELP dsc_verifications_total' }) },
   'GET /openapi.json': { valid: () => s.request('GET', '/openapi.json'), reply: Type.Object({ openapi: Type.Literal('3.1.0'), paths: Type.Object({}) }) },
   'GET /v1/limits': { valid: () => s.request('GET', '/v1/limits'), reply: schemas.LimitsReply },
-  'POST /v1/login/start': { valid: () => s.post('/v1/login/start', { user: 'alice' }), reply: schemas.LoginStartReply, body: async () => ({ user: 'alice' }) },
+  'POST /v1/login/start': { valid: () => s.post('/v1/login/start', { user: 'alice', password }), reply: schemas.LoginStartReply, body: async () => ({ user: 'alice', password }) },
   'POST /v1/login/verify': {
     async valid() {
       const { challenge, device } = await loginChallenge('alice');
@@ -60,37 +65,44 @@ const operations: Record<string, Operation> = {
       return { user: 'alice', challenge, response: s.answer(device, challenge) };
     },
   },
+  // The new PIN is the card's current one (2580), so the card's answers stay right for the later tests.
   'POST /v1/pin-change/start': {
-    valid: () => s.post('/v1/pin-change/start', { user: 'alice', newPin: '1234', confirmPin: '1234' }),
+    valid: async () => s.post('/v1/pin-change/start', { user: 'alice', session: await s.login('alice'), newPin: '2580', confirmPin: '2580' }),
     reply: schemas.Issued,
-    body: async () => ({ user: 'alice', newPin: '1234', confirmPin: '1234' }),
+    body: async () => ({ user: 'alice', session: await s.login('alice'), newPin: '2580', confirmPin: '2580' }),
   },
   'POST /v1/pin-change/verify': {
     async valid() {
-      const r = await s.post('/v1/pin-change/start', { user: 'alice', newPin: '1234', confirmPin: '1234' });
-      return s.post('/v1/pin-change/verify', { user: 'alice', challenge: r.body.challenge, response: s.answer(r.body.device, r.body.challenge, '1234') });
+      const r = await s.post('/v1/pin-change/start', { user: 'alice', session: await s.login('alice'), newPin: '2580', confirmPin: '2580' });
+      return s.post('/v1/pin-change/verify', { user: 'alice', challenge: r.body.challenge, response: s.answer(r.body.device, r.body.challenge, '2580') });
     },
     reply: schemas.VerifyOk,
     async body() {
-      const r = await s.post('/v1/pin-change/start', { user: 'alice', newPin: '1234', confirmPin: '1234' });
-      return { user: 'alice', challenge: r.body.challenge, response: s.answer(r.body.device, r.body.challenge, '1234') };
+      const r = await s.post('/v1/pin-change/start', { user: 'alice', session: await s.login('alice'), newPin: '2580', confirmPin: '2580' });
+      return { user: 'alice', challenge: r.body.challenge, response: s.answer(r.body.device, r.body.challenge, '2580') };
     },
   },
   'POST /v1/withdrawals/start': {
-    valid: () => s.post('/v1/withdrawals/start', { user: 'bob', amountUsd: 500, device: '41000003' }),
+    valid: async () => s.post('/v1/withdrawals/start', { user: 'bob', session: await s.login('bob', '41000003'), amountUsd: 500, device: '41000003' }),
     reply: schemas.WithdrawalStartReply,
-    body: async () => ({ user: 'bob', amountUsd: 500, device: '41000003' }),
+    body: async () => ({ user: 'bob', session: await s.login('bob', '41000003'), amountUsd: 500, device: '41000003' }),
   },
   'POST /v1/withdrawals/verify': {
     async valid() {
-      const r = await s.post('/v1/withdrawals/start', { user: 'bob', amountUsd: 700, device: '41000003' });
+      const r = await s.post('/v1/withdrawals/start', { user: 'bob', session: await s.login('bob', '41000003'), amountUsd: 700, device: '41000003' });
       return s.post('/v1/withdrawals/verify', { user: 'bob', challenge: r.body.challenge, response: s.answer('41000003', r.body.challenge) });
     },
     reply: schemas.VerifyOk,
     async body() {
-      const r = await s.post('/v1/withdrawals/start', { user: 'bob', amountUsd: 700, device: '41000003' });
+      const r = await s.post('/v1/withdrawals/start', { user: 'bob', session: await s.login('bob', '41000003'), amountUsd: 700, device: '41000003' });
       return { user: 'bob', challenge: r.body.challenge, response: s.answer('41000003', r.body.challenge) };
     },
+  },
+  'POST /v1/admin/password': {
+    valid: () => s.post('/v1/admin/password', { user: 'alice', password }, admin),
+    reply: schemas.Done,
+    body: async () => ({ user: 'alice', password }),
+    headers: admin,
   },
   'POST /v1/admin/enroll': {
     async valid() {
@@ -106,7 +118,7 @@ const operations: Record<string, Operation> = {
   },
   'GET /v1/admin/devices': { valid: () => s.request('GET', '/v1/admin/devices?user=bob', undefined, admin), reply: schemas.DevicesReply, headers: admin },
   'GET /v1/admin/audit': { valid: () => s.request('GET', '/v1/admin/audit?user=alice&limit=5', undefined, admin), reply: schemas.AuditReply, headers: admin },
-  'POST /v1/admin/unlock': { valid: () => s.post('/v1/admin/unlock', { serial: '41000001' }, admin), reply: schemas.DeviceInfo, body: async () => ({ serial: '41000001' }), headers: admin },
+  'POST /v1/admin/unlock': { valid: () => s.post('/v1/admin/unlock', { serial: '41000001' }, admin), reply: schemas.UnlockReply, body: async () => ({ serial: '41000001' }), headers: admin },
 };
 
 describe('every published operation', () => {
@@ -141,7 +153,10 @@ describe('bad input: a 4xx problem document, and nothing written', () => {
     it(`${name}: wrong types, missing fields, unknown fields`, async () => {
       const body = await op.body!();
       const doc = (await s.request('GET', '/openapi.json')).body;
-      const required: string[] = doc.paths[path].post.requestBody.content['application/json'].schema.required;
+      const schema = doc.paths[path].post.requestBody.content['application/json'].schema;
+      // A union (anyOf) requires what the branch this body matches requires.
+      const branch = schema.anyOf ? schema.anyOf.find((b: { properties: object }) => Object.keys(body).every((k) => k in b.properties)) : schema;
+      const required: string[] = branch.required;
       const before = s.snapshot();
       for (const field of Object.keys(body)) {
         for (const wrong of [12345, true, null, ['x'], { x: 1 }, '']) {
@@ -177,9 +192,25 @@ describe('bad input: a 4xx problem document, and nothing written', () => {
       const before = s.snapshot();
       if ('user' in body && !path.includes('/admin/')) {
         const reply = await s.post(path, { ...body, user: 'nobody-here' }, op.headers);
-        expect([403, 404]).toContain(reply.status);
-        expectProblem(reply, reply.status);
-        if (!path.endsWith('/verify')) expect(reply.body.reason).toBe('unknown user');
+        // A login attempt under an unknown name is written to the audit log (the host's security record of
+        // who tried what); nothing else changes.
+        if (path === '/v1/login/start') {
+          const audit = (await s.request('GET', '/v1/admin/audit?limit=1', undefined, admin)).body.entries[0];
+          expect(audit).toMatchObject({ user: 'nobody-here', action: 'login', outcome: 'failed', reason: 'unknown user' });
+          expect(withoutAudit(s.snapshot())).toBe(withoutAudit(before));
+          expectProblem(reply, 401, 'wrong password');
+          return;
+        }
+        // Never "unknown user" where that would tell an attacker which names exist: a login answers as for a
+        // wrong password, a session-bound call as for a missing session.
+        const expected: Record<string, [number, string]> = {
+          '/v1/login/start': [401, 'wrong password'],
+          '/v1/pin-change/start': [401, 'no session'],
+          '/v1/withdrawals/start': [401, 'no session'],
+        };
+        if (expected[path]) expectProblem(reply, ...expected[path]);
+        else expectProblem(reply, reply.status);
+        expect(reply.status).toBeLessThan(500);
       }
       if ('serial' in body) expectProblem(await s.post(path, { ...body, serial: '99999999' }, op.headers), 404, 'unknown device');
       expect(s.snapshot()).toBe(before);
@@ -217,19 +248,18 @@ describe('verification refusals carry the CLI reasons', () => {
   });
 
   it('a user with several devices is asked to choose, with the devices listed', async () => {
-    const reply = await s.post('/v1/login/start', { user: 'bob' });
+    const reply = await s.post('/v1/login/start', { user: 'bob', password });
     expectProblem(reply, 409, 'choose device');
     expect(reply.body.devices.map((d: { serial: string }) => d.serial).sort()).toEqual(['41000002', '41000003']);
   });
 
-  it('a throttled verification says when to retry (Retry-After)', async () => {
-    // Three wrong answers (the free failures, then a delay), then a fresh challenge: throttled.
+  it('a throttled account is told when to retry (Retry-After)', async () => {
+    // Three wrong answers (the free failures, then a delay): the next login is throttled.
     const first = await loginChallenge('bob', '41000002');
     const wrongTo = (c: string) => String((Number(s.answer('41000002', c)) + 1) % 1e8).padStart(8, '0');
     for (let i = 0; i < 3; i++) expectProblem(await s.post('/v1/login/verify', { user: 'bob', challenge: first.challenge, response: wrongTo(first.challenge) }), 403, 'wrong response');
-    const { challenge } = await loginChallenge('bob', '41000002');
-    const wrong = wrongTo(challenge);
-    const response = await fetch(`${s.url}/v1/login/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bob', challenge, response: wrong }) });
+    const response = await fetch(`${s.url}/v1/login/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bob', password, device: '41000002' }) });
+    expect(response.status).toBe(429);
     const body = await response.json();
     expect(body.reason).toBe('throttled');
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHostFile } from '../../host/index.ts';
 import { runDsc } from '../support/cli.ts';
 import { cardResponse } from '../host/support/devices.ts';
 import { startServe } from './support/serve-process.ts';
@@ -81,14 +82,20 @@ describe('dsc host serve', () => {
     const outcomes: string[] = [];
     const challenges: string[] = [];
     try {
-      // Prepare 4 open challenges per user, then fire all 32 answers and SIGTERM while they are in flight.
+      // Prepare 4 open challenges per user (the administrator's path, in this process, on the same database
+      // file), then fire all 32 answers and SIGTERM while they are in flight.
       const prepared: { user: string; challenge: string; response: string }[] = [];
-      for (let round = 0; round < 4; round++) {
-        for (let i = 0; i < users; i++) {
-          const r = await (await post(serve.url, '/v1/login/start', { user: `u${i}` })).json();
-          prepared.push({ user: `u${i}`, challenge: r.challenge, response: cardResponse(records[i], r.challenge, '1234') });
-          challenges.push(r.challenge);
+      const file = openHostFile({ dbPath: join(dir, 'host.sqlite'), create: false });
+      try {
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < users; i++) {
+            const { challenge } = file.host.challenge({ user: `u${i}` });
+            prepared.push({ user: `u${i}`, challenge, response: cardResponse(records[i], challenge, '1234') });
+            challenges.push(challenge);
+          }
         }
+      } finally {
+        file.close();
       }
       const inFlight = prepared.map((p) => post(serve.url, '/v1/login/verify', p).then((r) => String(r.status), () => 'connection refused'));
       await new Promise((resolve) => setImmediate(resolve));

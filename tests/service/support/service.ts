@@ -13,6 +13,10 @@ import { openServiceHost } from '../../../service/open.ts';
 import { cardResponse, makeRecord } from '../../host/support/devices.ts';
 
 export const adminToken = 'test-admin-token-0123456789abcdef0123456789';
+/** Every test user's password. */
+export const password = 'correct horse battery';
+/** A cheap password hash and wide issue limits: the tests log in many times (the defaults are in docs/host.md). */
+export const testHostOptions = { passwordCost: { N: 2 ** 10, r: 8, p: 1 }, issueLimits: { perAccount: 10_000, perDevice: 10_000, windowMs: 60_000 } };
 
 export interface Reply {
   readonly status: number;
@@ -30,6 +34,8 @@ export interface TestService {
   answer(serial: string, challenge: string, pin?: string): string;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** Log in (password, challenge, the card's answer) and return the session token. */
+  login(user: string, device?: string): Promise<string>;
   /** Every row of every table, as one string. */
   snapshot(): string;
   close(): Promise<void>;
@@ -38,7 +44,7 @@ export interface TestService {
 export async function startTestService(options: { durable?: boolean; adminToken?: string | null } = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-service-'));
   const dbPath = join(dir, 'host.sqlite');
-  const opened = openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true });
+  const opened = openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions });
   const token = options.adminToken === null ? undefined : (options.adminToken ?? adminToken);
   const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(token !== undefined && { adminToken: token }) });
   await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -59,9 +65,10 @@ export async function startTestService(options: { durable?: boolean; adminToken?
   return {
     url, dbPath, service, cards,
     enrol(user, serial, enrolOptions = {}) {
-      const pin = enrolOptions.pin ?? '1234';
+      const pin = enrolOptions.pin ?? '2580';
       const record = makeRecord({ serial, pin });
       opened.host.enroll({ user, record, ...(enrolOptions.kind && { kind: enrolOptions.kind }) });
+      opened.host.setPassword({ user, password });
       cards.set(String(serial), { record, pin });
       return record;
     },
@@ -72,6 +79,14 @@ export async function startTestService(options: { durable?: boolean; adminToken?
     },
     request,
     post: (path, body, headers) => request('POST', path, body, headers),
+    async login(user, device) {
+      const start = await request('POST', '/v1/login/start', { user, password, ...(device && { device }) });
+      if (start.status !== 200) throw new Error(`login/start: ${JSON.stringify(start.body)}`);
+      const card = cards.get(start.body.device)!;
+      const verified = await request('POST', '/v1/login/verify', { user, challenge: start.body.challenge, response: cardResponse(card.record, start.body.challenge, card.pin) });
+      if (verified.status !== 200) throw new Error(`login/verify: ${JSON.stringify(verified.body)}`);
+      return verified.body.session.token;
+    },
     snapshot() {
       const db = new Database(dbPath, { readonly: true });
       try {
