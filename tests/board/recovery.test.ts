@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sealLine } from '../../emulator/serial/codec.ts';
-import { sleep } from '../../board/sim/sim-board.ts';
+import { sleep, viewOf } from '../../board/sim/sim-board.ts';
 import { seed } from '../support/seed.ts';
 import { boardSkipReason, expectedResponse, expectOnlyFrames, frameTimeoutMs, gapMs, holdMs, powerOn, startSession, type, type Session } from './support.ts';
 
@@ -99,6 +99,26 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
     // The noise did reach both ends: the card refused damaged lines, and the board answered the card's with ER.
     expect(session.card.stderr).toMatch(/^!! refused/m);
     expect(session.card.stderr).toMatch(/^rx ER \d+ - (CRC|SYNTAX) /m);
+    expectOnlyFrames(session);
+  });
+
+  it('refuses a repeated line (DUP) and a hello of another version (VERSION), then greets the card again', async () => {
+    session = await startSession(['--pin', '1234']);
+    const { board } = session;
+    await powerOn(board);
+    await quiet(session, 300);
+    // A line carrying the number of the card's last line: dropped as a repeat, not shown.
+    const lastSeq = Number([...session.card.stderr.matchAll(/^tx [A-Z]{2} (\d+) /gm)].at(-1)![1]);
+    board.noise('in', Buffer.from(sealLine(`FR ${lastSeq} 4000000000 -- "DUPE"`), 'latin1'));
+    await quiet(session, 300);
+    expect(session.card.stderr).toMatch(new RegExp(`^rx ER \\d+ ${lastSeq} DUP `, 'm'));
+    expect(board.view?.text).toBe('PIN>');
+    // A hello of protocol 1: refused, the board becomes unconnected (NO PC), greets, and is answered.
+    const reports = board.lcd.length;
+    board.noise('in', Buffer.from(sealLine('HI 0 1 OTHER 1.0 - R'), 'latin1'));
+    await board.waitForLcd((view) => view.linked && view.text === 'PIN>' && board.lcd.length > reports + 1, frameTimeoutMs, 'the board did not reconnect');
+    expect(session.card.stderr).toMatch(/^rx ER \d+ 0 VERSION "protocol refused; this end speaks \d+"/m);
+    expect(board.lcd.slice(reports).some((report) => !viewOf(report).linked)).toBe(true);
     expectOnlyFrames(session);
   });
 
