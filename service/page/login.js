@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { user: '', device: '', devices: [], pending: null };
+const state = { user: '', device: '', devices: [], session: '', pending: null };
 
 async function call(path, body) {
   const response = await fetch(path, {
@@ -47,13 +47,15 @@ $('start').addEventListener('submit', async (event) => {
   event.preventDefault();
   state.user = $('user').value.trim();
   const choice = $('device-choice').hidden ? undefined : $('device').value;
-  const { status, data } = await call('/v1/login/start', { user: state.user, ...(choice && { device: choice }) });
+  const { status, data } = await call('/v1/login/start', { user: state.user, password: $('password').value, ...(choice && { device: choice }) });
   if (status === 409 && data.reason === 'choose device') {
     fillDevices($('device'), data.devices, $('device-choice'));
     verdict('Select the device you will answer with.', true);
     return;
   }
   if (status !== 200) return verdict(data.detail || data.reason, false);
+  // The password is not needed again: clear it from the page.
+  $('password').value = '';
   state.devices = data.devices;
   state.device = data.device;
   verdict('', true);
@@ -68,6 +70,8 @@ $('answer').addEventListener('submit', async (event) => {
   if (status !== 200) return verdict(`${purpose === 'login' ? 'LOGIN REFUSED' : 'REFUSED'}: ${data.detail || data.reason}`, false);
   $('answer').hidden = true;
   if (purpose === 'login') {
+    // The session stays in this page's memory only (no cookie, no storage): PIN change and withdrawals send it.
+    state.session = data.session.token;
     verdict('LOGIN OK', true);
     $('start').hidden = true;
     $('account').hidden = false;
@@ -97,7 +101,7 @@ async function showLimits() {
 
 $('pin-change').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const body = { user: state.user, device: state.device, newPin: $('new-pin').value, confirmPin: $('confirm-pin').value };
+  const body = { user: state.user, session: state.session, device: state.device, newPin: $('new-pin').value, confirmPin: $('confirm-pin').value };
   $('new-pin').value = '';
   $('confirm-pin').value = '';
   const { status, data } = await call('/v1/pin-change/start', body);
@@ -108,7 +112,7 @@ $('pin-change').addEventListener('submit', async (event) => {
 $('withdrawal').addEventListener('submit', async (event) => {
   event.preventDefault();
   const amount = Number($('amount').value.replace(/[ ,]/g, ''));
-  const { status, data } = await call('/v1/withdrawals/start', { user: state.user, amountUsd: amount, device: $('withdrawal-device').value });
+  const { status, data } = await call('/v1/withdrawals/start', { user: state.user, session: state.session, amountUsd: amount, device: $('withdrawal-device').value });
   if (status !== 200) return verdict(data.detail || data.reason, false);
   askForAnswer('withdrawal', data);
 });
