@@ -69,7 +69,7 @@ static bool junk_reply_allowed(void) {
 }
 
 static void send_error(int16_t ref, const char *code_and_text_P) {
-  char fields[56];
+  char fields[72]; /* REF CODE "TEXT": at most 3 + 1 + 7 + 1 + 50 bytes (a 48-character text in quotes), and the NUL */
   uint8_t at = 0;
   if (ref < 0) fields[at++] = '-';
   else at = (uint8_t)snprintf_P(fields, 5, PSTR("%d"), ref);

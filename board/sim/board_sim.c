@@ -49,6 +49,8 @@
 #define POLL_US 100
 /* The longest command line read from stdin, in bytes. */
 #define COMMAND_BYTES_MAX 256
+/* The symbolic link simavr's uart_pty part makes for UART 0. */
+#define UART_PTY_LINK "/tmp/simavr-uart0"
 /* Stack painting: every byte above the static data holds this until the stack reaches it. */
 #define PAINT 0xA5
 
@@ -232,8 +234,16 @@ int main(int argc, char **argv) {
   avr->sleep = sleep_in_step;
   anchor_wall_ns = wall_ns();
   anchor_cycle = avr->cycle;
+  /* The part would start an xterm, or open a second "tap" pty, when these are set: never here. */
+  unsetenv("SIMAVR_UART_XTERM");
+  unsetenv("SIMAVR_UART_TAP");
   uart_pty_init(avr, &pty);
   uart_pty_connect(&pty, '0');
+  /* The part also points /tmp/simavr-uart0 at its pty. We report the pty ourselves, and several
+   * harnesses may run at once: take the link away if it is ours, so nothing is left in /tmp. */
+  char target[sizeof pty.pty.slavename];
+  ssize_t length = readlink(UART_PTY_LINK, target, sizeof target - 1);
+  if (length > 0 && (target[length] = '\0', strcmp(target, pty.pty.slavename) == 0)) unlink(UART_PTY_LINK);
   hd44780_init(avr, &lcd, 16, 2);
   connect_lcd();
   keypad_model_attach(avr);
