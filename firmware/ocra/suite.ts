@@ -6,8 +6,10 @@
  *   CryptoFunction = "HOTP-SHA1-t" | "HOTP-SHA256-t" | "HOTP-SHA512-t", t = 0 or 4..10
  *   DataInput      = [C "-"] QFxx ["-" PH] ["-" Snnn] ["-" TG]
  *
- * The suite string is itself hashed into the DataInput (§5.1), so only the canonical, upper-case
- * spelling is accepted: a lower-case suite would silently produce a different response.
+ * The suite string is itself hashed into the DataInput (§5.1), so only upper-case spellings are accepted: a
+ * lower-case suite would silently produce a different response. The RFC's own shorter spellings are accepted
+ * and keep their text (both sides hash the same string): a one-digit question length (`QH8`, §6.4's example
+ * `OCRA-1:HOTP-SHA1-4:QH8-S512`) and the §6.3 defaults `-P` (PSHA1), `-S` (S064) and `-T` (T1M).
  */
 import { assertString, describe } from '../assert.ts';
 
@@ -37,6 +39,11 @@ export const questionLengthMin = 4;
 export const questionLengthMax = 64;
 export const sessionBytesMax = 999;
 export const hashBytes: Readonly<Record<HashName, number>> = { SHA1: 20, SHA256: 32, SHA512: 64 };
+
+/** RFC 6287 §6.3's defaults for a bare `P`, `S` or `T` field. */
+export const defaultPinHash: HashName = 'SHA1';
+export const defaultSessionBytes = 64;
+export const defaultTimeStepSeconds = 60;
 
 const timeUnitSeconds = { S: 1, M: 60, H: 3600 } as const;
 /** §6.3: seconds 1-59, minutes 1-59, hours 0-48; a zero step is meaningless, so hours start at 1. */
@@ -77,8 +84,8 @@ export function parseSuite(value: unknown): OcraSuite {
   const counter = fields[index] === 'C';
   if (counter) index++;
 
-  const q = /^Q([NAH])(\d{2})$/.exec(fields[index] ?? '');
-  if (!q) fail(text, `expected a question field QN/QA/QH with two digits (not ${JSON.stringify(fields[index] ?? '')})`);
+  const q = /^Q([NAH])(\d{1,2})$/.exec(fields[index] ?? '');
+  if (!q) fail(text, `expected a question field QN/QA/QH with one or two digits (not ${JSON.stringify(fields[index] ?? '')})`);
   const lengthMax = Number(q[2]);
   if (lengthMax < questionLengthMin || lengthMax > questionLengthMax) {
     fail(text, `expected question length ${questionLengthMin}..${questionLengthMax} (not ${q[2]})`);
@@ -97,7 +104,11 @@ export function parseSuite(value: unknown): OcraSuite {
     if (kind < 0 || kind <= lastOrder) fail(text, `unexpected or repeated data input field ${JSON.stringify(field)} (order is [C-]Q[-P][-S][-T])`);
     lastOrder = kind;
     if (field.startsWith('P')) {
-      pin = parseHashName(text, field.slice(1), 'PIN hash');
+      pin = field === 'P' ? defaultPinHash : parseHashName(text, field.slice(1), 'PIN hash');
+    } else if (field === 'S') {
+      sessionBytes = defaultSessionBytes;
+    } else if (field === 'T') {
+      timeStepSeconds = defaultTimeStepSeconds;
     } else if (field.startsWith('S')) {
       const s = /^S(\d{3})$/.exec(field);
       const bytes = s ? Number(s[1]) : 0;
