@@ -4,7 +4,7 @@ import { lockCodeDigits } from '../firmware/types.ts';
 import type { HostCore } from './core.ts';
 import { deviceInfo } from './devices.ts';
 import { HostError } from './errors.ts';
-import { secretContext } from './seal.ts';
+import { pinContext, secretContext } from './seal.ts';
 import type { AuditEntry } from './store.ts';
 import type { DeviceInfo, ExportedKey } from './types.ts';
 import { accountUnlock } from './lockout.ts';
@@ -83,7 +83,14 @@ export function exportKeys(core: HostCore, serials?: readonly string[]): Exporte
       if (!row) throw new HostError('unknown device', `no device ${serial}`, true);
       if (row.profile === 'code-card') throw new HostError('refused', `device ${serial} is a Security Code Card, not an OCRA key`, true);
       core.audit({ user: null, serial, action: 'export', outcome: 'ok', reason: 'key exported' });
-      return { serial, model: row.model, profile: row.profile, suite: row.suite, checkDigit: row.checkDigit, counter: row.counter, secret: core.sealer.open(secretContext(serial), row.sealedSecret) };
+      const pin = row.sealedPin ? core.sealer.open(pinContext(serial), row.sealedPin) : undefined;
+      const pinText = pin ? new TextDecoder().decode(pin) : undefined;
+      pin?.fill(0);
+      return {
+        serial, model: row.model, profile: row.profile, kind: row.kind, suite: row.suite, checkDigit: row.checkDigit, counter: row.counter,
+        secret: core.sealer.open(secretContext(serial), row.sealedSecret), ...(pinText !== undefined && { pin: pinText }),
+        users: core.store.usersOf(serial), enrolledMs: row.enrolledMs, expiresMs: row.expiresMs,
+      };
     });
   });
 }

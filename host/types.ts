@@ -64,4 +64,11 @@ export interface ExportedKey {
   readonly counter: number;
   /** The caller wipes it. */
   readonly secret: Uint8Array;
+  readonly kind: DeviceKind;
+  /** The PIN chosen at ordering (or set since), when the host holds one. */
+  readonly pin?: string;
+  /** Users the device is assigned to. */
+  readonly users: readonly string[];
+  readonly enrolledMs: number;
+  readonly expiresMs: number | null;
 }
