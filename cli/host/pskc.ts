@@ -1,11 +1,22 @@
-/** `dsc host import | export`: keys in and out as PSKC (RFC 6030) containers. */
+/**
+ * `dsc host import | export`: keys in and out of other OATH servers, as PSKC (RFC 6030) containers or as the
+ * OATH CSV seed files privacyIDEA imports. The file formats live in host/ (pskc-read, pskc-write, oath-csv),
+ * the use-cases in host/transfer/; this file only reads options, secrets and files.
+ */
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { isOcra, ocraAlgorithm, parsePskc, PskcError, writePskc, type PskcKey, type PskcProtection } from '../../host/pskc.ts';
+import { OathCsvError, readOathCsv, writeOathCsv } from '../../host/oath-csv.ts';
+import { PskcError, readPskc, writePskc, type PskcProtection, type PskcRead } from '../../host/pskc.ts';
+import { oathCsvKeyOf, pskcAlgorithms, pskcKeyOf, type PskcAlgorithmChoice } from '../../host/transfer/export.ts';
+import { ImportRefused, importKeys } from '../../host/transfer/import.ts';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
 import { exitFailure, exitOk, UsageError, type Io } from '../io.ts';
 import { kindOption, opt, readInput, str, type HostCommand, type Values } from './command.ts';
+import type { SecretReader } from './secrets.ts';
+
+/** AES key lengths a pre-shared key file may hold, in hex digits (AES-128, -192, -256). */
+const presharedHexDigits = [32, 48, 64];
 
 function envSecret(io: Io, name: string | undefined, what: string): string | undefined {
   if (name === undefined) return undefined;
@@ -14,75 +25,129 @@ function envSecret(io: Io, name: string | undefined, what: string): string | und
   return value;
 }
 
+/** The container password: from an environment variable, or `--password -` (stdin or a prompt), never argv. */
+async function containerPassword(io: Io, v: Values, secrets: SecretReader, order: readonly string[]): Promise<string | undefined> {
+  const fromEnv = envSecret(io, str(v, 'password-env'), 'password');
+  if (v.password === undefined) return fromEnv;
+  if (v.password !== '-') throw new UsageError('--password takes only - (read from stdin, or asked at a prompt): a password on the command line is visible to other users; or use --password-env VAR');
+  if (fromEnv !== undefined) throw new UsageError('give --password - or --password-env, not both');
+  return secrets.read(v, 'password', order, 'container password');
+}
+
 function presharedKey(io: Io, values: Values): Uint8Array | undefined {
   const path = str(values, 'key-file');
   if (path === undefined) return undefined;
   const hex = readInput(path, io.cwd, 'key file').trim();
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new UsageError(`key file ${path} expected 32 hex digits (an AES-128 key)`);
+  if (!/^[0-9a-fA-F]+$/.test(hex) || !presharedHexDigits.includes(hex.length)) throw new UsageError(`key file ${path} expected 32, 48 or 64 hex digits (an AES-128, -192 or -256 key)`);
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
+function oneFile(v: Values): { format: 'pskc' | 'csv'; path: string } {
+  const pskc = str(v, 'pskc');
+  const csv = str(v, 'csv');
+  if ((pskc === undefined) === (csv === undefined)) throw new UsageError('give exactly one of --pskc FILE or --csv FILE');
+  return pskc !== undefined ? { format: 'pskc', path: pskc } : { format: 'csv', path: csv! };
+}
+
+const importSecrets = ['password', 'pin'] as const;
+const exportSecrets = ['password'] as const;
+
 export const pskcCommands: Record<string, HostCommand> = {
   import: {
-    summary: 'import OCRA keys from a PSKC (RFC 6030) container, plain or encrypted',
-    usage: 'dsc host import --pskc FILE [--user U] [--pin PIN] [--password-env VAR | --key-file HEXFILE] [--kind KIND]',
-    options: { pskc: { type: 'string' }, user: { type: 'string' }, pin: { type: 'string' }, 'password-env': { type: 'string' }, 'key-file': { type: 'string' }, kind: { type: 'string' } },
+    summary: 'import OCRA keys from a PSKC (RFC 6030) container or an OATH CSV seed file (privacyIDEA format)',
+    usage: 'dsc host import (--pskc FILE [--password-env VAR | --password - | --key-file HEXFILE] [--allow-no-mac] | --csv FILE) [--user U] [--pin -] [--kind KIND] [--skip-unsupported]',
+    options: {
+      pskc: { type: 'string' }, csv: { type: 'string' }, user: { type: 'string' }, pin: { type: 'string' }, 'password-env': { type: 'string' }, password: { type: 'string' },
+      'key-file': { type: 'string' }, kind: { type: 'string' }, 'allow-no-mac': { type: 'boolean' }, 'skip-unsupported': { type: 'boolean' },
+    },
     creates: true,
-    run(host, v, io) {
-      const path = opt(v, 'pskc');
-      const password = envSecret(io, str(v, 'password-env'), 'password');
+    secrets: importSecrets,
+    async run(host, v, io, secrets) {
+      const { format, path } = oneFile(v);
+      const password = await containerPassword(io, v, secrets, importSecrets);
+      // --pin is the fallback for keys whose file carries no PIN key.
+      const pin = v.pin === undefined ? undefined : await secrets.read(v, 'pin', importSecrets, 'fallback PIN');
+      const kind = kindOption(str(v, 'kind'));
       const key = presharedKey(io, v);
-      let keys: PskcKey[];
+      let read: PskcRead;
       try {
-        keys = parsePskc(readInput(path, io.cwd, 'PSKC file'), { ...(password !== undefined && { password }), ...(key && { presharedKey: key }) });
+        const text = readInput(path, io.cwd, format === 'pskc' ? 'PSKC file' : 'CSV file');
+        read = format === 'pskc' ? readPskc(text, { ...(password !== undefined && { password }), ...(key && { presharedKey: key }), allowNoMac: v['allow-no-mac'] === true }) : readOathCsv(text);
       } catch (error) {
-        if (error instanceof PskcError) throw new UsageError(`${path}: ${error.message}`);
+        if (error instanceof PskcError || error instanceof OathCsvError) throw new UsageError(`${path}: ${error.message}`);
         throw error;
       } finally {
         key?.fill(0);
       }
-      const ocraKeys = keys.filter(isOcra);
-      const skipped = keys.filter((k) => !isOcra(k)).map((k) => `${k.id} (${k.algorithm})`);
       try {
-        // All or nothing: one bad key leaves the database as it was.
-        const enrolled = host.enrollKeys(ocraKeys.map((k) => ({
-          ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }),
-          serial: k.serial ?? k.id, ...(k.model !== undefined && { model: k.model }),
-          profile: /-P(SHA1|SHA256|SHA512)/.test(k.suite!) ? 'dscplus' : 'digipass', suite: k.suite!, secret: k.secret,
-          ...(k.checkDigits !== undefined && { checkDigit: k.checkDigits }), ...(k.counter !== undefined && { counter: k.counter }),
-          ...(str(v, 'pin') !== undefined && { pin: str(v, 'pin')! }), ...(kindOption(str(v, 'kind')) && { kind: kindOption(str(v, 'kind'))! }),
-        }))).map((info) => info.serial);
-        const text = [`imported ${enrolled.length} OCRA key(s)${enrolled.length ? `: ${enrolled.join(', ')}` : ''}`, ...(skipped.length ? [`skipped ${skipped.length} non-OCRA key(s): ${skipped.join(', ')}`] : [])].join('\n');
-        return { code: enrolled.length > 0 ? exitOk : exitFailure, text, json: { imported: enrolled, skipped } };
+        const result = importKeys(host, read, {
+          ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), ...(pin !== undefined && { pin }), ...(kind && { kind }),
+          skipUnsupported: v['skip-unsupported'] === true, nowMs: Date.now(),
+        });
+        const serials = result.imported.map((d) => d.serial);
+        const text = [
+          `imported ${serials.length} OCRA key(s)${serials.length ? `: ${serials.join(', ')}` : ''}`,
+          ...(result.skipped.length ? [`skipped ${result.skipped.length} key(s):`, ...result.skipped.map((s) => `  ${s.reason}`)] : []),
+        ].join('\n');
+        return {
+          code: serials.length > 0 ? exitOk : exitFailure, text,
+          ...(result.warnings.length && { note: result.warnings.map((w) => `warning: ${w}`).join('\n') }),
+          json: { imported: serials, skipped: result.skipped, warnings: result.warnings },
+        };
+      } catch (error) {
+        if (error instanceof ImportRefused) throw new UsageError(`${path}: nothing imported: ${error.message}`);
+        throw error;
       } finally {
-        for (const k of keys) k.secret.fill(0);
+        for (const k of read.keys) k.secret.fill(0);
       }
     },
   },
   export: {
-    summary: 'export OCRA keys as a PSKC container (encrypted with a password or a pre-shared key, or --plain)',
-    usage: 'dsc host export --pskc FILE [--device SERIAL]... (--password-env VAR | --key-file HEXFILE [--key-name N] | --plain) [--force]',
-    options: { pskc: { type: 'string' }, device: { type: 'string' }, 'password-env': { type: 'string' }, 'key-file': { type: 'string' }, 'key-name': { type: 'string' }, plain: { type: 'boolean' }, force: { type: 'boolean' } },
-    run(host, v, io) {
-      const path = resolve(io.cwd, opt(v, 'pskc'));
-      if (existsSync(path) && v.force !== true) throw new UsageError(`${opt(v, 'pskc')} exists; give --force to replace it`);
-      const password = envSecret(io, str(v, 'password-env'), 'password');
+    summary: 'export OCRA keys as a PSKC container (encrypted, or --plain) or an OATH CSV seed file (seeds in the clear)',
+    usage: 'dsc host export (--pskc FILE (--password-env VAR | --password - | --key-file HEXFILE [--key-name N] | --plain) [--pskc-algorithm ocra|ocra-1] [--issuer NAME] | --csv FILE) [--device SERIAL]... [--force]',
+    options: {
+      pskc: { type: 'string' }, csv: { type: 'string' }, device: { type: 'string', multiple: true }, 'password-env': { type: 'string' }, password: { type: 'string' },
+      'key-file': { type: 'string' }, 'key-name': { type: 'string' }, plain: { type: 'boolean' }, force: { type: 'boolean' }, 'pskc-algorithm': { type: 'string' }, issuer: { type: 'string' },
+    },
+    secrets: exportSecrets,
+    async run(host, v, io, secrets) {
+      const { format, path: shown } = oneFile(v);
+      const path = resolve(io.cwd, shown);
+      if (existsSync(path) && v.force !== true) throw new UsageError(`${shown} exists; give --force to replace it`);
+      const algorithm = (str(v, 'pskc-algorithm') ?? 'ocra') as PskcAlgorithmChoice;
+      if (!Object.hasOwn(pskcAlgorithms, algorithm)) throw new UsageError(`--pskc-algorithm expected ocra or ocra-1, got ${JSON.stringify(algorithm)}`);
+      if (format === 'csv' && (v.plain === true || v.password !== undefined || v['password-env'] !== undefined || v['key-file'] !== undefined || v['pskc-algorithm'] !== undefined)) {
+        throw new UsageError('an OATH CSV file is never encrypted: --plain, --password, --password-env, --key-file and --pskc-algorithm are for --pskc');
+      }
+      const password = format === 'pskc' ? await containerPassword(io, v, secrets, exportSecrets) : undefined;
       const key = presharedKey(io, v);
-      const chosen = [password !== undefined, key !== undefined, v.plain === true].filter(Boolean).length;
-      if (chosen !== 1) throw new UsageError('give exactly one of --password-env, --key-file or --plain');
+      if (format === 'pskc' && [password !== undefined, key !== undefined, v.plain === true].filter(Boolean).length !== 1) {
+        key?.fill(0);
+        throw new UsageError('give exactly one of --password-env, --password -, --key-file or --plain');
+      }
       const protection: PskcProtection = password !== undefined ? { type: 'password', keyName: str(v, 'key-name') ?? 'dscplus export', password }
         : key ? { type: 'preshared', keyName: str(v, 'key-name') ?? 'Pre-shared-key', key } : { type: 'none' };
-      const serials = v.device === undefined ? undefined : [str(v, 'device')!];
-      const keys = host.exportKeys(serials);
+      const devices = v.device as string[] | undefined;
+      const keys = host.exportKeys(devices === undefined ? undefined : [...new Set(devices)]);
       try {
-        const xml = writePskc(keys.map((k) => ({ id: k.serial, algorithm: ocraAlgorithm, suite: k.suite, serial: k.serial, model: k.model, manufacturer: 'dscplus', secret: k.secret, counter: k.counter, checkDigits: k.checkDigit, responseLength: Number(/HOTP-SHA\d+-(\d+)/.exec(k.suite)?.[1] ?? 8) })), protection, (n) => new Uint8Array(randomBytes(n)));
-        // 0600 because --plain holds secrets; the temp file is exclusive and never follows a symlink.
-        writeFileAtomic(path, xml);
+        const text = format === 'csv' ? writeOathCsv(keys.map(oathCsvKeyOf))
+          : writePskc(keys.map((k) => pskcKeyOf(k, { algorithm, ...(str(v, 'issuer') !== undefined && { issuer: str(v, 'issuer')! }) })), protection, (n) => new Uint8Array(randomBytes(n)));
+        // Mode 0600: a CSV or --plain file holds the secrets; the temp file is exclusive and never follows a symlink.
+        writeFileAtomic(path, text);
+      } catch (error) {
+        if (error instanceof OathCsvError) throw new UsageError(error.message);
+        throw error;
       } finally {
         for (const k of keys) k.secret.fill(0);
         key?.fill(0);
       }
-      return { code: exitOk, text: `exported ${keys.length} key(s) to ${opt(v, 'pskc')} (${protection.type})`, json: { exported: keys.map((k) => k.serial), protection: protection.type } };
+      const kind = format === 'csv' ? 'OATH CSV, seeds in the clear' : protection.type;
+      const warning = format === 'csv' || protection.type === 'none'
+        ? `warning: ${shown} holds every exported secret${keys.some((k) => k.pin !== undefined) ? ' and PIN' : ''} in the clear (mode 0600): move it only over a protected channel and delete it once imported` : undefined;
+      return {
+        code: exitOk, text: `exported ${keys.length} key(s) to ${shown} (${kind})`, ...(warning && { note: warning }),
+        json: { exported: keys.map((k) => k.serial), format, protection: format === 'csv' ? 'none' : protection.type },
+      };
     },
   },
 };
