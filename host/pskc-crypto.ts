@@ -81,7 +81,14 @@ export function decryptValue(algorithm: Encryption, key: Uint8Array, cipherValue
     }
   }
   try {
-    return (algorithm.mode === 'kw' ? aeskw : aeskwp)(key).decrypt(cipherValue);
+    if (algorithm.mode === 'kwp') return aeskwp(key).decrypt(cipherValue);
+    // Writers (python-pskc among them) pad a value that is not a multiple of 8 bytes per RFC 5649 under the
+    // plain key-wrap URI. The two initial values differ (RFC 3394 §2.2.3, RFC 5649 §3), so at most one unwraps.
+    try {
+      return aeskw(key).decrypt(cipherValue);
+    } catch {
+      return aeskwp(key).decrypt(cipherValue);
+    }
   } catch {
     // The key wrap's integrity check failed: RFC 3394 §2.2.3 makes that the unwrap's own MAC.
     throw new PskcCryptoError(`${what}: the key wrap does not unwrap (wrong key or password, or an altered value)`);

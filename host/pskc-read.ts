@@ -87,8 +87,10 @@ function cryptOf(container: Element, keys: PskcDecryptKeys, warnings: string[]):
   const macMethod = child(container, 'MACMethod');
   let macKey: Uint8Array | undefined;
   let macAlgorithm: string | undefined;
-  if (macMethod) {
-    macAlgorithm = macMethod.getAttribute('Algorithm') ?? '';
+  // python-pskc writes an empty MACMethod (a MAC key, no Algorithm) beside key wrap, which needs no MAC: a
+  // method without an algorithm can check nothing, so it is read as no MAC at all.
+  if (macMethod && macMethod.getAttribute('Algorithm')) {
+    macAlgorithm = macMethod.getAttribute('Algorithm')!;
     const encryptedMacKey = child(macMethod, 'MACKey');
     if (!encryptedMacKey) throw new PskcError('MACMethod without MACKey');
     try {

@@ -35,9 +35,10 @@ export function referenceOcra(inputs: ReferenceInputs): { response: string; hmac
       else hex = inputs.question;
       message = Buffer.concat([message, Buffer.from(hex.padEnd(256, '0'), 'hex')]);
     } else if (field.startsWith('P')) {
-      message = Buffer.concat([message, createHash(hashOf(field.slice(1))).update(inputs.pin!, 'utf8').digest()]);
+      // A bare P is RFC 6287 §6.3's default, PSHA1.
+      message = Buffer.concat([message, createHash(hashOf(field.length > 1 ? field.slice(1) : 'SHA1')).update(inputs.pin!, 'utf8').digest()]);
     } else if (field.startsWith('S')) {
-      const length = Number(field.slice(1));
+      const length = field.length > 1 ? Number(field.slice(1)) : 64; // a bare S is §6.3's default S064
       message = Buffer.concat([message, Buffer.from(inputs.sessionHex!.padStart(length * 2, '0'), 'hex')]);
     } else if (field.startsWith('T')) {
       message = Buffer.concat([message, Buffer.from(inputs.timeStep!.toString(16).padStart(16, '0'), 'hex')]);
