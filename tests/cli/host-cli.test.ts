@@ -125,9 +125,11 @@ describe('dsc host end to end with dsc provision and dsc respond', { timeout: 24
     expect(dsc(['host', 'export', '--pskc', 'keys.pskcxml', '--device', '40417265', '--password-env', 'PSKC_PW'], password)).toMatchObject({ status: 0 });
     expect(statSync(join(dir, 'keys.pskcxml')).mode & 0o777).toBe(0o600);
     expect(dsc(['host', 'export', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW'], password).status).toBe(2); // exists, no --force
+    // The export carries the PIN the host holds (4731 since the PIN change above) in a PIN key: --pin 4321 is
+    // only a fallback for keys without one, so the imported card answers with 4731.
     expect(dsc(['host', 'import', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW', '--user', 'trader9', '--pin', '4321', '--db', 'other.sqlite'], password)).toMatchObject({ status: 0, stdout: 'imported 1 OCRA key(s): 40417265\n' });
     const challenge = dsc(['host', 'challenge', '--user', 'trader9', '--db', 'other.sqlite']).stdout.trim();
-    const response = dsc(['respond', '--device', 'card.json', '--pin', '4321', '--challenge', challenge]).stdout.trim();
+    const response = dsc(['respond', '--device', 'card.json', '--pin', '4731', '--challenge', challenge]).stdout.trim();
     expect(dsc(['host', 'verify', '--user', 'trader9', '--challenge', challenge, '--response', response, '--db', 'other.sqlite']).status).toBe(0);
     expect(dsc(['host', 'import', '--pskc', 'keys.pskcxml', '--password-env', 'PSKC_PW', '--db', 'third.sqlite'], { PSKC_PW: 'wrong' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/wrong key or password|ValueMAC/) });
   });
