@@ -20,6 +20,8 @@ export function memoryStore(): Store {
   const devices = new Map<string, DeviceRow>();
   /** `user\0serial` -> the assignment, in assignment order. */
   const assignments = new Map<string, { user: string; serial: string; active: boolean }>();
+  /** user -> that user's serials (arrays replaced, never changed in place, so undo can restore them). */
+  const serialsOfUser = new Map<string, readonly string[]>();
   const challenges = new Map<number, ChallengeRow>();
   /** `serial\0text` -> id: the "never the same text twice to one device" index of the rows kept. */
   const bySerialText = new Map<string, number>();
@@ -30,6 +32,16 @@ export function memoryStore(): Store {
   const accounts = new Map<string, AccountRow>();
   /** By the token hash in hex. */
   const sessions = new Map<string, SessionRow>();
+  /** user -> the hex keys of that user's sessions, oldest first (arrays replaced, never changed in place). */
+  const sessionKeysOf = new Map<string, readonly string[]>();
+  const dropSession = (key: string): void => {
+    const row = sessions.get(key);
+    if (!row) return;
+    remove(sessions, key);
+    const keys = (sessionKeysOf.get(row.user) ?? []).filter((k) => k !== key);
+    if (keys.length === 0) remove(sessionKeysOf, row.user);
+    else put(sessionKeysOf, row.user, keys);
+  };
   const rates = new Map<string, RateWindow>();
   /** `serial\0chunk` -> bits. */
   const bits = new Map<string, Uint8Array>();
@@ -88,12 +100,9 @@ export function memoryStore(): Store {
         undo = null;
       }
     },
-    userExists(user) {
-      for (const a of assignments.values()) if (a.user === user) return true;
-      return false;
-    },
+    userExists: (user) => serialsOfUser.has(user),
     devicesOf: (user) =>
-      [...assignments.values()].filter((a) => a.user === user).map((a) => ({ row: mustDevice(a.serial), active: a.active })).sort((a, b) => byEnrolment(a.row, b.row)),
+      (serialsOfUser.get(user) ?? []).map((serial) => ({ row: mustDevice(serial), active: assignments.get(`${user}\u0000${serial}`)!.active })).sort((a, b) => byEnrolment(a.row, b.row)),
     usersOf: (serial) => [...new Set([...assignments.values()].filter((a) => a.serial === serial).map((a) => a.user))].sort(),
     device: (serial) => devices.get(serial),
     serials: () => [...devices.values()].sort(byEnrolment).map((d) => d.serial),
@@ -108,7 +117,9 @@ export function memoryStore(): Store {
     },
     assign(user, serial, active) {
       mustDevice(serial);
-      put(assignments, `${user}\u0000${serial}`, { user, serial, active });
+      const key = `${user}\u0000${serial}`;
+      if (!assignments.has(key)) put(serialsOfUser, user, [...(serialsOfUser.get(user) ?? []), serial]);
+      put(assignments, key, { user, serial, active });
     },
     insertChallenge(row) {
       if (bySerialText.has(`${row.serial}\u0000${row.challenge}`)) return 0;
@@ -153,19 +164,29 @@ export function memoryStore(): Store {
     putTempCode: (row) => put(tempCodes, row.user, row),
     account: (user) => accounts.get(user),
     putAccount: (row) => put(accounts, row.user, row),
-    insertSession: (row) => put(sessions, bytesToHex(row.tokenHash), row),
+    insertSession(row) {
+      const key = bytesToHex(row.tokenHash);
+      put(sessions, key, row);
+      put(sessionKeysOf, row.user, [...(sessionKeysOf.get(row.user) ?? []), key]);
+    },
     session: (tokenHash) => sessions.get(bytesToHex(tokenHash)),
-    sessionsOf: (user) => [...sessions.values()].filter((s) => s.user === user).sort((a, b) => b.createdMs - a.createdMs),
-    deleteSession: (tokenHash) => remove(sessions, bytesToHex(tokenHash)),
-    pruneSessions(nowMs) {
-      for (const [key, s] of [...sessions]) if (s.expiresMs <= nowMs) remove(sessions, key);
+    sessionsOf: (user) => (sessionKeysOf.get(user) ?? []).map((key) => sessions.get(key)!).sort((a, b) => b.createdMs - a.createdMs),
+    deleteSession: (tokenHash) => dropSession(bytesToHex(tokenHash)),
+    pruneSessions(user, nowMs) {
+      for (const key of sessionKeysOf.get(user) ?? []) if (sessions.get(key)!.expiresMs <= nowMs) dropSession(key);
     },
     rateWindow: (key) => rates.get(key),
     putRateWindow: (key, window) => put(rates, key, window),
     issuedBits: (serial, chunk) => bits.get(`${serial}\u0000${chunk}`)?.slice(),
     putIssuedBits: (serial, chunk, value) => put(bits, `${serial}\u0000${chunk}`, value.slice()),
     pruneChallenges(beforeMs) {
-      for (const c of [...challenges.values()]) if (c.expiresMs < beforeMs) dropChallenge(c);
+      // Rows are in issue order and every challenge lives the same configured time: the expired ones come first.
+      const expired: ChallengeRow[] = [];
+      for (const c of challenges.values()) {
+        if (c.expiresMs >= beforeMs) break;
+        expired.push(c);
+      }
+      for (const c of expired) dropChallenge(c);
     },
     meta: (key) => meta.get(key)?.slice(),
     putMeta: (key, value) => put(meta, key, value.slice()),
@@ -173,6 +194,7 @@ export function memoryStore(): Store {
       devices.clear();
       challenges.clear();
       sessions.clear();
+      sessionKeysOf.clear();
     },
   };
 }

@@ -21,7 +21,7 @@ export interface Session {
 
 export function createSession(core: HostCore, user: string, serial: string, nowMs: number): Session {
   const { store } = core;
-  store.pruneSessions(nowMs);
+  store.pruneSessions(user, nowMs);
   for (const old of store.sessionsOf(user).slice(sessionsPerUserMax - 1)) store.deleteSession(old.tokenHash);
   const token = core.random(sessionTokenBytes);
   const expiresMs = nowMs + sessionTtlMs;

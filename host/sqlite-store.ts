@@ -162,7 +162,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     session: db.prepare('SELECT token_hash, user, serial, created_ms, expires_ms FROM sessions WHERE token_hash = ?').raw(),
     sessionsOf: db.prepare('SELECT token_hash, user, serial, created_ms, expires_ms FROM sessions WHERE user = ? ORDER BY created_ms DESC').raw(),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
-    pruneSessions: db.prepare('DELETE FROM sessions WHERE expires_ms <= ?'),
+    pruneSessions: db.prepare('DELETE FROM sessions WHERE user = ? AND expires_ms <= ?'),
     rateWindow: db.prepare('SELECT window_start_ms, count FROM rate_windows WHERE key = ?').raw(),
     putRateWindow: db.prepare(`INSERT INTO rate_windows (key, window_start_ms, count) VALUES (?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET window_start_ms = excluded.window_start_ms, count = excluded.count`),
@@ -264,7 +264,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     },
     sessionsOf: (user) => (q.sessionsOf.all(user) as SessionDb[]).map(sessionFromDb),
     deleteSession: (tokenHash) => void q.deleteSession.run(tokenHash),
-    pruneSessions: (nowMs) => void q.pruneSessions.run(nowMs),
+    pruneSessions: (user, nowMs) => void q.pruneSessions.run(user, nowMs),
     rateWindow(key) {
       const r = q.rateWindow.get(key) as [number, number] | undefined;
       return r && { windowStartMs: r[0], count: r[1] };

@@ -150,8 +150,8 @@ export interface Store {
   /** The user's sessions, newest first. */
   sessionsOf(user: string): SessionRow[];
   deleteSession(tokenHash: Uint8Array): void;
-  /** Forget every session that expired before `nowMs`. */
-  pruneSessions(nowMs: number): void;
+  /** Forget the user's sessions that expired by `nowMs`. */
+  pruneSessions(user: string, nowMs: number): void;
   rateWindow(key: string): RateWindow | undefined;
   putRateWindow(key: string, window: RateWindow): void;
   /** One chunk of the device's bitmap of challenges ever issued (host/issued-bits.ts), or undefined when all clear. */
