@@ -12,6 +12,7 @@ import { loadScreenTable } from '../platform/screen-table.ts';
 import { portLineHelp, portLineOptions, portLines } from './serve-card.ts';
 import { progressLine } from './progress.ts';
 import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../conformance/target.ts';
+import { exploreHelp, exploreOptions, runExplore } from './conformance-explore.ts';
 import { exitFailure, exitOk, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
 
 /** The most random challenges one run asks for. */
@@ -27,6 +28,7 @@ export const exitInterrupted = 130;
 const help = `usage: dsc conformance --port PATH (--device DEVICE.json | --pskc FILE --serial N [--password P])
                        [--pin 1234] [--baud ${defaultBaudRate}] [--responses ${responsesDefault}] [--destructive] [--quick]
                        [--json] [--dtr on|off] [--rts on|off]
+       dsc conformance --port PATH (--device … | --pskc …) --explore [--runs N] [--seed S [--path P]] [--max-keys K]
 
 Drives the card on the serial port PATH (docs/serial-protocol.md) and reports, one line per check,
 which behaviours conform: the hello, random challenges whose responses are verified with the OCRA
@@ -45,6 +47,7 @@ protocol's refusals of damaged and repeated lines, every transition of the scree
                    2 minutes on a real clock
   --json           print the results as one JSON object instead of text
 ${portLineHelp}
+${exploreHelp}
 
 A card with a virtual clock (dsc bridge --clock virtual) is driven in virtual time; a real-clock
 card (hardware) in real time: keys are held and timeouts waited for, about 12 minutes in all
@@ -98,6 +101,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     quick: { type: 'boolean' },
     json: { type: 'boolean' },
     ...portLineOptions,
+    explore: { type: 'boolean' },
+    runs: { type: 'string' },
+    seed: { type: 'string' },
+    path: { type: 'string' },
+    'max-keys': { type: 'string' },
   });
   if (values.help) {
     write(io.stdout, help);
@@ -112,6 +120,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const responses = values.responses === undefined ? responsesDefault : integerOption('responses', values.responses, responsesMax);
   const lines = portLines(values, (text) => write(io.stderr, `dsc conformance: ${text}`));
+  const explore = values.explore === true ? exploreOptions(values) : undefined;
   const target = loadTarget(values);
   try {
     let port;
@@ -138,6 +147,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (stop.signal.reason === 'port closed') return portClosed(io, portPath, []);
         write(io.stderr, `dsc conformance: no card answered on ${portPath}: ${(error as Error).message}`);
         return exitFailure;
+      }
+      if (explore !== undefined) {
+        const code = await runExplore(panel, target, { ...explore, signal: stop.signal }, argv, values.json === true, io);
+        if (stop.signal.reason === 'port closed') return portClosed(io, portPath, []);
+        if (stop.signal.reason !== 'interrupted') return code;
+        await switchOff(panel, io);
+        return exitInterrupted;
       }
       const options = { responses, destructive: values.destructive === true, quick: values.quick === true, signal: stop.signal };
       const progress = progressLine(io.stderr, plannedChecks(target, options));
