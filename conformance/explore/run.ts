@@ -118,6 +118,7 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
 
   const property = fc.asyncProperty(fc.array(stepArbitrary(space), { minLength: 1, maxLength: options.maxKeys, size: 'max' }), runSequence);
   const details = await fc.check(property, { seed: options.seed, numRuns: options.runs, ...(options.path !== undefined && { path: options.path }) });
+  if (stopped === null && !details.failed) await restore(c).catch(() => {});
   if (stopped !== null) return { type: 'stopped', seed: options.seed, message: stopped, elapsedMs: elapsed() };
   if (!details.failed || details.counterexample === null || lastDivergence === null) return { type: 'passed', seed: options.seed, runs: details.numRuns, screens: c.table.screens.map((row) => row.id).filter((id) => screens.has(id)), elapsedMs: elapsed() };
   const divergence: Divergence = lastDivergence;
@@ -127,6 +128,8 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
   } catch (error) {
     reproduced = error instanceof DivergenceError;
   }
+  // Leave the card as found (off, its PIN set, nothing counted): a diverging card may show a frame the next tester cannot take.
+  await restore(c).catch(() => {});
   return {
     type: 'diverged',
     seed: options.seed,
