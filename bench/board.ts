@@ -10,10 +10,10 @@
  *   the FR line at 10 bits per byte.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { boardToolsMissing, buildBoard, elfPath, SimBoard, sleep, startSerialCard, waitConnected, type BoardKey } from '../board/sim/sim-board.ts';
+import { boardDir, boardToolsMissing, buildBoard, elfPath, SimBoard, sleep, startSerialCard, waitConnected, type BoardKey } from '../board/sim/sim-board.ts';
 import { percentiles, type Row } from './harness.ts';
 
 const section = 'board';
@@ -21,9 +21,15 @@ const flashBytes = 32 * 1024;
 const ramBytes = 2 * 1024;
 /** The issue's bound: half the chip. */
 const boundShare = 0.5;
-/** board/dscplus_board/config.h DEBOUNCE_MS and the line speed of the run. */
-const debounceMs = 20;
+/** The line speed of the run (the firmware's UART setting and dsc serial's default). */
 const baud = 115_200;
+
+/** DEBOUNCE_MS, read from the firmware's config.h (its one owner). */
+function debounceMsOfFirmware(): number {
+  const match = /^#define DEBOUNCE_MS (\d+)/m.exec(readFileSync(join(boardDir, 'dscplus_board', 'config.h'), 'utf8'));
+  if (match === null) throw new Error('board/dscplus_board/config.h defines no DEBOUNCE_MS');
+  return Number(match[1]);
+}
 const bitsPerByte = 10;
 /** Cycles of "five digits, then five ◄" on the challenge, each key changing the display once. */
 const latencyCycles = 6;
@@ -43,6 +49,7 @@ export async function bench(): Promise<Row[]> {
   if (missing !== null) throw new Error(`${missing}: cannot build the board`);
   buildBoard();
   const size = sections();
+  const debounceMs = debounceMsOfFirmware();
   const flash = (size['.text'] ?? 0) + (size['.data'] ?? 0);
   const staticRam = (size['.data'] ?? 0) + (size['.bss'] ?? 0);
 
