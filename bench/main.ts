@@ -10,6 +10,7 @@ type Section = { readonly name: string; readonly load: () => Promise<{ bench: ()
 const sections: Section[] = [
   { name: 'ocra', load: () => import('./ocra.ts') },
   { name: 'host', load: () => import('./host.ts') },
+  { name: 'service', load: () => import('./service.ts') },
   { name: 'startup', load: () => import('./startup.ts') },
   { name: 'serial', load: () => import('./serial.ts') },
   { name: 'board', load: () => import('./board.ts') },
