@@ -19,6 +19,7 @@ const integration = [
   'tests/service/serve.test.ts',
   'tests/service/browser.test.ts',
   'tests/service/readme-client.test.ts',
+  'tests/service/postgres-cluster.test.ts',
 ];
 
 export default defineConfig({
