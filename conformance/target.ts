@@ -79,12 +79,14 @@ export function targetFromPskc(path: string, serial: string, pin: string | undef
   const key = keys.find((candidate) => candidate.serial === serial && candidate.suite !== undefined);
   for (const other of keys) if (other !== key) other.secret.fill(0);
   if (key === undefined) throw new TargetError(`PSKC file ${JSON.stringify(path)} holds no OCRA key for serial ${JSON.stringify(serial)}`);
-  if (pin === undefined) {
+  // The container's PIN key (dsc host export writes one when the host holds the PIN) unless --pin overrides it.
+  const cardPin = pin ?? key.pin;
+  if (cardPin === undefined) {
     key.secret.fill(0);
-    throw new TargetError('--pin is required with --pskc (a PSKC container does not carry the PIN)');
+    throw new TargetError('--pin is required with --pskc when the container has no PIN key for this card');
   }
   const suite = parseSuite(key.suite);
-  return makeTarget({ serial, profile: suite.pin ? 'dscplus' : 'digipass', suite, checkDigit: key.checkDigits ?? false, pin, counter: key.counter ?? 0, secret: key.secret });
+  return makeTarget({ serial, profile: suite.pin ? 'dscplus' : 'digipass', suite, checkDigit: key.checkDigits ?? false, pin: cardPin, counter: key.counter ?? 0, secret: key.secret });
 }
 
 function makeTarget(fields: Omit<Target, 'wipe'>): Target {
