@@ -24,7 +24,6 @@ const integration = [
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
     // Integration tests spawn the real CLI and real pseudo-terminals; give them room on a loaded 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -35,7 +34,8 @@ export default defineConfig({
     // A `dsc` a test starts runs the TypeScript sources, never the bundle in dist/ (see tests/support/cli.ts).
     env: { DSC_FROM_SOURCES: '1' },
     projects: [
-      { extends: true, test: { name: 'unit', exclude: integration } },
+      // Each project names its own files: `extends` would add a root `include` to the integration list.
+      { extends: true, test: { name: 'unit', include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'], exclude: integration } },
       { extends: true, test: { name: 'integration', include: integration } },
     ],
   },

@@ -13,7 +13,7 @@ import { portLineHelp, portLineOptions, portLines } from './serve-card.ts';
 import { progressLine } from './progress.ts';
 import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../conformance/target.ts';
 import { exploreHelp, exploreOptions, runExplore } from './conformance-explore.ts';
-import { exitFailure, exitOk, integerOption, parseOptions, required, UsageError, write, type Io } from './io.ts';
+import { exitFailure, exitOk, integerOption, parseOptions, pinOption, required, UsageError, write, type Io } from './io.ts';
 
 /** The most random challenges one run asks for. */
 export const responsesMax = 1_000;
@@ -75,9 +75,7 @@ function formatResult(result: CheckResult): string {
 function loadTarget(values: { device?: string; pskc?: string; serial?: string; pin?: string; password?: string }): Target {
   if ((values.device === undefined) === (values.pskc === undefined)) throw new UsageError('give either --device FILE or --pskc FILE --serial N');
   // The PIN itself is never echoed, not even a wrong one.
-  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) {
-    throw new UsageError(`--pin expected 4 digits, got ${values.pin.length === 4 ? 'a character that is not a digit' : `${values.pin.length} characters`}`);
-  }
+  if (values.pin !== undefined) pinOption('pin', values.pin);
   try {
     if (values.device !== undefined) return targetFromDeviceFile(values.device, values.pin);
     return targetFromPskc(values.pskc!, required('serial', values.serial), values.pin, values.password);

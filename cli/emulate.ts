@@ -4,14 +4,16 @@
  * first start. The card runs on the real clock; its device file is rewritten on every commit.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DeviceFileError, holdDeviceFile, openCardFromRecord, readDeviceFile } from '../emulator/card.ts';
 import { DemoSetupError, ensureDemo, rememberDemoPin, type DemoSetup } from '../emulator/demo.ts';
 import { SessionLogError, SessionRecorder } from '../emulator/session-log.ts';
 import { KeyDriver, realScheduler } from '../emulator/ui/key-driver.ts';
 import { LoginModel } from '../emulator/ui/login-model.ts';
 import { helpScreens } from '../emulator/ui/screen-table.ts';
-import { HostError, HostKeyError, openHost, StoreError, type LoginHost } from '../host/index.ts';
+import { HostError, HostKeyError, openHost, openHostFile, StoreError, type DeviceInfo, type LoginHost } from '../host/index.ts';
+import type { DeviceRecord } from '../firmware/device-record.ts';
 import type { Key } from '../firmware/types.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from './io.ts';
 
@@ -35,7 +37,7 @@ Card keys: 0-9, Enter = OK, Backspace = ◄, p = short PRESS, h or Space = PRESS
 
 Exit codes: 0 after q; 2 bad options, not a terminal, or a device file that cannot be used.`;
 
-interface Setup {
+export interface Setup {
   readonly devicePath: string;
   readonly host: LoginHost;
   readonly user: string;
@@ -47,39 +49,95 @@ function isTerminal(stream: unknown): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
-/** Open the host for a given device: enrol the device for the user when it is not theirs yet. */
-function hostForDevice(devicePath: string, dbPath: string | undefined, user: string): { host: LoginHost; notice: string | undefined } {
-  const record = readDeviceFile(devicePath);
-  const host = openHost({ dbPath: dbPath ?? ':memory:' });
+/** The device's enrolment in `host`, or undefined when the database does not know it. */
+function enrolment(host: LoginHost, serial: string): DeviceInfo | undefined {
   try {
-    const known = (() => {
-      try {
-        return host.devices(user).some((device) => device.serial === record.serial);
-      } catch (error) {
-        if (error instanceof HostError && error.reason === 'unknown user') return false;
-        throw error;
-      }
-    })();
-    if (!known) host.enroll({ user, record });
-    return { host, notice: dbPath === undefined ? 'login page on an in-memory database (--db PATH keeps it)' : undefined };
+    return host.device(serial);
   } catch (error) {
-    if (error instanceof HostError) return { host, notice: `login page: ${error.message}` };
-    host.close();
+    if (error instanceof HostError && error.reason === 'unknown device') return undefined;
     throw error;
   }
 }
 
-function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Setup {
+/**
+ * The login page's user must hold the card. A device the database does not know yet is enrolled for the
+ * user (a first start); a device enrolled for others is refused rather than shared with a new user, since
+ * a mistyped --user would otherwise make one silently. Sharing is `dsc host assign`.
+ */
+function checkUser(host: LoginHost, record: DeviceRecord, user: string, shownDb: string): void {
+  const info = enrolment(host, record.serial);
+  if (info === undefined) {
+    host.enroll({ user, record });
+    return;
+  }
+  if (info.users.includes(user)) return;
+  throw new UsageError(
+    `--user ${JSON.stringify(user)}: device ${record.serial} is enrolled in ${shownDb} for ${info.users.map((u) => JSON.stringify(u)).join(', ')}, not for this user ` +
+      `(check the spelling; \`dsc host assign --user ${user} --serial ${record.serial}\` shares the device)`,
+  );
+}
+
+/** The database file given with --db; its folder must exist (a typo in it should not make a new tree). */
+function dbOption(db: string, io: Io): string {
+  const dbPath = resolve(io.cwd, db);
+  if (!existsSync(dirname(dbPath))) throw new UsageError(`--db ${JSON.stringify(db)}: the folder ${JSON.stringify(dirname(dbPath))} does not exist`);
+  return dbPath;
+}
+
+/**
+ * The card, the login page's database and its user, as the options ask; the demo is made on first start.
+ * Exported for the tests: it runs after the terminal check, which an in-process test cannot pass.
+ * @example
+ * const setup = openSetup({ user: 'demo' }, io); // the demo card on ./.dsc/host.sqlite
+ */
+export function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Setup {
+  const hostKeyHex = io.env.DSC_HOST_KEY;
+  const keyOption = hostKeyHex === undefined ? {} : { hostKeyHex };
   if (values.device === undefined) {
-    if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo keeps its own database under ./.dsc/ or $DSC_HOME)');
-    const demo = ensureDemo(dataFolder(io));
+    if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo uses the default database, ./.dsc/host.sqlite or $DSC_HOME/host.sqlite)');
+    const demo = ensureDemo(dataFolder(io), hostKeyHex);
     const user = values.user ?? demo.user;
-    return { devicePath: demo.devicePath, host: openHost({ dbPath: demo.dbPath }), user, demo, notice: undefined };
+    const file = openHostFile({ dbPath: demo.dbPath, create: false, ...keyOption });
+    try {
+      checkUser(file.host, readDeviceFile(demo.devicePath), user, demo.dbPath);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return { devicePath: demo.devicePath, host: file.host, user, demo, notice: undefined };
   }
   const devicePath = resolve(io.cwd, values.device);
   const user = values.user ?? 'user';
-  const { host, notice } = hostForDevice(devicePath, values.db === undefined ? undefined : resolve(io.cwd, values.db), user);
-  return { devicePath, host, user, demo: undefined, notice };
+  const record = readDeviceFile(devicePath);
+  if (values.db === undefined) {
+    const host = openHost({ dbPath: ':memory:' });
+    const notice = enrolOrNote(host, record, user, 'memory');
+    return { devicePath, host, user, demo: undefined, notice: notice ?? 'login page on an in-memory database (--db PATH keeps it)' };
+  }
+  const dbPath = dbOption(values.db, io);
+  const file = openHostFile({ dbPath, shownAs: values.db, create: true, ...keyOption });
+  const notice = enrolOrNote(file.host, record, user, values.db, file.close);
+  // A new database lives in memory until published: publish it, then work on the file itself.
+  const published = notice === undefined ? file.publish() : 'existing';
+  if (published === 'existing') return { devicePath, host: file.host, user, demo: undefined, notice };
+  file.close();
+  if (published === 'raced') throw new UsageError(`--db ${JSON.stringify(values.db)}: another process created this database meanwhile; run again`);
+  return { devicePath, host: openHostFile({ dbPath, shownAs: values.db, create: false, ...keyOption }).host, user, demo: undefined, notice };
+}
+
+/**
+ * `checkUser`, except that a device the server cannot take (its suite, its profile) still runs: the login
+ * page says why (the returned note). Anything else closes the host (`close`) and is thrown.
+ */
+function enrolOrNote(host: LoginHost, record: DeviceRecord, user: string, shownDb: string, close: () => void = () => host.close()): string | undefined {
+  try {
+    checkUser(host, record, user, shownDb);
+    return undefined;
+  } catch (error) {
+    if (error instanceof HostError) return `login page: ${error.message}`;
+    close();
+    throw error;
+  }
 }
 
 /**
@@ -117,6 +175,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       throw error;
     }
   }
+  if (values.db !== undefined && values.device !== undefined) dbOption(values.db, io);
   if (!isTerminal(io.stdin) || !isTerminal(io.stdout)) {
     throw new UsageError('draws the card in a terminal: run it in one (stdin and stdout must be a TTY); for scripts use dsc press');
   }

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkNewPin, checkPin } from '../firmware/pin.ts';
 
 export interface Io {
   readonly stdin: NodeJS.ReadableStream;
@@ -70,6 +71,21 @@ export function integerOption(name: string, value: string, max = Number.MAX_SAFE
   const n = Number(value);
   if (n > max) throw new UsageError(`--${name} expected at most ${max}, got ${value}`);
   return n;
+}
+
+/**
+ * A PIN option (`--pin`), checked by the firmware's rule, never echoed. `chosen` when the user is choosing
+ * the PIN (provisioning): a weak one is then refused, as the card's keypad refuses it.
+ * @example
+ * const pin = pinOption('pin', values.pin, { chosen: true });
+ */
+export function pinOption(name: string, value: string, options: { chosen: boolean } = { chosen: false }): string {
+  try {
+    return (options.chosen ? checkNewPin : checkPin)(`--${name}`, value);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export function write(stream: NodeJS.WritableStream, text: string): void {

@@ -6,10 +6,10 @@ import { hexToBytesNamed } from '../firmware/assert.ts';
 import { profiles, type Profile } from '../firmware/types.ts';
 import { serialMax } from '../firmware/device-record.ts';
 import { DeviceFileError, provisionDeviceFile } from '../emulator/card.ts';
-import { exitOk, integerOption, parseOptions, required, UsageError, write, type Io, secretOption } from './io.ts';
+import { exitOk, integerOption, parseOptions, pinOption, required, UsageError, write, type Io, secretOption } from './io.ts';
 import { resolve } from 'node:path';
 
-const help = `usage: dsc provision [--profile dscplus|digipass] [--suite S] [--serial N] [--pin 1234]
+const help = `usage: dsc provision [--profile dscplus|digipass] [--suite S] [--serial N] [--pin 4826]
                       [--seed HEX] [--check-digit] [--force] --out DEVICE.json
 
 Makes a device file for a new card and prints its serial number.
@@ -19,14 +19,15 @@ Makes a device file for a new card and prints its serial number.
                   suite OCRA-1:HOTP-SHA1-8:QN06 (no P: the server never learns a PIN changed on the keypad)
   --suite S       an OCRA suite the card can run: numeric question QN04..QN16, 4-10 digit response
   --serial N      the serial number (0..${serialMax}); random 8 digits when not given
-  --pin 1234|-    the PIN chosen when ordering (- reads it from stdin, unseen by other users): sealed in the file for the host; for digipass also the
-                  card's first PIN (without it a digipass card asks for a new PIN at first use)
+  --pin 4826|-    the PIN chosen when ordering (- reads it from stdin, unseen by other users): sealed in the file for the host; for digipass also the
+                  card's first PIN (without it a digipass card asks for a new PIN at first use); a weak
+                  PIN (all one digit, or a run up or down: 1111, 1234, 9876) is refused, as the keypad refuses it
   --seed HEX      the OCRA secret (16..64 bytes); random when not given (20 bytes for SHA1 suites)
   --check-digit   challenges carry a Luhn check digit (PSKC CheckDigits): one more digit to type
   --force         replace DEVICE.json if it exists (default: refuse)
 
 example:
-  $ dsc provision --pin 1234 --out card.json
+  $ dsc provision --pin 4826 --out card.json
   40417265`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -49,7 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const profile = values.profile ?? 'dscplus';
   if (!(profiles as readonly string[]).includes(profile)) throw new UsageError(`--profile expected dscplus or digipass, got ${JSON.stringify(profile)}`);
   // Never echo a PIN or a seed, even a malformed one: it may be the real one mistyped.
-  if (values.pin !== undefined && !/^[0-9]{4}$/.test(values.pin)) throw new UsageError(`--pin expected 4 digits, got ${values.pin.length} characters (not shown)`);
+  if (values.pin !== undefined) pinOption('pin', values.pin, { chosen: true });
   if (values.seed !== undefined && !/^([0-9a-fA-F]{2})*$/.test(values.seed)) {
     throw new UsageError(`--seed expected an even number of hex digits, got ${values.seed.length} characters (not shown: it is a secret)`);
   }

@@ -8,8 +8,8 @@ import { openDeviceForCli } from './open-card.ts';
 import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
-import { lcdWidthChars, pinDigits, powerHoldMs, turnMs } from '../firmware/types.ts';
-import { exitFailure, exitOk, parseOptions, required, UsageError, write, type Io, secretOption } from './io.ts';
+import { lcdWidthChars, powerHoldMs, turnMs } from '../firmware/types.ts';
+import { exitFailure, exitOk, parseOptions, pinOption, required, UsageError, write, type Io, secretOption } from './io.ts';
 
 const help = `usage: dsc respond --device DEVICE.json --pin - --challenge 123456 [--now]
 (--pin - reads the PIN from stdin; a PIN given on the command line is visible to other users)
@@ -35,7 +35,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const devicePath = resolve(io.cwd, required('device', values.device));
   const pin = required('pin', await secretOption(io, 'pin', values.pin));
   let challenge = required('challenge', values.challenge);
-  if (!new RegExp(`^[0-9]{${pinDigits}}$`).test(pin)) throw new UsageError(`--pin expected ${pinDigits} digits, got ${pin.length} characters (not shown)`);
+  pinOption('pin', pin);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);
   const card = openDeviceForCli(devicePath, values.now, 'dsc respond');
   try {

@@ -7,6 +7,7 @@ import { decodeImage } from '../firmware/memory.ts';
 import { enrolmentData, recordImage } from '../firmware/device-record.ts';
 import { matchResponse, prepareOcra, parseSuite, timeStepAt, type MatchWindow, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
+import { profileOfSuite } from '../firmware/card-suite.ts';
 import type { Profile } from '../firmware/types.ts';
 import { parsePskc, PskcError } from '../host/pskc.ts';
 import { DeviceFileError, readDeviceFile } from '../emulator/card.ts';
@@ -86,7 +87,7 @@ export function targetFromPskc(path: string, serial: string, pin: string | undef
     throw new TargetError('--pin is required with --pskc when the container has no PIN key for this card');
   }
   const suite = parseSuite(key.suite);
-  return makeTarget({ serial, profile: suite.pin ? 'dscplus' : 'digipass', suite, checkDigit: key.checkDigits ?? false, pin: cardPin, counter: key.counter ?? 0, secret: key.secret });
+  return makeTarget({ serial, profile: profileOfSuite(suite), suite, checkDigit: key.checkDigits ?? false, pin: cardPin, counter: key.counter ?? 0, secret: key.secret });
 }
 
 function makeTarget(fields: Omit<Target, 'wipe'>): Target {

@@ -3,20 +3,22 @@
  * Kept under `./.dsc/` so the card remembers its counters, lock and PIN between runs:
  *   .dsc/demo.json          which files, which user, the demo PIN and password (owner-only: it names them)
  *   .dsc/demo-card.json     the device file (the card's memory image, secret sealed)
- *   .dsc/demo-host.sqlite   the login server's database (+ .key, its sealing key, owner-only)
- * demo.json is written last: a setup interrupted before it is redone from scratch next time.
+ *   .dsc/host.sqlite        the login server's database, the one `dsc host` uses by default, so
+ *                           `dsc host devices --user demo` finds the demo (+ .key, its sealing key, owner-only)
+ * demo.json is written last: a setup interrupted before it is redone next time (a new card; the database
+ * is never removed, since `dsc host` may keep other users in it).
  */
 import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { provisionDeviceFile } from './card.ts';
-import { openHost } from '../host/index.ts';
+import { DeviceFileError, provisionDeviceFile, readDeviceFile } from './card.ts';
+import { openHostFile, type HostFile } from '../host/index.ts';
 import { pinDigits } from '../firmware/types.ts';
-import { isWeakPin } from '../firmware/card-suite.ts';
+import { isPin, isWeakPin } from '../firmware/pin.ts';
 
 export const demoUser = 'demo';
-const demoFiles = { config: 'demo.json', device: 'demo-card.json', db: 'demo-host.sqlite' } as const;
+const demoFiles = { config: 'demo.json', device: 'demo-card.json', db: 'host.sqlite' } as const;
 
 export interface DemoSetup {
   readonly devicePath: string;
@@ -49,7 +51,7 @@ function randomPassword(): string {
   return out;
 }
 
-// The keypad's rule (firmware/card-suite.ts), so the demo never teaches a PIN the card or server refuses.
+// The keypad's rule (firmware/pin.ts), so the demo never teaches a PIN the card or server refuses.
 function randomPin(): string {
   for (;;) {
     const pin = String(randomInt(0, 10 ** pinDigits)).padStart(pinDigits, '0');
@@ -57,7 +59,12 @@ function randomPin(): string {
   }
 }
 
-function readConfig(folder: string): DemoSetup {
+/** The demo's database, opened as `dsc host` opens it (DSC_HOST_KEY or the key file beside it). */
+function openDemoHost(dbPath: string, hostKeyHex: string | undefined, create: boolean): HostFile {
+  return openHostFile({ dbPath, create, ...(hostKeyHex !== undefined && { hostKeyHex }) });
+}
+
+function readConfig(folder: string, hostKeyHex: string | undefined): DemoSetup {
   const configPath = join(folder, demoFiles.config);
   let json: Record<string, unknown>;
   try {
@@ -65,26 +72,39 @@ function readConfig(folder: string): DemoSetup {
   } catch (error) {
     throw new DemoSetupError(`demo setup ${JSON.stringify(configPath)} cannot be read (${(error as Error).message}); remove ${JSON.stringify(folder)} to start afresh`);
   }
-  const { user, pin, password } = json;
-  if (typeof user !== 'string' || typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin) || (password !== undefined && typeof password !== 'string')) {
+  const { user, pin, password, db } = json;
+  if (typeof user !== 'string' || !isPin(pin) || (password !== undefined && typeof password !== 'string')) {
     throw new DemoSetupError(`demo setup ${JSON.stringify(configPath)} expected "user" and a ${pinDigits}-digit "pin"; remove ${JSON.stringify(folder)} to start afresh`);
   }
-  const setup = { devicePath: join(folder, demoFiles.device), dbPath: join(folder, demoFiles.db), user, pin, password: (password as string | undefined) ?? '', configPath, created: false };
+  // A demo made before the database was shared names its own ("demo-host.sqlite"); it keeps it.
+  const dbName = typeof db === 'string' && /^[\w.-]+\.sqlite$/.test(db) ? db : demoFiles.db;
+  const setup = { devicePath: join(folder, demoFiles.device), dbPath: join(folder, dbName), user, pin, password: (password as string | undefined) ?? '', configPath, created: false };
   if (password !== undefined) return setup;
   // A demo from before passwords: give its user one now.
   const fresh = randomPassword();
-  const host = openHost({ dbPath: setup.dbPath });
+  const file = openDemoHost(setup.dbPath, hostKeyHex, false);
   try {
-    host.setPassword({ user, password: fresh, by: 'demo setup' });
+    file.host.setPassword({ user, password: fresh, by: 'demo setup' });
   } finally {
-    host.close();
+    file.close();
   }
-  writeConfig(configPath, user, pin, fresh);
+  writeConfig(configPath, user, pin, fresh, setup.dbPath);
   return { ...setup, password: fresh };
 }
 
-function writeConfig(configPath: string, user: string, pin: string, password: string): void {
-  writeFileAtomic(configPath, `${JSON.stringify({ user, pin, password, device: demoFiles.device, db: demoFiles.db }, null, 2)}\n`);
+function writeConfig(configPath: string, user: string, pin: string, password: string, dbPath: string): void {
+  writeFileAtomic(configPath, `${JSON.stringify({ user, pin, password, device: demoFiles.device, db: basename(dbPath) }, null, 2)}\n`);
+}
+
+/** The serial of an interrupted first run's demo card, when its file is there and readable. */
+function leftoverSerial(devicePath: string): string | undefined {
+  if (!existsSync(devicePath)) return undefined;
+  try {
+    return readDeviceFile(devicePath).serial;
+  } catch (error) {
+    if (error instanceof DeviceFileError) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -93,25 +113,31 @@ function writeConfig(configPath: string, user: string, pin: string, password: st
  * const demo = ensureDemo(join(process.cwd(), '.dsc'));
  * demo.pin // e.g. '4826', shown on screen
  */
-export function ensureDemo(folder: string): DemoSetup {
+export function ensureDemo(folder: string, hostKeyHex?: string): DemoSetup {
   const configPath = join(folder, demoFiles.config);
-  if (existsSync(configPath)) return readConfig(folder);
+  if (existsSync(configPath)) return readConfig(folder, hostKeyHex);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const devicePath = join(folder, demoFiles.device);
   const dbPath = join(folder, demoFiles.db);
-  // No demo.json: any demo files here are from an interrupted first run (they hold nothing else).
-  for (const leftover of [devicePath, dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}.key`]) rmSync(leftover, { force: true });
+  // No demo.json: a demo card here is from an interrupted first run (it holds nothing else).
+  const leftover = leftoverSerial(devicePath);
+  rmSync(devicePath, { force: true });
   const pin = randomPin();
   const { record } = provisionDeviceFile(devicePath, { profile: 'dscplus', pin });
   const password = randomPassword();
-  const host = openHost({ dbPath });
+  const file = openDemoHost(dbPath, hostKeyHex, true);
   try {
-    host.enroll({ user: demoUser, record });
-    host.setPassword({ user: demoUser, password, by: 'demo setup' });
+    file.host.enroll({ user: demoUser, record });
+    file.host.setPassword({ user: demoUser, password, by: 'demo setup' });
+    // The interrupted run may have enrolled its card already: withdraw it, so the demo user holds only this one.
+    if (leftover !== undefined && file.host.devices(demoUser).some((device) => device.serial === leftover && device.active)) {
+      file.host.assign({ user: demoUser, serial: leftover, active: false });
+    }
+    if (file.publish() === 'raced') throw new DemoSetupError(`${dbPath} was created by another process while the demo was being made; start again`);
   } finally {
-    host.close();
+    file.close();
   }
-  writeConfig(configPath, demoUser, pin, password);
+  writeConfig(configPath, demoUser, pin, password, dbPath);
   return { devicePath, dbPath, user: demoUser, pin, password, configPath, created: true };
 }
 
@@ -121,6 +147,6 @@ export function ensureDemo(folder: string): DemoSetup {
  * rememberDemoPin(ensureDemo(join(process.cwd(), '.dsc')), '7391');
  */
 export function rememberDemoPin(setup: DemoSetup, pin: string): void {
-  writeConfig(setup.configPath, setup.user, pin, setup.password);
+  writeConfig(setup.configPath, setup.user, pin, setup.password, setup.dbPath);
   chmodSync(setup.configPath, 0o600);
 }

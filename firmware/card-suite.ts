@@ -7,7 +7,7 @@
 import { describe } from './assert.ts';
 import { parseSuite, type OcraSuite } from './ocra/index.ts';
 import { suiteCharsMax } from './memory.ts';
-import { pinDigits, type Profile } from './types.ts';
+import type { Profile } from './types.ts';
 
 /** The longest challenge the keypad takes, check digit not counted (OneSpan cards take up to 17 with it). */
 export const challengeDigitsMax = 16;
@@ -50,13 +50,16 @@ export function cardSuite(suite: string, profile: Profile): OcraSuite {
 }
 
 /**
- * A PIN the digipass keypad refuses: all digits equal, or a run up or down (1234, 9876, 0123).
+ * The profile a card running `suite` must have: a suite with a PIN hash (P) is a dscplus card, whose soft
+ * PIN is mixed into every response; one without is a digipass card, which checks the PIN itself (see
+ * `defaultSuites`). Used where only a suite is known: a PSKC key, a conformance target.
  * @example
- * isWeakPin('2580') // false
+ * profileOfSuite('OCRA-1:HOTP-SHA1-8:QN06-PSHA1') // 'dscplus'
  */
-export function isWeakPin(pin: string): boolean {
-  if (pin.length !== pinDigits) throw new RangeError(`"pin" expected ${pinDigits} digits, got ${pin.length}`);
-  const d = Array.from(pin, (c) => c.charCodeAt(0) - 48);
-  const steps = d.slice(1).map((x, i) => x - d[i]!);
-  return steps.every((s) => s === 0) || steps.every((s) => s === 1) || steps.every((s) => s === -1);
+export function profileOfSuite(suite: string | OcraSuite): Profile {
+  const parsed = typeof suite === 'string' ? parseSuite(suite) : suite;
+  return parsed.pin === undefined ? 'digipass' : 'dscplus';
 }
+
+/** The weak-PIN rule lives in pin.ts; exported here too for callers written before it moved. */
+export { isWeakPin } from './pin.ts';

@@ -7,7 +7,8 @@
  * Screens and transitions are listed in fixtures/screens.json and docs/screens.md.
  */
 import { assertNever, assertBytes } from './assert.ts';
-import { cardSuite, isWeakPin } from './card-suite.ts';
+import { cardSuite } from './card-suite.ts';
+import { isWeakPin } from './pin.ts';
 import { luhnValid } from './luhn.ts';
 import { commit, decodeImage, sealAad, type Persistent, type StaticPart } from './memory.ts';
 import { ocra, timeStepAt, type OcraInputs, type OcraSuite } from './ocra/index.ts';

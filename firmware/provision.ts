@@ -5,7 +5,8 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger, describe } from './assert.ts';
 import { cardSuite, defaultSuites } from './card-suite.ts';
-import { cardModel, pinDigits, type Profile } from './types.ts';
+import { cardModel, type Profile } from './types.ts';
+import { checkPin } from './pin.ts';
 import { deviceFileFormat, deviceFileVersion, orderPinAad, serialMax, type DeviceRecord } from './device-record.ts';
 import { encodeStaticHeader, finishImage, nonceBytes, pinCheckBytes, sealAad, secretBytesMax, secretBytesMin } from './memory.ts';
 import { deviceKeyBytes, pinCheckValue, seal } from './seal.ts';
@@ -39,10 +40,7 @@ export function provisionRecord(input: ProvisionInput): DeviceRecord {
   if (input.secret.length < secretBytesMin || input.secret.length > secretBytesMax) {
     throw new RangeError(`"secret" expected ${secretBytesMin}..${secretBytesMax} bytes, got ${input.secret.length}`);
   }
-  if (input.pin !== undefined && !new RegExp(`^[0-9]{${pinDigits}}$`).test(input.pin)) {
-    // Never echo a PIN, even a malformed one: it may be the real PIN mistyped.
-    throw new RangeError(`"pin" expected ${pinDigits} digits, got ${typeof input.pin === 'string' ? `${input.pin.length} characters` : typeof input.pin}`);
-  }
+  if (input.pin !== undefined) checkPin('"pin"', input.pin);
   assertBytes('deviceKey', input.deviceKey, deviceKeyBytes);
   assertBytes('nonce', input.nonce, nonceBytes);
   assertBytes('pinNonce', input.pinNonce, nonceBytes);

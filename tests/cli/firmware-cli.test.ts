@@ -29,7 +29,7 @@ async function ocra(suite: string, challenge: string, extra: string[] = []): Pro
 describe('dsc provision', () => {
   it('writes a valid device file and prints only its serial; refuses to overwrite without --force', async () => {
     const out = join(dir, 'provisioned.json');
-    const first = await runDsc(['provision', '--pin', '1234', '--out', out]);
+    const first = await runDsc(['provision', '--pin', '4826', '--out', out]);
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/^\d{8}\n$/);
     const record = parseDeviceRecord(JSON.parse(readFileSync(out, 'utf8')));
@@ -43,9 +43,12 @@ describe('dsc provision', () => {
     expect(forced).toMatchObject({ status: 0, stdout: '42\n' });
   });
 
-  it.each([
+  it.each<[string[], RegExp]>([
     [['--profile', 'rsa'], /--profile expected dscplus or digipass, got "rsa"/],
     [['--pin', '12345'], /^dsc provision: --pin expected 4 digits, got 5 characters \(not shown\)\n$/],
+    [['--pin', '12a4'], /^dsc provision: --pin expected 4 digits, got a character that is not a digit \(not shown\)\n$/],
+    // Weak PINs, refused as the keypad refuses them (firmware/pin.ts), never echoed.
+    ...['1234', '0000', '9876'].map((pin): [string[], RegExp] => [['--pin', pin], /^dsc provision: --pin is too easy to guess \(all one digit, or a run up or down\), and the card's keypad refuses such a PIN: choose another\n$/]),
     [['--seed', 'a1b2c3d4e5f6a7b8c9d0g1'], /^dsc provision: --seed expected an even number of hex digits, got 22 characters \(not shown: it is a secret\)\n$/],
     [['--seed', '0102'], /--seed expected 16\.\.64 bytes, got 2/],
     [['--suite', 'OCRA-1:HOTP-SHA1-8:QA06'], /--suite expected a numeric question/],

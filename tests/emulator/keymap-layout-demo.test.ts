@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DemoSetupError, ensureDemo, rememberDemoPin } from '../../emulator/demo.ts';
-import { isWeakPin } from '../../firmware/card-suite.ts';
+import { isWeakPin } from '../../firmware/pin.ts';
 import { readDeviceFile } from '../../emulator/card.ts';
 import { openHost } from '../../host/index.ts';
 import { holdPressMs, tapPressMs, translateInput } from '../../emulator/ui/keymap.ts';
@@ -119,14 +119,17 @@ describe('first-run demo', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-partial-'));
     try {
       const made = ensureDemo(join(folder, '.dsc'));
+      const oldSerial = readDeviceFile(made.devicePath).serial;
       rmSync(made.configPath);
       const remade = ensureDemo(join(folder, '.dsc'));
       expect(remade.created).toBe(true);
       expect(existsSync(remade.configPath)).toBe(true);
-      // The leftover database went with the leftover card: the user holds exactly the new card.
+      // The database is kept (dsc host may hold other users in it), and the leftover card is withdrawn:
+      // the user holds exactly the new card.
       const host = openHost({ dbPath: remade.dbPath });
       try {
-        expect(host.devices(remade.user).map((d) => d.serial)).toEqual([readDeviceFile(remade.devicePath).serial]);
+        expect(host.devices(remade.user).filter((d) => d.active).map((d) => d.serial)).toEqual([readDeviceFile(remade.devicePath).serial]);
+        expect(host.devices(remade.user).find((d) => d.serial === oldSerial)).toMatchObject({ active: false });
       } finally {
         host.close();
       }
