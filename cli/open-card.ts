@@ -3,6 +3,7 @@
  * used is the user's input, so it becomes a UsageError (exit 2) and the file is left as it was.
  */
 import { DeviceFileError, openCard, readDeviceFile, type CardSession } from '../emulator/card.ts';
+import type { DeviceRecord } from '../firmware/device-record.ts';
 import { UsageError } from './io.ts';
 
 /**
@@ -14,6 +15,20 @@ export function openDeviceForCli(devicePath: string, startNow: boolean | undefin
   try {
     // openCard holds the file's lock until card.close(): a second command waits, then is refused by name.
     return openCard({ devicePath, command, clock: 'virtual', ...(startNow && { startMs: Math.max(readDeviceFile(devicePath).clockMs, Date.now()) }) });
+  } catch (error) {
+    if (error instanceof DeviceFileError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The device file's record without opening the card, to check arguments against it first (a refusal writes nothing).
+ * @example
+ * const { suite, profile } = readDeviceForCli('card.json');
+ */
+export function readDeviceForCli(devicePath: string): DeviceRecord {
+  try {
+    return readDeviceFile(devicePath);
   } catch (error) {
     if (error instanceof DeviceFileError) throw new UsageError(error.message);
     throw error;

@@ -6,6 +6,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { provisionDeviceFile, type ProvisionOptions } from '../../emulator/card.ts';
 import { parseDeviceRecord, recordImage } from '../../firmware/device-record.ts';
 import { decodeImage } from '../../firmware/memory.ts';
+import { wrongPinsMax } from '../../firmware/types.ts';
 import { runDscInProcess as runDsc } from '../support/cli.ts';
 import { scratchFolder } from '../support/temp.ts';
 
@@ -116,6 +117,29 @@ describe('dsc press and dsc respond', () => {
     expect(withDigit.stdout).toBe(expected);
     expect(added.stdout).toBe(expected);
     expect(await runDsc(['respond', '--device', luhn, '--pin', '1234', '--challenge', '1234567'])).toMatchObject({ status: 1 });
+  });
+
+  it('dsc respond on a time suite answers for the current time step, not the clock saved in the device file', async () => {
+    const suite = 'OCRA-1:HOTP-SHA1-8:QN06-T1M';
+    const device = provision({ profile: 'digipass', pin: '2580', suite, clockMs: Date.UTC(2020, 0, 1) });
+    const before = Math.floor(Date.now() / 60_000);
+    const result = await runDsc(['respond', '--device', device, '--pin', '2580', '--challenge', '123456']);
+    const after = Math.floor(Date.now() / 60_000);
+    const expected = new Set<string>();
+    for (const step of [before, after]) expected.add(await ocra(suite, '123456', ['--time', new Date(step * 60_000).toISOString()]));
+    expect(result.status, result.stderr).toBe(0);
+    expect([...expected]).toContain(result.stdout.trim());
+    const saved = await ocra(suite, '123456', ['--time', new Date(Date.UTC(2020, 0, 1)).toISOString()]);
+    expect(result.stdout.trim()).not.toBe(saved);
+  });
+
+  it('dsc respond on a locked digipass card names the lock code (and how to get an unlock code), not UNLOCK>', async () => {
+    const device = provision({ profile: 'digipass', pin: '2580' });
+    for (let i = 0; i < wrongPinsMax; i++) await runDsc(['press', '--device', device, 'PRESS:2000', '1111', 'OK']);
+    const result = await runDsc(['respond', '--device', device, '--pin', '2580', '--challenge', '123456']);
+    expect(result).toMatchObject({ status: 1, stdout: '' });
+    expect(result.stderr).toMatch(/^dsc respond: the card is locked and shows its lock code (L\d{7}) \(lockCode\): an administrator turns it into an unlock code with `dsc host unlock-code --device \d+ --lock-code \1`, not PIN>\n$/);
+    expect(result.stderr).not.toContain('UNLOCK>');
   });
 
   const corruptions: Array<[string, (text: string) => string, RegExp]> = [
