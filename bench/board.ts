@@ -55,7 +55,7 @@ export async function bench(): Promise<Row[]> {
 
   const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-board-'));
   const device = join(dir, 'card.json');
-  const made = spawnSync(process.execPath, ['bin/dsc.js', 'provision', '--pin', '1234', '--out', device], { encoding: 'utf8' });
+  const made = spawnSync(process.execPath, ['bin/dsc.js', 'provision', '--pin', '4826', '--out', device], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`dsc provision failed: ${made.stderr}`);
   const board = await SimBoard.start();
   const card = startSerialCard(board.pty, device, ['--trace']);

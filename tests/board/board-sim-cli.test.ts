@@ -24,12 +24,12 @@ describe('npm run board:sim', () => {
 
   it.skipIf(boardSkipReason !== null)('prints every LCD text, the last one the response dsc respond prints', () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '1234', '--out', device]).status).toBe(0);
+    expect(runDsc(['provision', '--pin', '4826', '--out', device]).status).toBe(0);
     copyFileSync(device, join(dir, 'copy.json'));
-    const run = boardSim(['--device', device, 'PRESS:2000', '1234', 'OK', '123456', 'OK']);
+    const run = boardSim(['--device', device, 'PRESS:2000', '4826', 'OK', '123456', 'OK']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const respond = runDsc(['respond', '--device', join(dir, 'copy.json'), '--pin', '1234', '--challenge', '123456']);
+    const respond = runDsc(['respond', '--device', join(dir, 'copy.json'), '--pin', '4826', '--challenge', '123456']);
     expect(respond.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toEqual(['(blank)', 'PIN>', 'PIN>-', 'PIN>--', 'PIN>---', 'PIN>----', 'CHALLNG>', '1', '12', '123', '1234', '12345', '123456', respond.stdout.trim()]);

@@ -14,7 +14,7 @@ describe.skipIf(boardSkipReason !== null)('the reference board on simavr, driven
   });
 
   it.each([
-    ['dscplus', ['--pin', '1234'], '1234', '482916'],
+    ['dscplus', ['--pin', '4826'], '4826', '482916'],
     ['digipass', ['--profile', 'digipass', '--pin', '2580'], '2580', '307451'],
   ])('logs in on a %s card: the LCD shows every frame and ends on the response the OCRA engine computes', async (_profile, provision, pin, challenge) => {
     session = await startSession(provision);

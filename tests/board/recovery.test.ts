@@ -37,17 +37,17 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
   });
 
   it('reconnects after a reset mid-session and the login goes on where it was', async () => {
-    session = await startSession(['--pin', '1234']);
+    session = await startSession(['--pin', '4826']);
     const { board } = session;
     await powerOn(board);
-    await type(board, '1234 OK 12');
+    await type(board, '4826 OK 12');
     await board.waitForLcd((view) => view.text === '12', frameTimeoutMs, 'the first challenge digits were not shown');
     board.reset();
     await board.waitForLcd((view) => !view.linked, frameTimeoutMs, 'the board did not show NO PC after its reset');
     // The board says HI until answered; the card answers HA and the frame it shows now.
     await board.waitForLcd((view) => view.linked && view.text === '12', frameTimeoutMs, 'the board did not reconnect and show the card\'s frame');
     await type(board, '3456 OK');
-    const response = expectedResponse(session.device, '1234', '123456');
+    const response = expectedResponse(session.device, '4826', '123456');
     const shown = await board.waitForLcd((view) => /^\d{8}$/.test(view.text), frameTimeoutMs, 'no response after the reset');
     expect(shown.text).toBe(response);
     expect(session.card.stderr).toMatch(/^rx HI \d+ \d+ DSCBOARD /m);
@@ -64,10 +64,10 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
       for (let i = 0; i < bytes.length; i++) bytes[i] = next() < 0.8 ? alphabet.charCodeAt(Math.floor(next() * alphabet.length)) : Math.floor(next() * 256);
       return bytes;
     };
-    session = await startSession(['--pin', '1234']);
+    session = await startSession(['--pin', '4826']);
     const { board } = session;
     await powerOn(board);
-    const pin = '1234';
+    const pin = '4826';
     const challenge = '905172';
     // Each key and the frame it must produce: the PIN masked, the prompt, the challenge as typed.
     const steps: Array<[string, string | null]> = [
@@ -123,7 +123,7 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
   });
 
   it('never shows a frame text over 8 characters, even one with a good CRC and sequence number', async () => {
-    session = await startSession(['--pin', '1234']);
+    session = await startSession(['--pin', '4826']);
     const { board } = session;
     await powerOn(board);
     const forge = async (text: string) => {

@@ -22,7 +22,8 @@ function loginCycle(run: (args: string[]) => CliResult, card: string, db: string
   const response = run(['respond', '--device', card, '--pin', '1357', '--challenge', challenge.stdout.trim()]);
   expect(response).toMatchObject({ status: 0, stdout: expect.stringMatching(/^\d{8}\n$/), stderr: '' });
   const verify = ['host', 'verify', '--db', db, '--user', user, '--challenge', challenge.stdout.trim(), '--response', response.stdout.trim()];
-  expect(run(verify)).toMatchObject({ status: 0, stdout: 'ok\n' });
+  // A login answers with the session token alone on stdout (for a script to capture), the verdict on stderr.
+  expect(run(verify)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/), stderr: expect.stringMatching(/^ok: logged in with \d{8}/) });
   expect(run(verify)).toMatchObject({ status: 1, stdout: expect.stringMatching(/already used/) });
 }
 

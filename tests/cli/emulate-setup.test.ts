@@ -33,10 +33,11 @@ describe('the demo shares the default host database', () => {
     const card = join(home, 'mine.json');
     const { record } = provisionDeviceFile(card, { pin: '4826' });
     const before = openHostFile({ dbPath: join(home, 'host.sqlite'), create: true });
-    before.enroll({ user: 'trader1', record });
+    before.host.enroll({ user: 'trader1', record });
+    expect(before.publish()).toBe('published');
     before.close();
     ensureDemo(home);
-    const after = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false });
+    const after = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false }).host;
     try {
       expect(after.devices('trader1').map((d) => d.serial)).toEqual([record.serial]);
       expect(after.devices('demo')).toHaveLength(1);
@@ -63,7 +64,7 @@ describe('dsc emulate refuses before it draws', () => {
     const io = ioIn(dir, { DSC_HOME: home });
     expect(() => openSetup({ user: 'demoo' }, io)).toThrow(UsageError);
     expect(() => openSetup({ user: 'demoo' }, io)).toThrow(/--user "demoo": device \d+ is enrolled in .*host\.sqlite for "demo", not for this user \(check the spelling; `dsc host assign --user demoo --serial \d+` shares the device\)/);
-    const host = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false });
+    const host = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false }).host;
     try {
       expect(() => host.devices('demoo')).toThrow(/demoo/);
     } finally {

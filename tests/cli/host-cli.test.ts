@@ -35,7 +35,7 @@ function wrongOf(response: string): string {
 // Each step starts the real binary (on a busy machine, seconds each): a longer per-test limit than the default.
 describe('dsc host end to end with dsc provision and dsc respond', { timeout: 240_000 }, () => {
   beforeAll(() => {
-    expect(dsc(['provision', '--serial', '40417265', '--pin', '1234', '--out', 'card.json']).status).toBe(0);
+    expect(dsc(['provision', '--serial', '40417265', '--pin', '4826', '--out', 'card.json']).status).toBe(0);
     expect(dsc(['provision', '--serial', '555', '--profile', 'digipass', '--pin', '2580', '--check-digit', '--out', 'dp.json']).status).toBe(0);
   });
   const respond = (device: string, pin: string, challenge: string) => dsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]).stdout.trim();
@@ -57,7 +57,7 @@ describe('dsc host end to end with dsc provision and dsc respond', { timeout: 24
     const challenge = login.stdout.trim();
     expect(challenge).toMatch(/^\d{6}$/); // the value alone on stdout; the description on stderr
     expect(login.stderr).toMatch(/challenge for device 40417265/);
-    const response = respond('card.json', '1234', challenge);
+    const response = respond('card.json', '4826', challenge);
     expect(response).toMatch(/^\d{8}$/);
     expect(verify('trader1', challenge, wrongOf(response))).toMatchObject({ status: 1, stdout: 'wrong response\n' });
     const ok = verify('trader1', challenge, response);
@@ -78,7 +78,7 @@ describe('dsc host end to end with dsc provision and dsc respond', { timeout: 24
   it('changes the PIN on the server after a login: the challenge answered with the new PIN commits it', () => {
     expect(runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${'0'.repeat(64)}\n4731\n4731\n` })).toMatchObject({ status: 1, stderr: expect.stringMatching(/no live session/) });
     const login = dsc(['host', 'challenge', '--user', 'trader1']).stdout.trim();
-    const session = verify('trader1', login, respond('card.json', '1234', login)).stdout.trim();
+    const session = verify('trader1', login, respond('card.json', '4826', login)).stdout.trim();
     const change = runDsc(['host', 'pin-change', '--user', 'trader1', '--session', '-', '--new-pin', '-', '--confirm-pin', '-'], { cwd: dir, env, input: `${session}\n4731\n4731\n` });
     expect(change.status, change.stderr).toBe(0);
     const challenge = change.stdout.trim();
