@@ -13,7 +13,7 @@ const integration = [
   'tests/host/concurrency.test.ts',
   'tests/serial/bridge.test.ts',
   'tests/serial/conformance-*.test.ts',
-  'tests/serial/link-pty.test.ts',
+  'tests/serial/*-pty.test.ts',
   'tests/serial/ports.test.ts',
   'tests/serial/serial-board.test.ts',
   'tests/service/serve.test.ts',

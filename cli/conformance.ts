@@ -5,7 +5,7 @@
  */
 import { openPort, closePort, defaultBaudRate, parseBaudRate, PortOpenError } from '../emulator/serial/port.ts';
 import { PanelLink } from '../emulator/serial/panel-link.ts';
-import { watchPortPath } from '../emulator/serial/reconnect.ts';
+import { deviceNumber, watchPortPath } from '../emulator/serial/reconnect.ts';
 import { Driver } from '../conformance/driver.ts';
 import { plannedChecks, runConformance, type CheckResult } from '../conformance/run.ts';
 import { loadScreenTable } from '../platform/screen-table.ts';
@@ -133,11 +133,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const stop = new AbortController();
     const onSigint = () => stop.abort('interrupted');
     process.once('SIGINT', onSigint);
-    const stopWatching = watchPortPath(portPath, () => {
+    const portGone = () => {
+      if (stop.signal.aborted) return;
       stop.abort('port closed');
       panel.close(); // every wait for an AK ends now, not after its timeout
-    });
-    port.once('close', () => stop.abort('port closed'));
+    };
+    const opened = deviceNumber(portPath);
+    const stopWatching = watchPortPath(portPath, portGone);
+    port.once('close', portGone);
+    port.on('error', portGone);
+    // A failing check first asks whether the cable is still there (the watch looks only every 250 ms).
+    const linkUp = () => {
+      if (stop.signal.reason === 'port closed') return false;
+      if (port.isOpen && opened !== null && deviceNumber(portPath) === opened) return true;
+      portGone();
+      return false;
+    };
     try {
       try {
         await panel.connect(connectTimeoutMs);
@@ -153,7 +164,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await switchOff(panel, io);
         return exitInterrupted;
       }
-      const options = { responses, destructive: values.destructive === true, quick: values.quick === true, signal: stop.signal };
+      const options = { responses, destructive: values.destructive === true, quick: values.quick === true, signal: stop.signal, linkUp };
       const progress = progressLine(io.stderr, plannedChecks(target, options));
       const results = await runConformance(panel, target, {
         ...options,
@@ -164,7 +175,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         },
       });
       progress.stop();
-      if (stop.signal.reason === 'port closed') return portClosed(io, portPath, results);
+      if (stop.signal.reason === 'port closed' || !linkUp()) return portClosed(io, portPath, results);
       const count = (status: CheckResult['status']) => results.filter((result) => result.status === status).length;
       const failed = results.filter((result) => result.status === 'fail');
       const interrupted = stop.signal.reason === 'interrupted';

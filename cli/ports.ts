@@ -5,15 +5,19 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SerialPort } from 'serialport';
+import { listSysfsPorts } from '../emulator/serial/sysfs-ports.ts';
 import { exitFailure, exitOk, parseOptions, write, type Io } from './io.ts';
 
-type PortInfo = Awaited<ReturnType<typeof SerialPort.list>>[number];
+/** What serialport lists, or what sysfs tells (which has no pnpId or locationId). */
+type PortInfo = Partial<Pick<Awaited<ReturnType<typeof SerialPort.list>>[number], 'manufacturer' | 'serialNumber' | 'vendorId' | 'productId'>> & { readonly path: string; readonly product?: string };
 
 const help = `usage: dsc ports [--json]
 
 Lists the serial ports of this machine (serialport's SerialPort.list()): one per line with its
-maker and USB ids when known, or a JSON array with --json. Pseudo-terminals (socat, /dev/pts/N)
-are not listed by the system; pass their path to --port directly.
+maker and USB ids when known, or a JSON array with --json. Where \`udevadm\` is missing (containers,
+minimal installs), USB serial adapters are listed from /sys instead (path, vendor and product ids,
+product name, serial number). Pseudo-terminals (socat, /dev/pts/N) are not listed by the system;
+pass their path to --port directly.
 
 example:
   $ dsc ports
@@ -41,6 +45,7 @@ function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
 export function describePort(port: PortInfo): string {
   const details = [
     port.manufacturer,
+    port.product,
     port.vendorId === undefined ? undefined : `vendor ${port.vendorId}`,
     port.productId === undefined ? undefined : `product ${port.productId}`,
     port.serialNumber === undefined ? undefined : `serial ${port.serialNumber}`,
@@ -74,10 +79,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return exitOk;
   }
   // On Linux serialport lists ports by running `udevadm info -e` and crashes the process when it is
-  // missing (the spawn error has no handler in @serialport/bindings-cpp 13), so look first.
+  // missing (the spawn error has no handler in @serialport/bindings-cpp 13), so look first, and read
+  // the USB adapters from sysfs instead.
   if (process.platform === 'linux' && !onPath('udevadm', io.env)) {
-    write(io.stderr, 'dsc ports: serialport lists ports with `udevadm`, which is not installed here (Debian: apt-get install udev); give the port path to --port directly');
-    return exitFailure;
+    write(io.stderr, 'dsc ports: `udevadm` is not installed here; USB serial adapters listed from /sys');
+    return listPorts(io, values.json === true, async () => listSysfsPorts());
   }
   try {
     return await listPorts(io, values.json === true, () => SerialPort.list());

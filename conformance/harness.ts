@@ -29,6 +29,11 @@ export interface ConformanceOptions {
   readonly quick?: boolean;
   /** Stops the run between two checks, and every real-time wait at once (Ctrl-C, a port that closed). */
   readonly signal?: AbortSignal;
+  /**
+   * Asked when a check fails: false when the link itself is gone (the port closed), so that the
+   * failure is the cable's and not held against the card. Calling it may abort `signal`.
+   */
+  readonly linkUp?: () => boolean;
 }
 
 /** The run was stopped from outside (the signal's reason says why); the check under way is not judged. */
@@ -81,7 +86,8 @@ export class Conformance {
       return true;
     } catch (error) {
       // A check cut short from outside is neither passed nor failed: the card was not judged.
-      if (error instanceof ConformanceStopped || this.options.signal?.aborted) throw error instanceof ConformanceStopped ? error : stopped();
+      if (error instanceof ConformanceStopped) throw error;
+      if (this.options.signal?.aborted || this.options.linkUp?.() === false) throw stopped();
       this.report(name, 'fail', (error as Error).message);
       return false;
     }

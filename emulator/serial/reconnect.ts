@@ -34,7 +34,8 @@ export function deviceNumber(path: string): number | null {
 export function watchPortPath(path: string, onGone: () => void): () => void {
   const opened = deviceNumber(path);
   const timer = setInterval(() => {
-    if (deviceNumber(path) === opened) return;
+    // (Gone already when the path named nothing at the start: it vanished right after the open.)
+    if (opened !== null && deviceNumber(path) === opened) return;
     clearInterval(timer);
     onGone();
   }, portPollMs);

@@ -26,9 +26,12 @@ if (ptySkipReason !== null) console.warn(`tests/serial: ${ptySkipReason}`);
  * @example
  * const pair = await ptyPair(); // { a: '/dev/pts/3', b: '/dev/pts/4' }
  */
-export async function ptyPair(): Promise<PtyPair> {
+export async function ptyPair(links?: { a: string; b: string }): Promise<PtyPair> {
   if (!socatAvailable) throw new Error('socat is not installed; CI must install it (.ci/run does)');
-  const child: ChildProcess = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // With links, socat also makes symlinks at fixed paths to the two ptys (and removes them when it exits):
+  // a cable that can be pulled out and put back at the same path.
+  const end = (link: string | undefined) => `pty,raw,echo=0${link === undefined ? '' : `,link=${link}`}`;
+  const child: ChildProcess = spawn('socat', ['-d', '-d', end(links?.a), end(links?.b)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const paths = await new Promise<string[]>((resolve, reject) => {
     let stderr = '';
     const found: string[] = [];
@@ -50,8 +53,8 @@ export async function ptyPair(): Promise<PtyPair> {
   });
   child.removeAllListeners('exit');
   return {
-    a: paths[0]!,
-    b: paths[1]!,
+    a: links?.a ?? paths[0]!,
+    b: links?.b ?? paths[1]!,
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
