@@ -39,7 +39,8 @@ export function watchPortPath(path: string, onGone: () => void): () => void {
     clearInterval(timer);
     onGone();
   }, portPollMs);
-  timer.unref();
+  // Not unref'd: while a link is paused (its peer does not read) this timer is what keeps the process
+  // serving; without it Node would find nothing left to wait for and exit under our feet.
   return () => clearInterval(timer);
 }
 
