@@ -26,17 +26,44 @@ interface Material {
   readonly pinHash: Uint8Array | undefined;
 }
 
-/** Prepared keys (keyed HMAC states, not secrets) by serial; stale entries are replaced when the key changes. */
+/**
+ * Devices whose prepared keys stay cached at most: a long-lived verifier (dsc host serve) would otherwise keep
+ * one entry (a few KiB of HMAC state) for every device that ever logged in, without bound. A miss costs two
+ * unseals and a key preparation; the bound keeps the cache to tens of MiB.
+ */
+export const materialCacheEntriesMax = 20_000;
+
+/**
+ * Prepared keys (keyed HMAC states, not secrets) by serial, least recently used first out; stale entries are
+ * replaced when the key changes.
+ */
 export class MaterialCache {
   readonly #cache = new Map<string, Material>();
 
-  constructor(private readonly sealer: Sealer) {}
+  constructor(private readonly sealer: Sealer, private readonly entriesMax = materialCacheEntriesMax) {
+    if (!Number.isSafeInteger(entriesMax) || entriesMax < 1) throw new RangeError(`"entriesMax" expected a positive integer, got ${entriesMax}`);
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
 
   of(row: DeviceRow): Material {
     const cached = this.#cache.get(row.serial);
-    if (cached && cached.keyVersion === row.keyVersion) return cached;
+    // A Map keeps insertion order: moving a hit to the end makes the first entry the least recently used.
+    this.#cache.delete(row.serial);
+    if (cached && cached.keyVersion === row.keyVersion) {
+      this.#cache.set(row.serial, cached);
+      return cached;
+    }
     cached?.key.destroy();
     cached?.pinHash?.fill(0);
+    if (this.#cache.size >= this.entriesMax) {
+      const [oldest, evicted] = this.#cache.entries().next().value!;
+      this.#cache.delete(oldest);
+      evicted.key.destroy();
+      evicted.pinHash?.fill(0);
+    }
     const suite = suiteOf(row.suite);
     const secret = this.sealer.open(secretContext(row.serial), row.sealedSecret);
     let pinHash: Uint8Array | undefined;
