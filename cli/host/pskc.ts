@@ -146,7 +146,7 @@ export const pskcCommands: Record<string, HostCommand> = {
         ? `warning: ${shown} holds every exported secret${keys.some((k) => k.pin !== undefined) ? ' and PIN' : ''} in the clear (mode 0600): move it only over a protected channel and delete it once imported` : undefined;
       return {
         code: exitOk, text: `exported ${keys.length} key(s) to ${shown} (${kind})`, ...(warning && { note: warning }),
-        json: { exported: keys.map((k) => k.serial), format, protection: format === 'csv' ? 'none' : protection.type },
+        json: { exported: keys.map((k) => k.serial), format, protection: format === 'csv' ? 'none' : protection.type, ...(warning && { warning: warning.replace(/^warning: /, '') }) },
       };
     },
   },

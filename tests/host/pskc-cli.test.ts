@@ -39,6 +39,8 @@ describe('dsc host export', () => {
     expect(statSync(join(dir, 'all.csv')).mode & 0o777).toBe(0o600);
     expect((await dsc(['host', 'export', '--csv', 'all.csv'])).status).toBe(2); // exists, no --force
     expect(await dsc(['host', 'export', '--csv', 'x.csv', '--plain'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/never encrypted/) });
+    const json = JSON.parse((await dsc(['host', 'export', '--csv', 'j.csv', '--json'])).stdout) as { format: string; warning?: string };
+    expect(json).toMatchObject({ format: 'csv', warning: expect.stringMatching(/in the clear/) });
   });
 
   it('never takes a password from argv; --password - reads stdin; --pskc-algorithm picks the URN', async () => {
