@@ -98,8 +98,12 @@ export class Lockstep {
     this.#unsubscribe();
   }
 
-  async run(steps: readonly Step[]): Promise<void> {
-    for (const step of steps) await this.#step(step);
+  /** Run `steps`; an aborted `signal` ends the sequence before its next step (a real-clock sequence is long). */
+  async run(steps: readonly Step[], signal?: AbortSignal): Promise<void> {
+    for (const step of steps) {
+      if (signal?.aborted) throw new Error(`stopped: ${String(signal.reason)}`);
+      await this.#step(step);
+    }
   }
 
   async #step(step: Step): Promise<void> {

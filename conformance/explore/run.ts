@@ -88,7 +88,7 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
   const screens = new Set<string>();
 
   async function runSequence(steps: readonly Step[]): Promise<void> {
-    if (stopped === null && options.signal?.aborted) stopped = `stopped: ${String(options.signal.reason)}`;
+    if (stopped === null && options.signal?.aborted) stopped = String(options.signal.reason);
     if (stopped !== null) throw new Error(stopped);
     try {
       const state = cleanAndOff(lastReference);
@@ -102,10 +102,11 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
     const lockstep = new Lockstep(panel, reference, target);
     lastReference = null;
     try {
-      await lockstep.run(steps);
+      await lockstep.run(steps, options.signal);
       lastReference = reference;
     } catch (error) {
       if (error instanceof DivergenceError) lastDivergence = error.divergence;
+      else if (options.signal?.aborted) stopped = String(options.signal.reason);
       else stopped = `the card stopped answering: ${(error as Error).message}`;
       throw error;
     } finally {
