@@ -3,7 +3,7 @@
  * on the real host library. With no arguments it opens the demo card and user under ./.dsc/, made on
  * first start. The card runs on the real clock; its device file is rewritten on every commit.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DeviceFileError, holdDeviceFile, openCardFromRecord, readDeviceFile } from '../emulator/card.ts';
@@ -43,6 +43,8 @@ export interface Setup {
   readonly user: string;
   readonly demo: DemoSetup | undefined;
   readonly notice: string | undefined;
+  /** What the login page says to do about a locked account: the unlock command for this database. */
+  readonly unlockHint?: string;
 }
 
 function isTerminal(stream: unknown): boolean {
@@ -104,7 +106,7 @@ export function openSetup(values: { device?: string; db?: string; user?: string 
       file.close();
       throw error;
     }
-    return { devicePath: demo.devicePath, host: file.host, user, demo, notice: undefined };
+    return { devicePath: demo.devicePath, host: file.host, user, demo, notice: undefined, unlockHint: `unlock with npx dsc host unlock --user ${user} --db ${demo.dbPath}` };
   }
   const devicePath = resolve(io.cwd, values.device);
   const user = values.user ?? 'user';
@@ -112,17 +114,24 @@ export function openSetup(values: { device?: string; db?: string; user?: string 
   if (values.db === undefined) {
     const host = openHost({ dbPath: ':memory:' });
     const notice = enrolOrNote(host, record, user, 'memory');
-    return { devicePath, host, user, demo: undefined, notice: notice ?? 'login page on an in-memory database (--db PATH keeps it)' };
+    if (notice !== undefined) return { devicePath, host, user, demo: undefined, notice };
+    // A database that lives as long as this window: its user gets a password shown here, as the demo's is.
+    const password = String(randomInt(10 ** 9, 10 ** 10));
+    host.setPassword({ user, password, by: 'emulator' });
+    return { devicePath, host, user, demo: undefined, notice: `login page on an in-memory database (--db PATH keeps it); password ${password}`, unlockHint: 'restart the emulator (its database is in memory)' };
   }
   const dbPath = dbOption(values.db, io);
   const file = openHostFile({ dbPath, shownAs: values.db, create: true, ...keyOption });
   const notice = enrolOrNote(file.host, record, user, values.db, file.close);
   // A new database lives in memory until published: publish it, then work on the file itself.
   const published = notice === undefined ? file.publish() : 'existing';
-  if (published === 'existing') return { devicePath, host: file.host, user, demo: undefined, notice };
+  const unlockHint = `unlock with npx dsc host unlock --user ${user} --db ${values.db}`;
+  const noPassword = (host: LoginHost) => (host.hasPassword(user) ? undefined : `user ${user} has no password yet: npx dsc host set-password --user ${user} --db ${values.db}`);
+  if (published === 'existing') return { devicePath, host: file.host, user, demo: undefined, notice: notice ?? noPassword(file.host), unlockHint };
   file.close();
   if (published === 'raced') throw new UsageError(`--db ${JSON.stringify(values.db)}: another process created this database meanwhile; run again`);
-  return { devicePath, host: openHostFile({ dbPath, shownAs: values.db, create: false, ...keyOption }).host, user, demo: undefined, notice };
+  const host = openHostFile({ dbPath, shownAs: values.db, create: false, ...keyOption }).host;
+  return { devicePath, host, user, demo: undefined, notice: notice ?? noPassword(host), unlockHint };
 }
 
 /**
@@ -229,7 +238,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (!demo) return;
     rememberDemoPin(demo, pin);
     demoPin = pin;
-  });
+  }, setup.unlockHint);
   const started = login.start(session.info.serial).then(() => {
     if (setup.notice) login.note(setup.notice);
   });

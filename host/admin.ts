@@ -26,7 +26,7 @@ function unlockAccount(core: HostCore, user: string, by: string | undefined): vo
  * account and all its devices (`user`).
  */
 export function unlock(core: HostCore, input: { serial?: string; user?: string; by?: string }): DeviceInfo[] {
-  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   const user = input.user === undefined ? undefined : checkName('user', input.user, userCharsMax);
   if ((serial === undefined) === (user === undefined)) throw new HostError('bad input', 'unlock expected a device or a user (one of them)', true);
   return core.store.transaction(() => {
@@ -49,7 +49,7 @@ export function unlock(core: HostCore, input: { serial?: string; user?: string; 
  * (`L1406204`: the L, spaces and dashes are ignored).
  */
 export function unlockCode(core: HostCore, input: { serial: string; lockCode: string; by?: string }): string {
-  const serial = checkName('serial', input.serial, serialCharsMax);
+  const serial = checkName('device serial', input.serial, serialCharsMax);
   const lockCode = typeof input.lockCode === 'string' ? input.lockCode.trim().replace(/^L/i, '').replace(/[\s-]/g, '') : '';
   if (!new RegExp(`^\\d{${lockCodeDigits}}$`).test(lockCode)) {
     throw new HostError('bad input', `the lock code expected ${lockCodeDigits} digits as the card shows them (L and the digits), got ${JSON.stringify(String(input.lockCode).slice(0, 20))}`, true);

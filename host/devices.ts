@@ -23,7 +23,7 @@ export function devicesOf(core: HostCore, user: string): DeviceInfo[] {
 }
 
 export function deviceBySerial(core: HostCore, serial: string): DeviceInfo {
-  checkName('serial', serial, serialCharsMax);
+  checkName('device serial', serial, serialCharsMax);
   if (!core.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
   return deviceInfo(core, serial);
 }

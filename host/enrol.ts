@@ -21,7 +21,7 @@ import { checkName, checkPin, serialCharsMax, userCharsMax } from './validate.ts
  * assigned (a device shared by several users).
  */
 export function enrollKey(core: HostCore, input: EnrolKeyInput): DeviceInfo {
-  const serial = checkName('serial', input.serial, serialCharsMax);
+  const serial = checkName('device serial', input.serial, serialCharsMax);
   const user = input.user === undefined ? undefined : checkName('user', input.user, userCharsMax);
   let suite: OcraSuite;
   try {
@@ -37,7 +37,7 @@ export function enrollKey(core: HostCore, input: EnrolKeyInput): DeviceInfo {
     throw new HostError('bad input', `key ${serial}: the counter expected 0..${counterMax}, got ${input.counter}`, true);
   }
   const kind = input.kind ?? (input.profile === 'dscplus' ? 'dscplus' : 'dsc');
-  if (!(deviceKinds as readonly string[]).includes(kind)) throw new HostError('bad input', `"kind" expected one of ${deviceKinds.join(', ')}, got ${JSON.stringify(kind)}`, true);
+  if (!(deviceKinds as readonly string[]).includes(kind)) throw new HostError('bad input', `the device kind expected one of ${deviceKinds.join(', ')}, got ${JSON.stringify(kind)}`, true);
   const { store, sealer } = core;
   return store.transaction(() => {
     const existing = store.device(serial);
@@ -97,7 +97,7 @@ export function enrollRecord(core: HostCore, input: { user: string; record: Devi
 /** Give an enrolled device to (another) user, or withdraw it (`active: false`). */
 export function assign(core: HostCore, input: { user: string; serial: string; active?: boolean }): DeviceInfo {
   const user = checkName('user', input.user, userCharsMax);
-  const serial = checkName('serial', input.serial, serialCharsMax);
+  const serial = checkName('device serial', input.serial, serialCharsMax);
   return core.store.transaction(() => {
     if (!core.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
     core.store.assign(user, serial, input.active ?? true);

@@ -74,6 +74,11 @@ export class Host {
     setPassword(this.#core, input);
   }
 
+  /** Whether the user has a password (the first factor) yet. */
+  hasPassword(user: string): boolean {
+    return (this.#core.store.account(user)?.passwordHash ?? null) !== null;
+  }
+
   /** The user-facing login: the password first, then a login challenge for one of the user's devices. */
   login(input: { user: string; password: string; serial?: string }): PasswordLogin {
     return passwordLogin(this.#core, input);

@@ -61,7 +61,7 @@ export function issue(core: HostCore, row: DeviceRow, user: string, purpose: Cha
  */
 export function loginChallenge(core: HostCore, input: { user: string; serial?: string }): Issued {
   const user = checkName('user', input.user, userCharsMax);
-  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   return core.store.transaction(() => {
     const nowMs = core.now();
     return issue(core, pickDevice(core, user, serial, (r) => unusable(r, nowMs)), user, 'login', nowMs);

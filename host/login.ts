@@ -35,7 +35,7 @@ export type PasswordLogin = { ok: true; issued: Issued } | { ok: false; reason: 
 export function passwordLogin(core: HostCore, input: { user: string; password: string; serial?: string }): PasswordLogin {
   const user = checkName('user', input.user, userCharsMax);
   const password = checkPassword(input.password);
-  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   const nowMs = core.now();
   const before = core.store.transaction(() => ({ gate: accountGate(core, user, nowMs), hash: core.store.userExists(user) ? accountOf(core, user).passwordHash : null }));
   if (!before.gate.ok) {

@@ -22,7 +22,7 @@ export function requestPinChange(core: HostCore, input: { user: string; session:
   const newPin = checkPin('new PIN', input.newPin);
   if (!equalStrings(newPin, checkPin('PIN confirmation', input.confirmPin))) throw new HostError('pins differ', 'the new PIN and its confirmation differ', true);
   if (isWeakPin(newPin)) throw new HostError('weak pin', 'the new PIN is too easy to guess (a run or a repeated digit): choose another', true);
-  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   return core.store.transaction(() => {
     const nowMs = core.now();
     const session = requireSession(core, user, input.session, nowMs);

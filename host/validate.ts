@@ -16,9 +16,9 @@ function nameCharsOnly(value: string): boolean {
 }
 
 export function checkName(name: string, value: unknown, max: number): string {
-  if (typeof value !== 'string') throw new HostError('bad input', `"${name}" expected a string, got ${typeof value}`, true);
+  if (typeof value !== 'string') throw new HostError('bad input', `the ${name} expected a string, got ${typeof value}`, true);
   if (value.length < 1 || value.length > max || !nameCharsOnly(value)) {
-    throw new HostError('bad input', `"${name}" expected 1..${max} characters of A-Z a-z 0-9 . _ @ + -, got ${JSON.stringify(value.slice(0, max + 8))}`, true);
+    throw new HostError('bad input', `the ${name} expected 1..${max} characters of A-Z a-z 0-9 . _ @ + -, got ${JSON.stringify(value.slice(0, max + 8))}`, true);
   }
   return value;
 }

@@ -20,7 +20,7 @@ export function authorizeWithdrawal(core: HostCore, input: { user: string; sessi
   if (!Number.isSafeInteger(amountUsd) || amountUsd < 1 || amountUsd > amountUsdMax) {
     throw new HostError('bad input', `the amount expected whole US dollars 1..${amountUsdMax}, got ${amountUsd}`, true);
   }
-  const serial = input.serial === undefined ? undefined : checkName('serial', input.serial, serialCharsMax);
+  const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   const { store } = core;
   return store.transaction(() => {
     const nowMs = core.now();

@@ -94,6 +94,8 @@ export class LoginModel {
     private readonly host: LoginHost,
     user: string,
     private readonly onPinChanged: (serial: string, newPin: string) => void = () => {},
+    /** What to do about a locked account or device (the demo names its unlock command). */
+    private readonly unlockHint?: string,
   ) {
     this.#state = { user, devices: [], deviceIndex: 0, mode: 'password', challenge: undefined, field: '', verdict: undefined, notice: undefined, loggedIn: false };
   }
@@ -153,7 +155,7 @@ export class LoginModel {
     try {
       const result = await this.host.login({ user: this.#state.user, password, serial: device.serial });
       if (result.ok) this.#set({ mode: 'login', challenge: result.issued.challenge, field: '', notice: undefined, verdict: undefined });
-      else this.#set({ mode: 'password', field: '', verdict: { ok: false, text: result.reason } });
+      else this.#set({ mode: 'password', field: '', verdict: { ok: false, text: result.reason }, notice: this.#lockedNotice(result) });
     } catch (error) {
       this.#set({ mode: 'password', field: '', verdict: { ok: false, text: messageOf(error) } });
     }
@@ -230,13 +232,18 @@ export class LoginModel {
         // The challenge is used up: open the next one so the page is ready for another login.
         await this.newChallenge();
       } else {
-        this.#set({ verdict: { ok: false, text: result.reason }, field: '', notice: undefined });
+        this.#set({ verdict: { ok: false, text: result.reason }, field: '', notice: this.#lockedNotice(result) });
         // A challenge that can still be answered stays; one the host has closed is replaced.
         if (!challengeStillOpen.has(result.reason)) await this.newChallenge();
       }
     } catch (error) {
       this.#set({ verdict: { ok: false, text: messageOf(error) }, field: '' });
     }
+  }
+
+  #lockedNotice(result: { readonly reason: string; readonly locked?: boolean }): string | undefined {
+    if (result.reason !== 'locked' && result.locked !== true) return undefined;
+    return `locked after too many failures${this.unlockHint ? `: ${this.unlockHint}` : ''}`;
   }
 
   async #requestPinChange(confirmPin: string): Promise<void> {

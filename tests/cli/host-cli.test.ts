@@ -169,7 +169,7 @@ describe('dsc host bad input', () => {
     expect(dsc(['host', 'verify', '--user', 'nobody', '--challenge', challenge, '--response', '12345678'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown user "nobody"/) });
     expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', '1234567'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--response expected/) });
     expect(dsc(['host', 'verify', '--user', 'trader1', '--challenge', challenge, '--response', '12x45678'])).toMatchObject({ status: 2 });
-    expect(dsc(['host', 'challenge', '--user', 'no body'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/"user" expected/) });
+    expect(dsc(['host', 'challenge', '--user', 'no body'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/the user expected/) });
     expect(dsc(['host', 'enroll', '--user', 'x', '--device', 'nope.json'])).toMatchObject({ status: 2, stderr: expect.stringMatching(/cannot read device file nope.json/) });
     expect(sha(db)).toBe(before);
   });

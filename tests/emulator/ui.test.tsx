@@ -12,7 +12,9 @@ import { holdPressMs, tapPressMs } from '../../emulator/ui/keymap.ts';
 import { Keypad, keypadRows, keyCap } from '../../emulator/ui/Keypad.tsx';
 import { Help } from '../../emulator/ui/Help.tsx';
 import { helpScreens } from '../../emulator/ui/screen-table.ts';
-import { loginOkText } from '../../emulator/ui/login-model.ts';
+import { LoginModel, loginOkText } from '../../emulator/ui/login-model.ts';
+import { newDeviceRecord } from '../../emulator/card.ts';
+import { openHost } from '../../host/index.ts';
 import { messageMs, wrongPinsMax, type Profile } from '../../firmware/types.ts';
 import { enterPassword, makeRig, pass, settle, testPins, type, type Rig } from './support/card-under-test.tsx';
 import { readLcd } from './support/read-lcd.ts';
@@ -295,5 +297,22 @@ describe.each(profiles)('help (%s)', (profile) => {
     const listed = ofProfile.filter((screen) => frame.includes(screen.meaning.slice(0, 20))).length;
     expect(listed + Number(more![1])).toBe(ofProfile.length);
     unmount();
+  });
+});
+
+describe('a locked account on the login page', () => {
+  it('says so and names the unlock command the shell gave it (the demo gives its own)', async () => {
+    const host = openHost({ dbPath: ':memory:', passwordCost: { N: 16, r: 8, p: 1 }, lockLimit: 2 });
+    host.enroll({ user: 'alice', record: newDeviceRecord({ profile: 'dscplus', pin: '4826', clockMs: Date.UTC(2026, 0, 1) }) });
+    host.setPassword({ user: 'alice', password: '2468013579' });
+    const login = new LoginModel(host, 'alice', () => {}, 'unlock with npx dsc host unlock --user alice --db .dsc/demo-host.sqlite');
+    await login.start();
+    for (let i = 0; i < 2; i++) {
+      for (const digit of '1111111111') login.typeDigit(digit);
+      await login.submit();
+    }
+    expect(login.state.verdict).toEqual({ ok: false, text: 'wrong password' });
+    expect(login.state.notice).toBe('locked after too many failures: unlock with npx dsc host unlock --user alice --db .dsc/demo-host.sqlite');
+    host.close();
   });
 });

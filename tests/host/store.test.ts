@@ -72,14 +72,14 @@ describe('bad input to the library names the value', () => {
   const { host } = testHost();
   host.enroll({ user: 'trader1', record: makeRecord({ serial: 1 }) });
   it.each([
-    ['verify: user not a string', () => host.verify({ user: 42 as unknown as string, challenge: '123456', response: '12345678', purpose: 'login' }), /"user" expected a string/],
-    ['verify: user with a space', () => host.verify({ user: 'a b', challenge: '123456', response: '12345678', purpose: 'login' }), /"user" expected 1\.\.64 characters/],
+    ['verify: user not a string', () => host.verify({ user: 42 as unknown as string, challenge: '123456', response: '12345678', purpose: 'login' }), /the user expected a string/],
+    ['verify: user with a space', () => host.verify({ user: 'a b', challenge: '123456', response: '12345678', purpose: 'login' }), /the user expected 1\.\.64 characters/],
     ['verify: response not a string', () => host.verify({ user: 'trader1', challenge: '123456', response: 12345678 as unknown as string, purpose: 'login' }), /expected strings/],
     ['challenge: unknown user', () => host.challenge({ user: 'nobody' }), /unknown user "nobody"/],
     ['challenge: unknown device', () => host.challenge({ user: 'trader1', serial: '99' }), /no active device 99/],
     ['enrollKey: bad suite', () => host.enrollKey({ serial: '2', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QA06', secret: secret20 }), /numeric question/],
     ['enrollKey: P suite without PIN', () => host.enrollKey({ serial: '3', profile: 'dscplus', suite: 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1', secret: secret20 }), /ordering/],
-    ['enrollKey: unknown kind', () => host.enrollKey({ serial: '4', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20, kind: 'gold-plated' as 'gold' }), /"kind" expected/],
+    ['enrollKey: unknown kind', () => host.enrollKey({ serial: '4', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20, kind: 'gold-plated' as 'gold' }), /device kind expected/],
     ['enroll: not a device record', () => host.enroll({ user: 'u', record: { format: 'nope' } }), /"format" expected/],
     ['authorizeWithdrawal: fractional amount', () => host.authorizeWithdrawal({ user: 'trader1', session: '', amountUsd: 10.5 }), /amount expected whole US dollars/],
     ['authorizeWithdrawal: zero', () => host.authorizeWithdrawal({ user: 'trader1', session: '', amountUsd: 0 }), /whole US dollars/],

@@ -209,5 +209,9 @@ describe.each(stores)('verification rules (%s store)', (_name, makeStore) => {
     expect(() => host.enroll({ user: 'other', record: makeRecord({ serial: 40417265, secret: new Uint8Array(20).fill(9) }) })).toThrow(/different key/);
     const info = host.enroll({ user: 'trader2', record: makeRecord({ serial: 40417265 }) });
     expect(info.users).toEqual(['trader1', 'trader2']);
+    expect(host.auditLog({ limit: 1 })[0]).toMatchObject({ action: 'enroll', user: 'trader2', reason: 'shared with another user' });
+    // The same user again is not "shared".
+    host.enroll({ user: 'trader2', record: makeRecord({ serial: 40417265 }) });
+    expect(host.auditLog({ limit: 1 })[0]).toMatchObject({ action: 'enroll', user: 'trader2', reason: 'enrolled again for the same user' });
   });
 });
