@@ -12,6 +12,7 @@ import { GroupCommit, GroupCommitRefusal } from './group-commit.ts';
 import { Metrics } from './metrics.ts';
 import { problem, problemContentType, type Problem } from './problem.ts';
 import { adminRoutes } from './routes-admin.ts';
+import { fallbackRoutes } from './routes-fallbacks.ts';
 import { publicRoutes } from './routes-public.ts';
 import { Health, withProblems } from './schemas.ts';
 
@@ -147,6 +148,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   app.get('/login.js', { schema: { hide: true } }, async (_request, reply) => reply.headers(pageHeaders).type('text/javascript; charset=utf-8').send(script));
 
   await app.register(async (scope) => publicRoutes(scope, context));
+  await app.register(async (scope) => fallbackRoutes(scope, context));
   await app.register(async (scope) => adminRoutes(scope, context));
   await app.ready();
 

@@ -39,6 +39,7 @@ const statusByReason: Readonly<Record<string, number>> = {
   // The caller's proof.
   'unauthorized': 401,
   'wrong password': 401,
+  'wrong code': 401,
   'no session': 401,
   // The service itself.
   'request timeout': 408,

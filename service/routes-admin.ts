@@ -8,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { ProblemError, type ServiceContext } from './app.ts';
 import { problem } from './problem.ts';
 import {
-  AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, Done, EnrollBody, PasswordBody, UnlockBody, UnlockReply, withProblems,
-  type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type PasswordBody as SetPassword, type UnlockBody as Unlock,
+  AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, Done, EnrollBody, PasswordBody, TempCodeIssueBody, TempCodeIssueReply, UnlockBody, UnlockReply, withProblems,
+  type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type PasswordBody as SetPassword, type TempCodeIssueBody as TempCodeIssue, type UnlockBody as Unlock,
 } from './schemas.ts';
 
 /** Audit entries one call returns at most. */
@@ -57,6 +57,13 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
   app.post<{ Body: Unlock }>('/v1/admin/unlock', {
     schema: { summary: "clear the failure counts and locks of a device (and its users' accounts) or of an account (and its devices)", security, body: UnlockBody, response: withProblems({ 200: UnlockReply }) },
   }, async (request) => ({ devices: await commits.run(() => host.unlock({ ...request.body, by: 'admin-api' })) }));
+
+  app.post<{ Body: TempCodeIssue }>('/v1/admin/temp-code', {
+    schema: { summary: 'support issues a temporary code (2 days full access, then 10 days to print a card; never two in a row)', security, body: TempCodeIssueBody, response: withProblems({ 200: TempCodeIssueReply }) },
+  }, async (request) => {
+    const issued = await commits.run(() => host.issueTempCode({ user: request.body.user, by: 'admin-api' }));
+    return { code: issued.code, fullUntilMs: issued.fullUntilMs, printUntilMs: issued.printUntilMs };
+  });
 
   app.post<{ Body: SetPassword }>('/v1/admin/password', {
     schema: { summary: "set or replace a user's password (the first factor)", security, body: PasswordBody, response: withProblems({ 200: Done }) },

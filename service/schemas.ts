@@ -76,6 +76,15 @@ const Limit = Type.Object({
 });
 export const LimitsReply = Type.Object({ limits: Type.Array(Limit) });
 
+/** A temporary code as support reads it out: 10 characters without 0/O and 1/I. */
+export const TempCodeText = Type.String({ pattern: '^[2-9A-HJ-NP-Z]{10}$', description: 'the temporary code support gave' });
+export const TempCodeCheckBody = Type.Object({ user: User, code: TempCodeText }, strict);
+export const TempCodeCheckReply = Type.Object({ ok: Type.Literal(true), access: Type.Union([Type.Literal('full'), Type.Literal('print-card')]) });
+export const CodeCardBody = Type.Object({ user: User, tempCode: TempCodeText }, strict);
+export const CodeCardReply = Type.Object({ device: Type.String(), codes: Type.Array(Type.String()), expiresMs: Type.Integer() });
+export const TempCodeIssueBody = Type.Object({ user: User }, strict);
+export const TempCodeIssueReply = Type.Object({ code: Type.String(), fullUntilMs: Type.Integer(), printUntilMs: Type.Integer() });
+
 export const Health = Type.Object({ ok: Type.Literal(true), draining: Type.Boolean() });
 
 // The administrator's calls.
@@ -122,3 +131,6 @@ export type DevicesQuery = Static<typeof DevicesQuery>;
 export type AuditQuery = Static<typeof AuditQuery>;
 export type UnlockBody = Static<typeof UnlockBody>;
 export type PasswordBody = Static<typeof PasswordBody>;
+export type TempCodeCheckBody = Static<typeof TempCodeCheckBody>;
+export type CodeCardBody = Static<typeof CodeCardBody>;
+export type TempCodeIssueBody = Static<typeof TempCodeIssueBody>;

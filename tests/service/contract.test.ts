@@ -17,7 +17,19 @@ beforeAll(async () => {
   s.enrol('alice', 41000001);
   s.enrol('bob', 41000002);
   s.enrol('bob', 41000003, { kind: 'dsc' });
+  for (const [i, user] of ['erin', 'frank', 'gina', 'hank', 'ivan'].entries()) s.enrol(user, 41000020 + i);
 });
+
+/** Never two temporary codes in a row: each user's code is issued once and reused. */
+const tempCodes = new Map<string, string>();
+async function tempCodeFor(user: string): Promise<string> {
+  if (!tempCodes.has(user)) {
+    const r = await s.post('/v1/admin/temp-code', { user }, admin);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    tempCodes.set(user, r.body.code);
+  }
+  return tempCodes.get(user)!;
+}
 afterAll(() => s.close());
 
 /** The snapshot without the audit table's rows. */
@@ -116,6 +128,17 @@ const operations: Record<string, Operation> = {
     },
     headers: admin,
   },
+  'POST /v1/admin/temp-code': { valid: () => s.post('/v1/admin/temp-code', { user: 'erin' }, admin), reply: schemas.TempCodeIssueReply, body: async () => ({ user: 'erin' }), headers: admin },
+  'POST /v1/temp-code/check': {
+    valid: async () => s.post('/v1/temp-code/check', { user: 'frank', code: await tempCodeFor('frank') }),
+    reply: schemas.TempCodeCheckReply,
+    body: async () => ({ user: 'gina', code: await tempCodeFor('gina') }),
+  },
+  'POST /v1/code-card': {
+    valid: async () => s.post('/v1/code-card', { user: 'hank', tempCode: await tempCodeFor('hank') }),
+    reply: schemas.CodeCardReply,
+    body: async () => ({ user: 'ivan', tempCode: await tempCodeFor('ivan') }),
+  },
   'GET /v1/admin/devices': { valid: () => s.request('GET', '/v1/admin/devices?user=bob', undefined, admin), reply: schemas.DevicesReply, headers: admin },
   'GET /v1/admin/audit': { valid: () => s.request('GET', '/v1/admin/audit?user=alice&limit=5', undefined, admin), reply: schemas.AuditReply, headers: admin },
   'POST /v1/admin/unlock': { valid: () => s.post('/v1/admin/unlock', { serial: '41000001' }, admin), reply: schemas.UnlockReply, body: async () => ({ serial: '41000001' }), headers: admin },
@@ -207,6 +230,8 @@ describe('bad input: a 4xx problem document, and nothing written', () => {
           '/v1/login/start': [401, 'wrong password'],
           '/v1/pin-change/start': [401, 'no session'],
           '/v1/withdrawals/start': [401, 'no session'],
+          '/v1/temp-code/check': [401, 'wrong code'],
+          '/v1/code-card': [401, 'wrong code'],
         };
         if (expected[path]) expectProblem(reply, ...expected[path]);
         else expectProblem(reply, reply.status);
