@@ -258,6 +258,25 @@ describe('bad input: a 4xx problem document, and nothing written', () => {
   });
 });
 
+describe('the admin token', () => {
+  it('every admin call refuses a missing or wrong token (401), counts it, and writes nothing', async () => {
+    const before = s.snapshot();
+    const failures = async () => Number(/^dsc_admin_auth_failures_total (\d+)$/m.exec((await s.request('GET', '/metrics')).body)![1]);
+    const counted = await failures();
+    const wrongs: Record<string, string>[] = [{}, { authorization: `Bearer ${adminToken.slice(0, -1)}` }, { authorization: `Bearer ${adminToken}x` }, { authorization: adminToken }, { authorization: `Basic ${adminToken}` }];
+    let calls = 0;
+    for (const headers of wrongs) {
+      for (const [method, path, body] of [['POST', '/v1/admin/unlock', { serial: '41000001' }], ['POST', '/v1/admin/password', { user: 'alice', password: 'another password' }], ['POST', '/v1/admin/temp-code', { user: 'alice' }], ['GET', '/v1/admin/audit', undefined], ['POST', '/v1/admin/enroll', { user: 'x', record: {} }]] as const) {
+        const reply = await s.request(method, path, body, headers);
+        expectProblem(reply, 401, 'unauthorized');
+        calls++;
+      }
+    }
+    expect(await failures()).toBe(counted + calls);
+    expect(s.snapshot()).toBe(before);
+  });
+});
+
 describe('verification refusals carry the CLI reasons', () => {
   it('already used, unknown challenge, malformed and wrong responses', async () => {
     const { challenge, device } = await loginChallenge('alice');
