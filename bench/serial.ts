@@ -6,7 +6,10 @@
  *   protocol's and the pty's share);
  * - frames per second: pipelined key events, each answered by one FR and one AK, next to the wire-time
  *   limit at 115200 baud (10 bits per byte: start + 8 data + stop; a pty does not enforce the baud rate,
- *   so a measured rate above the limit means the link code is not the bottleneck at that speed).
+ *   so a measured rate above the limit means the link code is not the bottleneck at that speed);
+ * - the link's memory under a peer that never reads: a real `dsc bridge` process on a kernel pty whose
+ *   other end (tests/serial/support/deaf-peer.py) offers 16 MiB of lines that each draw a reply and reads
+ *   nothing; the bridge's resident memory at its peak, next to the same bridge idle.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +21,11 @@ import { CardLink, type CardLike, type WireFrame } from '../emulator/serial/card
 import { encodeLine } from '../emulator/serial/codec.ts';
 import { PanelLink } from '../emulator/serial/panel-link.ts';
 import { closePort, defaultBaudRate, openPort } from '../emulator/serial/port.ts';
+import { encodeLine as lineOf } from '../emulator/serial/codec.ts';
+import { protocolVersion, sendQueueBytesMax, sendQueuePauseBytes } from '../emulator/serial/messages.ts';
+import { deafPeer, peakWhile, python, residentBytes } from '../tests/serial/support/flood.ts';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { percentiles, type Row } from './harness.ts';
 
 const section = 'serial';
@@ -146,6 +154,54 @@ function realCard(): { card: CardLike; close: () => void } {
   };
 }
 
+/** Bytes the non-reading peer offers: a link that queued every answer would hold about three times this. */
+const deafOfferedBytes = 16 * 1024 * 1024;
+
+async function memoryUnderDeafPeer(): Promise<Row[]> {
+  if (!existsSync(python)) {
+    process.stderr.write(`bench serial: ${python} is missing; the non-reading peer row is skipped\n`);
+    return [];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-deaf-'));
+  const devicePath = join(dir, 'card.json');
+  provisionDeviceFile(devicePath, { profile: 'dscplus', pin: '2580' });
+  const peer = await deafPeer(dir);
+  const dsc = fileURLToPath(new URL('../bin/dsc.js', import.meta.url));
+  const bridge = spawn(process.execPath, [dsc, 'bridge', '--port', peer.path, '--device', devicePath, '--clock', 'virtual'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DSC_FROM_SOURCES: '1' } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let stderr = '';
+      bridge.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text;
+        if (/answering on/.test(stderr)) resolve();
+      });
+      bridge.once('exit', (code) => reject(new Error(`dsc bridge exited with ${code}: ${stderr}`)));
+    });
+    const idle = residentBytes(bridge.pid!) ?? 0;
+    const tester = { model: 'BENCH', firmware: '0', serial: '-', clock: 'real' } as const;
+    const opening = lineOf(0, { type: 'hello', version: protocolVersion, ...tester }) + lineOf(1, { type: 'keyDown', key: 'PRESS' });
+    const lines = Buffer.from(opening + lineOf(1, { type: 'keyDown', key: 'PRESS' }).repeat(1_000), 'latin1');
+    const { value: taken, peakResidentBytes } = await peakWhile(bridge.pid!, peer.send(lines, deafOfferedBytes, 2_000));
+    const mib = 1024 * 1024;
+    return [
+      {
+        section,
+        name: 'dsc bridge resident memory, peer never reads (16 MiB offered)',
+        value: peakResidentBytes / mib,
+        unit: 'MiB',
+        ratio: peakResidentBytes / idle,
+        reference: 'the same bridge idle',
+        note: `took ${Math.round(taken / 1024)} KiB, then stopped reading (pause at ${sendQueuePauseBytes} B queued, ${sendQueueBytesMax} B max)`,
+      },
+    ];
+  } finally {
+    bridge.kill('SIGTERM');
+    await new Promise((resolve) => bridge.once('exit', resolve));
+    peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function bench(): Promise<Row[]> {
   if (spawnSync('socat', ['-V'], { stdio: 'ignore' }).status !== 0) {
     process.stderr.write('bench serial: socat is not installed (apt-get install socat); the pseudo-terminal measurements are skipped\n');
@@ -160,5 +216,6 @@ export async function bench(): Promise<Row[]> {
     real.close();
   }
   rows.push(...(await throughput()));
+  rows.push(...(await memoryUnderDeafPeer()));
   return rows;
 }

@@ -29,6 +29,9 @@ export type LinkEvent =
   /** Output is held back: `reason` says whether reading paused, a line was dropped, or junk went unanswered. */
   | { readonly type: 'throttled'; readonly reason: 'paused' | 'resumed' | 'dropped' | 'unanswered'; readonly queuedBytes: number };
 
+/** How often a paused link looks whether its peer has read enough to go on, in milliseconds. */
+const pausedPollMs = 5;
+
 /** Refusals of lines that did not even parse (or came before a hello): answered within junkRepliesPerSecondMax. */
 const junkCodes: ReadonlySet<ErrorCode> = new Set(['CRC', 'SYNTAX', 'TYPE', 'FIELD', 'LONG', 'HELLO']);
 
@@ -59,6 +62,7 @@ export abstract class Link {
   #junkRepliesInWindow = 0;
   #readingPaused = false;
   #helloTimer: NodeJS.Timeout | undefined;
+  #queueTimer: NodeJS.Timeout | undefined;
   readonly #onData = (chunk: Buffer | string) => this.#parser.write(chunk);
   readonly #onDrain = () => this.#resumeReading();
 
@@ -112,14 +116,24 @@ export abstract class Link {
       // Output waits for the port to drain; until it does, read no more (every line read may draw a reply).
       this.#readingPaused = true;
       this.#stream.pause();
+      this.#watchQueue();
       this.emit({ type: 'throttled', reason: 'paused', queuedBytes: this.#stream.writableLength });
     }
     return seq;
   }
 
+  /** While paused, look whether the queue went down (a stream emits 'drain' only past its own high-water mark). */
+  #watchQueue(): void {
+    this.#queueTimer = setInterval(() => {
+      if (this.#stream.writableLength <= sendQueuePauseBytes / 2) this.#resumeReading();
+    }, pausedPollMs);
+  }
+
   #resumeReading(): void {
     if (!this.#readingPaused) return;
     this.#readingPaused = false;
+    if (this.#queueTimer !== undefined) clearInterval(this.#queueTimer);
+    this.#queueTimer = undefined;
     this.emit({ type: 'throttled', reason: 'resumed', queuedBytes: this.#stream.writableLength });
     this.#stream.resume();
   }
@@ -262,6 +276,8 @@ export abstract class Link {
   /** Stop reading (the stream itself belongs to the caller). */
   detach(): void {
     this.stopGreeting();
+    if (this.#queueTimer !== undefined) clearInterval(this.#queueTimer);
+    this.#queueTimer = undefined;
     this.#stream.off('data', this.#onData);
     this.#stream.off('drain', this.#onDrain);
     this.#parser.removeAllListeners('data');

@@ -21,8 +21,8 @@ export const frameNumberMax = 0xffff_ffff;
 export const helloRetryMs = 1_000;
 /** Damaged lines answered with an ER per second; the rest are dropped unanswered, so junk cannot make an end talk faster than it. */
 export const junkRepliesPerSecondMax = 10;
-/** Bytes queued for a peer before the link stops reading the port until the peer has read them. */
-export const sendQueuePauseBytes = 4_096;
+/** Bytes queued for a peer before the link stops reading the port until the peer has read half of them. */
+export const sendQueuePauseBytes = 32_768;
 /** The most bytes ever queued for a peer; a line that would pass it is not sent (its number is used: the peer sees a GAP). */
 export const sendQueueBytesMax = 65_536;
 /** The longest single time advance a virtual-clock card accepts in one TM line, in milliseconds. */
