@@ -33,9 +33,8 @@ export interface Interleaved {
 
 /**
  * Several subjects measured in alternation, round after round. On a shared machine (a VM, a laptop on
- * battery) the speed of a core drifts by up to 2× over seconds (measured here: a bare HMAC loop moving
- * between 350k/s and 600k/s within one process); measuring A for 600 ms and then B for 600 ms puts that
- * drift into the ratio. Short alternating rounds give every subject the same machine, and a ratio is
+ * battery) the speed of a core drifts within seconds (docs/bench.md has what it did on the development VM);
+ * measuring A for a while and then B for a while puts that drift into the ratio. Short alternating rounds give every subject the same machine, and a ratio is
  * taken within each round, then the median over rounds. The order inside a round rotates so no subject
  * always runs first.
  */

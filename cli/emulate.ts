@@ -30,7 +30,8 @@ Opens the card in the terminal with a login page beside it. Tab switches the key
                    for --user); the device is enrolled for --user when it is not yet
   --user NAME      the user who logs in (default: demo, or "user" with --device)
   --record FILE    write every key and frame, with frame numbers, as NDJSON; replay it headless with
-                   dsc press --replay FILE (the log holds the keys typed, PIN included: demo cards only)
+                   dsc press --replay FILE. The log holds the whole card, its secret included, and the
+                   keys typed, PIN included (a replay recomputes the responses): demo cards only
 
 Card keys: 0-9, Enter = OK, Backspace = ◄, p = short PRESS, h or Space = PRESS held ~2 s
 (terminals send no key-up, so a hold is its own key). Needs a terminal of at least 80×24.

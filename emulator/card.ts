@@ -3,7 +3,7 @@
  * firmware, runs its clock (virtual or real), hands it randomness, and carries out its effects — frames to
  * listeners, memory images to the device file (atomically, on every commit).
  *
- * API (as in /work/brief/CONTRACTS.md):
+ * API:
  *   openCard({ devicePath, clock: 'virtual' | 'real', startMs?, random? }) -> CardSession
  *   openCardFromRecord(record, { clock, startMs?, random?, save? }) -> CardSession   (no file; `save` gets each new record)
  *   provisionDeviceFile(path, options) -> { serial, record }

@@ -5,6 +5,7 @@
  */
 
 import { assertNever } from '../../firmware/assert.ts';
+import { pinDigits } from '../../firmware/types.ts';
 
 /** The part of `host/index.ts`'s Host the login page uses (sync or async, both are awaited). */
 export interface LoginHost {
@@ -21,12 +22,13 @@ type MaybePromise<T> = T | Promise<T>;
 export const loginOkText = 'LOGIN OK';
 export const pinChangedText = 'PIN CHANGED';
 
-/** Longest input per field: OCRA responses are at most 10 digits (RFC 6287 §5.1), lock codes 8, PINs 4. */
+/** Longest input per field: OCRA responses are at most 10 digits (RFC 6287 §5.1); a PIN is the card's `pinDigits`. */
 export const responseDigitsMax = 10;
 /** The page's keys type digits: a password here is digits (the demo's is), at most this many. */
 export const passwordDigitsMax = 64;
+/** Room for a lock code's digits (the card shows `lockCodeDigits` of them after its L). */
 export const lockCodeDigitsMax = 10;
-export const newPinDigits = 4;
+export const newPinDigits = pinDigits;
 
 /** Refusals after which the host still accepts another answer to the same challenge. */
 const challengeStillOpen: ReadonlySet<string> = new Set(['wrong response', 'malformed response', 'throttled']);

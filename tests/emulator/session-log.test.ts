@@ -3,7 +3,7 @@
  * whose frames were altered fails the replay and names the frame; a broken log is refused by line
  * (exit 2 through `dsc press --replay`, run in-process through `main`), and nothing is written anywhere.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,14 @@ describe('session log', () => {
     const cli = await runDscInProcess(['press', '--replay', path]);
     expect(cli.status).toBe(1);
     expect(cli.stdout).toContain('replay FAILED');
+  });
+
+  it('a log holds the whole card (so it is owner-only), and dsc emulate --help says so', async () => {
+    const path = record('dscplus', loginScript, 'private.ndjson');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const start = parseSessionLog(readFileSync(path, 'utf8'))[0];
+    expect(start).toMatchObject({ type: 'start', device: { deviceKey: expect.stringMatching(/^[0-9a-f]+$/) } });
+    expect((await runDscInProcess(['emulate', '--help'])).stdout).toMatch(/holds the whole card, its secret included/);
   });
 
   it('never overwrites an existing file when asked to record into it', () => {
