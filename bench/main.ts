@@ -11,6 +11,7 @@ const sections: Section[] = [
   { name: 'ocra', load: () => import('./ocra.ts') },
   { name: 'host', load: () => import('./host.ts') },
   { name: 'service', load: () => import('./service.ts') },
+  { name: 'scale', load: () => import('./scale.ts') },
   { name: 'startup', load: () => import('./startup.ts') },
   { name: 'serial', load: () => import('./serial.ts') },
   { name: 'board', load: () => import('./board.ts') },

@@ -51,7 +51,7 @@ describe.skipIf(skipReason !== null)('the login page in Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = context.pages()[0] ?? (await context.newPage());
-  });
+  }, 240_000);
   afterAll(async () => {
     await context?.close();
     const stopped = await serve?.stop();

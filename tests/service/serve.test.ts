@@ -15,19 +15,21 @@ import { startServe } from './support/serve-process.ts';
 
 let dir: string;
 const token = 'serve-test-token-abcdefghijklmnopqrstuvwxyz012345';
-const users = 8;
+const users = 4;
+/** Sixteen CLI starts on a loaded 2-core machine: more than the default hook limit. */
+const setupTimeoutMs = 240_000;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dsc-serve-'));
   for (let i = 0; i < users; i++) {
-    expect(runDsc(['provision', '--pin', '1234', '--serial', String(52000000 + i), '--out', `card${i}.json`], { cwd: dir }).status).toBe(0);
+    expect(runDsc(['provision', '--pin', '2580', '--serial', String(52000000 + i), '--out', `card${i}.json`], { cwd: dir }).status).toBe(0);
   }
   for (let i = 0; i < users; i++) {
     const r = runDsc(['host', 'enroll', '--user', `u${i}`, '--device', `card${i}.json`, '--db', 'host.sqlite'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
   }
   writeFileSync(join(dir, 'admin.token'), `${token}\n`, { mode: 0o600 });
-});
+}, setupTimeoutMs);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const post = (url: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -82,15 +84,15 @@ describe('dsc host serve', () => {
     const outcomes: string[] = [];
     const challenges: string[] = [];
     try {
-      // Prepare 4 open challenges per user (the administrator's path, in this process, on the same database
+      // Prepare 8 open challenges per user (the administrator's path, in this process, on the same database
       // file), then fire all 32 answers and SIGTERM while they are in flight.
       const prepared: { user: string; challenge: string; response: string }[] = [];
       const file = openHostFile({ dbPath: join(dir, 'host.sqlite'), create: false });
       try {
-        for (let round = 0; round < 4; round++) {
+        for (let round = 0; round < 8; round++) {
           for (let i = 0; i < users; i++) {
             const { challenge } = file.host.challenge({ user: `u${i}` });
-            prepared.push({ user: `u${i}`, challenge, response: cardResponse(records[i], challenge, '1234') });
+            prepared.push({ user: `u${i}`, challenge, response: cardResponse(records[i], challenge, '2580') });
             challenges.push(challenge);
           }
         }
