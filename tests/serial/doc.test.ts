@@ -60,7 +60,7 @@ function sessions(): Array<Array<{ from: '>' | '<'; line: string }>> {
 /** Play one conversation against a card with the serial number of the page (40417265). */
 async function play(session: Array<{ from: '>' | '<'; line: string }>): Promise<{ expected: string[]; actual: string[] }> {
   const clock = / R\*/.test(session[0]!.line) && session[0]!.from === '<' ? 'real' : 'virtual';
-  const record = newDeviceRecord({ serial: 40417265, pin: '1234', clockMs: 1_000_000 });
+  const record = newDeviceRecord({ serial: 40417265, pin: '4711', clockMs: 1_000_000 });
   const card = openCardFromRecord(record, { clock, now: () => 1_000_000 });
   const [ours, theirs] = duplexPair();
   const link = new CardLink(ours, card, { identity: cardIdentity(card, clock), clock });

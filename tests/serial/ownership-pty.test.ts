@@ -19,7 +19,7 @@ import { startDsc, startTimeoutMs } from './support/spawn.ts';
 
 const suite = 'OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1';
 const seedHex = '3132333435363738393031323334353637383930';
-const pin = '1234';
+const pin = '4711';
 const challenge = '123456';
 const panelIdentity = { model: 'TESTER', firmware: '0', serial: '-', clock: 'real' } as const;
 
@@ -63,7 +63,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
       const panel = new PanelLink(port, { identity: panelIdentity });
       await panel.connect();
       await panel.press('PRESS', 2_000);
-      for (const key of `${pin}`) await panel.press(key as '1', 0);
+      for (const key of pin) await panel.press(key as '1', 0);
       await panel.press('OK', 0);
       for (const key of challenge) await panel.press(key as '1', 0);
       expect((await panel.press('OK', 0)).frame?.text).toBe(responseAt(0));
@@ -85,7 +85,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
     try {
       await bridge.waitFor(/answering on/);
       const before = readFileSync(device, 'utf8');
-      const result = await runDscAsync(['provision', '--pin', '9999', '--force', '--out', device]);
+      const result = await runDscAsync(['provision', '--pin', '3907', '--force', '--out', device]);
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(`in use by process ${bridge.child.pid} (dsc bridge)`);
       expect(readFileSync(device, 'utf8')).toBe(before);
@@ -100,7 +100,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
       await bridge.waitFor(/answering on/);
       // Somebody replaces the file without asking (not through dsc, so no lock stops them).
       const other = join(dir, 'other.json');
-      expect(runDsc(['provision', '--pin', '9999', '--out', other]).status).toBe(0);
+      expect(runDsc(['provision', '--pin', '3907', '--out', other]).status).toBe(0);
       const replacement = readFileSync(other, 'utf8');
       writeFileSync(device, replacement);
       const port = await openPort(pair.b, 115_200);
