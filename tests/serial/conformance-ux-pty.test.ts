@@ -1,0 +1,45 @@
+/**
+ * `dsc conformance` on a real-clock card as a person runs it: a progress line (done/total, elapsed,
+ * time left), and Ctrl-C that prints the summary so far, switches the card off and exits 130.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDsc } from '../support/cli.ts';
+import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { startDsc } from './support/spawn.ts';
+
+describe.skipIf(ptySkipReason !== null)('dsc conformance, interrupted', () => {
+  let dir: string;
+  let pair: PtyPair;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dsc-conf-ux-'));
+    pair = await ptyPair();
+  });
+  afterEach(async () => {
+    await pair.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows progress, and on Ctrl-C prints the summary, leaves the card off and exits 130', async () => {
+    const device = join(dir, 'card.json');
+    expect(runDsc(['provision', '--profile', 'digipass', '--pin', '2580', '--out', device]).status).toBe(0);
+    const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'real', '--trace']);
+    try {
+      await bridge.waitFor(/answering on/);
+      const conformance = startDsc(['conformance', '--port', pair.b, '--device', device]);
+      await conformance.waitFor(/PASS {2}responses/, 'stdout');
+      await conformance.waitFor(/progress: 2\/\d+ checks, \d+:\d\d elapsed, about \d+:\d\d left/);
+      conformance.child.kill('SIGINT');
+      expect(await conformance.exited()).toBe(130);
+      expect(conformance.stdout).toMatch(/conformance: 2 passed, 0 failed, 0 skipped; interrupted after 2 of \d+ checks/);
+      expect(conformance.stderr).toMatch(/interrupted; switching the card off/);
+      // The last frame the card sent is the blank display: off.
+      const frames = bridge.stderr.split('\n').filter((line) => /^tx FR /.test(line));
+      expect(frames.at(-1)).toMatch(/^tx FR \d+ \d+ -- ""\*/);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
