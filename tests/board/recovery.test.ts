@@ -103,7 +103,7 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
   });
 
   it('refuses a repeated line (DUP) and a hello of another version (VERSION), then greets the card again', async () => {
-    session = await startSession(['--pin', '1234']);
+    session = await startSession(['--pin', '4826']);
     const { board } = session;
     await powerOn(board);
     await quiet(session, 300);
