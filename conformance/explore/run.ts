@@ -15,6 +15,13 @@ import { DivergenceError, Lockstep, type Divergence } from './lockstep.ts';
 import { Reference, referenceRecord } from './reference.ts';
 import { joinTokens, stepArbitrary, type Step } from './steps.ts';
 
+/**
+ * The most sequences run while shrinking one divergence: past it, candidates are not run (they count as
+ * agreeing), so the shortest sequence found so far is the one reported. Shrinking has taken at most a few
+ * dozen in practice; the bound matters on a real clock, where a sequence takes seconds.
+ */
+export const shrinkRunsMax = 500;
+
 export interface ExploreOptions {
   /** Sequences to try (shrinking a failure runs more). */
   readonly runs: number;
@@ -87,7 +94,10 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
   let done = 0;
   const screens = new Set<string>();
 
+  let shrinkRuns = 0;
+
   async function runSequence(steps: readonly Step[]): Promise<void> {
+    if (lastDivergence !== null && stopped === null && ++shrinkRuns > shrinkRunsMax) return;
     if (stopped === null && options.signal?.aborted) stopped = String(options.signal.reason);
     if (stopped !== null) throw new Error(stopped);
     try {
@@ -124,6 +134,7 @@ export async function explore(panel: PanelLink, target: Target, options: Explore
   if (!details.failed || details.counterexample === null || lastDivergence === null) return { type: 'passed', seed: options.seed, runs: details.numRuns, screens: c.table.screens.map((row) => row.id).filter((id) => screens.has(id)), elapsedMs: elapsed() };
   const divergence: Divergence = lastDivergence;
   let reproduced = false;
+  shrinkRuns = 0;
   try {
     await runSequence(details.counterexample[0]);
   } catch (error) {
