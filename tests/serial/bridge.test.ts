@@ -80,6 +80,10 @@ describe('dsc bridge arguments', () => {
     [['--port', '/dev/null', '--device', 'x.json', '--fault', 'melt'], /--fault expected one of wrong-response, long-frame, ignore-lock, wrong-pins-reset-at-power-off, back-ignored-on-empty-challenge, got "melt"/],
     [['--port', '/dev/null', '--device', '/nonexistent/card.json'], /device file "\/nonexistent\/card.json" does not exist/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--port', '/dev/null', '--device', 'x.json', '--dtr', 'maybe'], /--dtr expected on or off, got "maybe"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--rts', '1'], /--rts expected on or off, got "1"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--reconnect-s', 'soon'], /--reconnect-s expected a non-negative integer, got "soon"/],
+    [['--port', '/dev/null', '--device', 'x.json', '--reconnect-s', '99999'], /--reconnect-s expected at most 3600, got 99999/],
   ])('dsc bridge %j exits 2 with a clear message', (args, message) => {
     const result = runDsc(['bridge', ...args]);
     expect(result.status).toBe(2);
