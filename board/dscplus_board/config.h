@@ -42,6 +42,9 @@
 /* junkRepliesPerSecondMax: at most this many ER answers to damaged lines (CRC, SYNTAX, TYPE, FIELD,
  * LONG, HELLO) in any one-second window; beyond that they are dropped silently (protocol rule 4). */
 #define JUNK_REPLIES_PER_SECOND_MAX 10
+/* Key events wait through an outage this short (the link recovering from noise, the PC reopening
+ * the port) and go out after the reconnect; after a longer one they are dropped. */
+#define KEYS_KEPT_OFFLINE_MS 5000
 /* The LCD waits this long after power-up before its first command (HD44780 datasheet: > 40 ms). */
 #define LCD_POWER_UP_MS 50
 

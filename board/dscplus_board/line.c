@@ -52,6 +52,7 @@ bool line_number(const char *text, uint32_t max, uint32_t *value) {
 static enum line_status parse(char *body, line_t *out) {
   char *tokens[LINE_FIELDS_MAX + 3];
   uint8_t count = 0;
+  uint16_t quoted = 0; /* bit i: token i was quoted */
   char *at = body;
   while (*at != '\0') {
     if (count == LINE_FIELDS_MAX + 3) return LINE_SYNTAX;
@@ -59,6 +60,7 @@ static enum line_status parse(char *body, line_t *out) {
     if (*at == '"') {
       end = strchr(at + 1, '"');
       if (end == NULL || (end[1] != '\0' && end[1] != ' ')) return LINE_SYNTAX;
+      quoted |= (uint16_t)1 << count;
       tokens[count++] = at + 1; /* the text inside the quotes */
       *end = '\0';
       end++;
@@ -77,11 +79,13 @@ static enum line_status parse(char *body, line_t *out) {
   if (count < 2) return LINE_SYNTAX;
   const char *type = tokens[0];
   uint32_t seq;
+  if ((quoted & 3) != 0) return LINE_SYNTAX; /* the type and the number are never quoted */
   if (strlen(type) != 2 || type[0] < 'A' || type[0] > 'Z' || type[1] < 'A' || type[1] > 'Z') return LINE_SYNTAX;
   if (strlen(tokens[1]) > 3 || !line_number(tokens[1], SEQUENCE_MODULO - 1, &seq)) return LINE_SYNTAX;
   memcpy(out->type, type, 3);
   out->seq = (int16_t)seq;
   out->count = (uint8_t)(count - 2);
+  out->quoted = (uint8_t)(quoted >> 2);
   for (uint8_t i = 2; i < count; i++) out->field[i - 2] = tokens[i];
   return LINE_OK;
 }

@@ -17,6 +17,7 @@ typedef struct {
   char type[3];  /* two upper-case letters */
   int16_t seq;   /* 0..999 */
   uint8_t count; /* number of fields */
+  uint8_t quoted; /* bit i set: field i was quoted (only text fields may be, and they must be) */
   const char *field[LINE_FIELDS_MAX + 1]; /* quoted fields without their quotes; one extra to detect too many */
 } line_t;
 

@@ -25,6 +25,8 @@
 #include "uart.h"
 
 static bool connected;
+static bool ever_connected;        /* a PC has answered since boot */
+static uint32_t down_since;        /* when the link was last lost */
 static uint16_t my_seq;            /* the number our next line carries */
 static int16_t peer_last = -1;     /* the last accepted number from the PC, -1 before a hello */
 static uint32_t last_frame;        /* the number of the last frame shown */
@@ -90,6 +92,8 @@ static void send_hello(const char *type) {
 
 static void set_connected(bool value) {
   if (connected != value) display_link(value);
+  if (connected && !value) down_since = keypad_now_ms();
+  if (value) ever_connected = true;
   connected = value;
 }
 
@@ -116,11 +120,11 @@ void link_init(void) { say_hello(); }
 
 /* A hello from the PC (HI or HA) with our version: connected, the PC's count starts here. */
 static void greeted(const line_t *line) {
-  if (line->count != 5 || !IS(line->field[0], PROTOCOL_VERSION)) {
+  if (line->count != 5 || line->quoted != 0 || !IS(line->field[0], PROTOCOL_VERSION)) {
     set_connected(false);
     peer_last = -1;
-    if (line->count == 5) ERROR(line->seq, "VERSION", "protocol refused; this end speaks " PROTOCOL_VERSION);
-    else JUNK(line->seq, "FIELD", "a hello takes 5 fields");
+    if (line->count == 5 && line->quoted == 0) ERROR(line->seq, "VERSION", "protocol refused; this end speaks " PROTOCOL_VERSION);
+    else JUNK(line->seq, "FIELD", "a hello takes 5 bare fields");
     return;
   }
   peer_last = line->seq;
@@ -144,9 +148,9 @@ static void greeted(const line_t *line) {
  * emulator/serial/link.ts, does not advance the count. */
 static bool well_formed(const line_t *line, uint32_t *number, uint32_t *ref) {
   if (line->type[0] == 'A')
-    return line->count == 2 && line_number(line->field[0], SEQUENCE_MODULO - 1, ref) && line_number(line->field[1], 0xFFFFFFFFUL, number);
+    return line->count == 2 && line->quoted == 0 && line_number(line->field[0], SEQUENCE_MODULO - 1, ref) && line_number(line->field[1], 0xFFFFFFFFUL, number);
   const char *flags = line->field[1];
-  return line->count == 3 && line_number(line->field[0], 0xFFFFFFFFUL, number) && strlen(flags) == 2 &&
+  return line->count == 3 && line->quoted == 4 /* only the text */ && line_number(line->field[0], 0xFFFFFFFFUL, number) && strlen(flags) == 2 &&
          (flags[0] == 'B' || flags[0] == '-') && (flags[1] == 'L' || flags[1] == '-') &&
          strlen(line->field[2]) <= FRAME_TEXT_CHARS_MAX;
 }
@@ -195,7 +199,7 @@ static void receive(const line_t *line) {
   if (IS(line->type, "ER")) {
     /* A well-formed ER is never answered; not judged, but it counts. A malformed one is refused
      * (FIELD) and does not count, like any line refused before the sequence check. */
-    if (line->count != 3 || strlen(line->field[1]) < 3) {
+    if (line->count != 3 || line->quoted != 4 || strlen(line->field[1]) < 3) {
       JUNK(line->seq, "FIELD", "ER takes REF CODE and a text");
       return;
     }
@@ -257,6 +261,7 @@ static void read_lines(void) {
 /* The next key event for the wire, if any. KD only while connected (a key pressed with no PC to
  * hear it means nothing); a KU only when its KD went out, and then even after a reconnect. */
 static bool next_event(uint8_t *event) {
+  /* While unconnected, a KD is dropped here (link_poll asks only once the outage is long). */
   uint8_t candidate;
   while (keypad_take(&candidate)) {
     uint16_t bit = (uint16_t)1 << KEY_EVENT_KEY(candidate);
@@ -278,9 +283,11 @@ void link_poll(void) {
   uint32_t now = keypad_now_ms();
   if (!connected) {
     if (!hello_sent || now - hello_at >= HELLO_RETRY_MS) say_hello();
-    if (!pending) {
+    /* Keys wait in the queue through a short outage (the link recovering from noise, the PC
+     * reopening the port); before any PC answered, or after KEYS_KEPT_OFFLINE_MS without one,
+     * presses are dropped: nobody is listening. A KU owed stays queued as the pending line. */
+    if (!pending && (!ever_connected || now - down_since >= KEYS_KEPT_OFFLINE_MS)) {
       uint8_t drop;
-      /* Drain presses made while unconnected; a KU owed stays queued as the pending line. */
       if (next_event(&drop)) {
         pending = true;
         pending_event = drop;

@@ -7,12 +7,13 @@
  *   usage: board-sim ELF
  *
  * Commands, one per line on stdin:  down KEY | up KEY | reset | noise-in HEX | noise-out HEX |
- *   stack | pins | quit      (KEY: 0-9 OK BACK PRESS; HEX: bytes such as 4b44; noise-in goes to the
+ *   stack | pins | cpu | quit      (KEY: 0-9 OK BACK PRESS; HEX: bytes such as 4b44; noise-in goes to the
  *   board's receiver, noise-out towards the PC, both mixed into the traffic on the line)
  * Reports, one per line on stdout, T being microseconds of simulated time:
  *   pty PATH | key T down|up KEY | reset T | lcd T "ROW1" "ROW2" | stack BYTES |
  *   (an lcd report comes once the LCD settled; its T is the time of its last write)
- *   pins B PIN/DDR/PORT C PIN/DDR/PORT (hex, for debugging the wiring) | error TEXT
+ *   pins B PIN/DDR/PORT C PIN/DDR/PORT (hex, for debugging the wiring) | cpu … (the core's state,
+ *   for diagnosing a stuck run) | error TEXT
  * The simulation runs in step with the wall clock, so the PC on the pty sees real timing.
  * simavr's parts print their own chatter; it goes to stderr, not into the reports.
  */
@@ -30,6 +31,7 @@
 #include "keypad_model.h"
 #include "sim_avr.h"
 #include "sim_elf.h"
+#include "sim_interrupts.h"
 #include "sim_time.h"
 #include "uart_pty.h"
 
@@ -43,7 +45,7 @@
 /* How far it may fall behind (a loaded machine) before it stops trying to catch up and takes the
  * lag as the new normal: catching up would run the AVR faster than real time and squeeze the time
  * between two key commands, so a 2 s hold of PRESS could reach the card as less. */
-#define BEHIND_US_MAX 5000
+#define BEHIND_US_MAX 20000
 /* Commands are read (and the wall clock checked) every this many microseconds of simulated time:
  * a key reaches the pins within 0.1 ms, far below the 10 ms debounce. */
 #define POLL_US 100
@@ -161,14 +163,28 @@ static int command(char *line) {
       fprintf(report, "error bad hex \"%s\"\n", arg);
       return 1;
     }
-    avr_irq_t *to = strcmp(verb, "noise-in") == 0 ? avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT)
-                                                  : pty.irq + IRQ_UART_PTY_BYTE_IN;
-    for (int i = 0; i < count; i++) avr_raise_irq(to, bytes[i]);
+    if (strcmp(verb, "noise-out") == 0) {
+      /* Towards the PC: into the part's output queue, between the board's own bytes. */
+      for (int i = 0; i < count; i++) avr_raise_irq(pty.irq + IRQ_UART_PTY_BYTE_IN, bytes[i]);
+    } else {
+      /* Towards the board: written into the pty from the PC's side, so the bytes queue behind the
+       * PC's own and reach the UART through the part's flow control (raised straight into the
+       * UART they could overflow simavr's 64-byte receive FIFO, which a real line cannot do). */
+      static int pc_side = -1;
+      if (pc_side < 0) pc_side = open(pty.pty.slavename, O_WRONLY | O_NOCTTY | O_NONBLOCK);
+      if (pc_side < 0 || write(pc_side, bytes, (size_t)count) != count) fprintf(report, "error cannot write noise into %s\n", pty.pty.slavename);
+    }
   } else if (strcmp(verb, "stack") == 0) {
     int depth = stack_depth();
     fprintf(report, "stack %d\n", depth > stack_high_water ? depth : stack_high_water);
   } else if (strcmp(verb, "pins") == 0) {
     fprintf(report, "pins B %02x/%02x/%02x C %02x/%02x/%02x\n", avr->data[0x23], avr->data[0x24], avr->data[0x25], avr->data[0x26], avr->data[0x27], avr->data[0x28]);
+  } else if (strcmp(verb, "cpu") == 0) {
+    int timers = 0;
+    for (avr_cycle_timer_slot_p t = avr->cycle_timers.timer; t; t = t->next) timers++;
+    fprintf(report, "cpu pc 0x%04x state %d at %llu I %d interrupt_state %d pending %d cycle-timers %d UCSR0A %02x UCSR0B %02x TIMSK2 %02x TCCR2B %02x\n",
+            (unsigned)avr->pc, avr->state, now_us(), avr->sreg[S_I], avr->interrupt_state, avr_has_pending_interrupts(avr), timers,
+            avr->data[0xC0], avr->data[0xC1], avr->data[0x70], avr->data[0xB1]);
   } else if (strcmp(verb, "quit") == 0) {
     return 0;
   } else {

@@ -112,7 +112,9 @@ export class SimBoard {
     child.removeAllListeners('exit');
     const board = new SimBoard(child, pty);
     child.stderr!.on('data', (chunk: Buffer) => {
-      board.#stderr = (board.#stderr + chunk.toString('utf8')).slice(-4000);
+      // simavr's HD44780 part logs every byte written to it; keep what else the harness says.
+      const text = chunk.toString('utf8').replace(/^hd44780_write_(data|command) [0-9a-f]*\n?/gm, '');
+      board.#stderr = (board.#stderr + text).slice(-4000);
     });
     child.stdout!.on('data', (chunk: Buffer) => board.#read(chunk.toString('latin1')));
     board.#read(lines.join(''));
@@ -127,6 +129,7 @@ export class SimBoard {
       this.#pending = this.#pending.slice(end + 1);
       const lcd = /^lcd (\d+) "(.{16})" "(.{16})"$/.exec(line);
       if (lcd !== null) this.lcd.push({ atUs: Number(lcd[1]), rows: [lcd[2]!, lcd[3]!] });
+      if (line.startsWith('error ')) this.#stderr += `board-sim: ${line}\n`;
       for (const listener of this.#listeners) listener(line);
     }
   }
@@ -172,6 +175,11 @@ export class SimBoard {
   async stackHighWater(): Promise<number> {
     const line = await this.#next(/^stack (\d+)$/, () => this.#command('stack'), 'no stack report');
     return Number(/^stack (\d+)$/.exec(line)![1]);
+  }
+
+  /** The simulated CPU's state (program counter, run state, time, I flag, UART status), for diagnosing a failure. */
+  async cpuState(): Promise<string> {
+    return this.#next(/^cpu /, () => this.#command('cpu'), 'no cpu report', 2_000).catch((error: Error) => error.message);
   }
 
   /** The last settled LCD state. */
