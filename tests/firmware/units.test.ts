@@ -4,7 +4,8 @@ import { createHmac } from 'node:crypto';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { newDeviceRecord } from '../../emulator/card.ts';
-import { cardSuite, isWeakPin } from '../../firmware/card-suite.ts';
+import { cardSuite, profileOfSuite } from '../../firmware/card-suite.ts';
+import { checkNewPin, checkPin, isPin, isWeakPin } from '../../firmware/pin.ts';
 import { DeviceRecordError, enrolmentData, parseDeviceRecord, recordImage } from '../../firmware/device-record.ts';
 import { luhnCheckDigit, luhnValid } from '../../firmware/luhn.ts';
 import { bootCard, step } from '../../firmware/machine.ts';
@@ -63,6 +64,34 @@ describe('unlock code', () => {
 describe('weak PINs (refused on the digipass keypad)', () => {
   it.each(['1111', '0000', '1234', '0123', '6789', '9876', '3210'])('%s is weak', (pin) => expect(isWeakPin(pin)).toBe(true));
   it.each(['2580', '1357', '1233', '4827', '9870', '1212'])('%s is accepted', (pin) => expect(isWeakPin(pin)).toBe(false));
+});
+
+describe('the PIN rules every caller uses (firmware/pin.ts)', () => {
+  it.each([['4826', true], ['0000', true], ['123', false], ['12345', false], ['12a4', false], ['１２３４', false], [1234, false], [undefined, false]])('isPin(%j) is %s', (pin, ok) => expect(isPin(pin)).toBe(ok));
+  it.each([
+    ['12', /^--pin expected 4 digits, got 2 characters \(not shown\)$/],
+    ['12a4', /^--pin expected 4 digits, got a character that is not a digit \(not shown\)$/],
+    [1234, /^--pin expected 4 digits, got number \(not shown\)$/],
+  ])('checkPin refuses %j with a RangeError that never shows it', (pin, message) => {
+    expect(() => checkPin('--pin', pin)).toThrow(RangeError);
+    expect(() => checkPin('--pin', pin)).toThrow(message);
+  });
+  it('checkNewPin refuses exactly the PINs the keypad calls weak', () => {
+    for (let n = 0; n < 10_000; n++) {
+      const pin = String(n).padStart(4, '0');
+      if (isWeakPin(pin)) expect(() => checkNewPin('"newPin"', pin), pin).toThrow(/"newPin" is too easy to guess/);
+      else expect(checkNewPin('"newPin"', pin)).toBe(pin);
+    }
+  });
+});
+
+describe('the profile a suite implies (profileOfSuite)', () => {
+  it.each([
+    ['OCRA-1:HOTP-SHA1-8:QN06-PSHA1', 'dscplus'],
+    ['OCRA-1:HOTP-SHA256-8:C-QN08-PSHA256', 'dscplus'],
+    ['OCRA-1:HOTP-SHA1-8:QN06', 'digipass'],
+    ['OCRA-1:HOTP-SHA1-8:QN06-T1M', 'digipass'],
+  ])('%s is %s', (suite, profile) => expect(profileOfSuite(suite)).toBe(profile));
 });
 
 describe('suites a card can run', () => {
