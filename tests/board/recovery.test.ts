@@ -54,9 +54,7 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
     expectOnlyFrames(session);
   });
 
-  // Retried: on a loaded machine a run now and then stalls in recovery (the board stops sending after
-  // a burst of noise; open, see docs/board.md). A phantom key or a wrong response fails every try.
-  it(`turns line noise in both directions into refusals and resends, never into a key (seed ${seed})`, { retry: 2 }, async () => {
+  it(`turns line noise in both directions into refusals and resends, never into a key (seed ${seed})`, async () => {
     console.log(`noise seed ${seed} (replay with FC_SEED=${seed})`);
     const next = random(seed);
     const noise = () => {
@@ -78,25 +76,45 @@ describe.skipIf(boardSkipReason !== null)('the simulated board recovers', () => 
       ...[...challenge].map((digit, i): [string, string] => [digit, challenge.slice(0, i + 1)]),
       ['OK', null],
     ];
-    for (const [key, frame] of steps) {
+    // A key whose line was damaged, and whose refusal was damaged too, is dropped by the board rather than
+    // risk pressing it twice (docs/board.md, "Known limits"): the LCD then still shows the frame before it,
+    // and a person presses the key again. The test does the same, at most `keyPressesMax` times; a key
+    // that changes the frame in any other way is a phantom and fails at once.
+    const keyPressesMax = 3;
+    let lostKeys = 0;
+    let previousFrame = 'PIN>';
+    const press = async (key: string, withNoise: boolean) => {
       board.down(key as '1');
-      // Noise lands while the KD line goes out (the debounce takes 10 ms) and while the frame comes back.
-      await sleep(Math.floor(next() * 20));
-      board.noise('out', noise());
-      await sleep(Math.floor(next() * 20));
-      board.noise('in', noise());
+      if (withNoise) {
+        // Noise lands while the KD line goes out (the debounce takes 10 ms) and while the frame comes back.
+        await sleep(Math.floor(next() * 20));
+        board.noise('out', noise());
+        await sleep(Math.floor(next() * 20));
+        board.noise('in', noise());
+      }
       await sleep(holdMs);
       board.up(key as '1');
       await sleep(gapMs + Math.floor(next() * 20));
-      board.noise(next() < 0.5 ? 'in' : 'out', noise());
+      if (withNoise) board.noise(next() < 0.5 ? 'in' : 'out', noise());
+    };
+    for (const [key, frame] of steps) {
+      await press(key, true);
+      if (frame === null) continue;
       // Noise may cost a resend (at once on the card's ER, or after the 2 s reply timeout): wait for this key's frame.
-      if (frame !== null) {
-        await board.waitForLcd((view) => view.text === frame, 3 * frameTimeoutMs, `key ${key} never showed ${frame}`).catch(async (error: Error) => {
-          const cpu = await board.cpuState();
-          throw new Error(`${error.message}\n${cpu}; LCD: ${JSON.stringify(board.lcd.slice(-3))}\ndsc serial's trace (last lines):\n${session!.card.stderr.split('\n').slice(-40).join('\n')}`);
-        });
+      for (let presses = 1; ; presses++) {
+        const error = await board.waitForLcd((view) => view.text === frame, (presses === 1 ? 3 : 1) * frameTimeoutMs, `key ${key} never showed ${frame}`).then(() => null, (failure: Error) => failure);
+        if (error === null) break;
+        if (presses < keyPressesMax && board.view?.text === previousFrame) {
+          lostKeys++;
+          await press(key, false);
+          continue;
+        }
+        const cpu = await board.cpuState();
+        throw new Error(`${error.message} after ${presses} presses\n${cpu}; LCD: ${JSON.stringify(board.lcd.slice(-3))}\ndsc serial's trace (last lines):\n${session!.card.stderr.split('\n').slice(-40).join('\n')}`);
       }
+      previousFrame = frame;
     }
+    console.log(`noise seed ${seed}: ${lostKeys} key(s) dropped by the board and pressed again`);
     const response = expectedResponse(session.device, pin, challenge);
     const shown = await board.waitForLcd((view) => /^\d{8}$/.test(view.text) && view.text !== challenge, 3 * frameTimeoutMs, 'no response through the noise');
     // A phantom key would have changed the PIN (another response: dscplus takes any PIN) or the challenge.
