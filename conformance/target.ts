@@ -8,6 +8,7 @@ import { enrolmentData, recordImage } from '../firmware/device-record.ts';
 import { matchResponse, prepareOcra, parseSuite, timeStepAt, type MatchWindow, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 import { profileOfSuite } from '../firmware/card-suite.ts';
+import { checkPin, isPin } from '../firmware/pin.ts';
 import type { Profile } from '../firmware/types.ts';
 import { parsePskc, PskcError } from '../host/pskc.ts';
 import { DeviceFileError, readDeviceFile } from '../emulator/card.ts';
@@ -91,9 +92,13 @@ export function targetFromPskc(path: string, serial: string, pin: string | undef
 }
 
 function makeTarget(fields: Omit<Target, 'wipe'>): Target {
-  if (!/^[0-9]{4}$/.test(fields.pin)) {
+  if (!isPin(fields.pin)) {
     fields.secret.fill(0);
-    throw new TargetError(`--pin expected 4 digits, got ${fields.pin.length} characters`);
+    try {
+      checkPin('--pin', fields.pin);
+    } catch (error) {
+      throw new TargetError((error as Error).message);
+    }
   }
   return { ...fields, wipe: () => fields.secret.fill(0) };
 }

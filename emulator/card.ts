@@ -17,6 +17,7 @@ import { batteryRemainingOps, bootCard, cardInfo, nextDeadlineMs, screenIdOf, st
 import { provisionRecord } from '../firmware/provision.ts';
 import { defaultSecretBytes, cardSuite, defaultSuites } from '../firmware/card-suite.ts';
 import { nonceBytes } from '../firmware/memory.ts';
+import { checkNewPin } from '../firmware/pin.ts';
 import { deviceKeyBytes } from '../firmware/seal.ts';
 import type { ScreenId } from '../firmware/screens.ts';
 import { assertNever } from '../firmware/assert.ts';
@@ -292,10 +293,14 @@ export function newDeviceRecord(options: ProvisionOptions = {}): DeviceRecord {
 
 /**
  * Create a device file (refusing to overwrite one unless `overwrite`), returning its serial and record.
+ * The PIN is being chosen here, so a weak one is refused (RangeError naming "pin", nothing written) by the
+ * rule the keypad and `dsc provision` apply (firmware/pin.ts `checkNewPin`). `newDeviceRecord` does not
+ * apply it: the tester rebuilds cards whose PIN was chosen elsewhere.
  * @example
- * const { serial } = provisionDeviceFile('card.json', { pin: '1234' });
+ * const { serial } = provisionDeviceFile('card.json', { pin: '2580' });
  */
 export function provisionDeviceFile(path: string, options: ProvisionOptions = {}): { serial: string; record: DeviceRecord } {
+  if (options.pin !== undefined) checkNewPin('"pin"', options.pin);
   const record = newDeviceRecord(options);
   if (options.overwrite) replaceDeviceFile(path, record, 'dsc provision --force');
   else writeDeviceFile(path, record, { exclusive: true });

@@ -60,6 +60,3 @@ export function profileOfSuite(suite: string | OcraSuite): Profile {
   const parsed = typeof suite === 'string' ? parseSuite(suite) : suite;
   return parsed.pin === undefined ? 'digipass' : 'dscplus';
 }
-
-/** The weak-PIN rule lives in pin.ts; exported here too for callers written before it moved. */
-export { isWeakPin } from './pin.ts';

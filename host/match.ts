@@ -1,8 +1,9 @@
 /**
  * Response matching: every value a device could show for a challenge (counter look-ahead, time-step window,
- * the PIN mixed in), compared in constant time. The unsealed keys are cached per serial while the host is open.
+ * the PIN mixed in), compared in constant time by the engine's one matcher (firmware/ocra/match.ts) with the
+ * login server's window; the code card's two codes are looked up here. The unsealed keys are cached per serial while the host is open.
  */
-import { hashPin, prepareOcra, timeStepAt, type OcraKey } from '../firmware/ocra/index.ts';
+import { hashPin, matchResponse as matchOcraResponse, prepareOcra, timeStepAt, type MatchWindow, type OcraKey } from '../firmware/ocra/index.ts';
 import { questionOf } from './challenge.ts';
 import { equalStrings } from './compare.ts';
 import { suiteOf } from './suites.ts';
@@ -19,6 +20,8 @@ export const counterLookAhead = 10;
 export const counterMax = Number.MAX_SAFE_INTEGER - counterLookAhead - 1;
 /** Time suites: accepted steps either side of the server's (clock drift, slow typing). */
 export const timeStepWindow = 1;
+/** The login server's window for the engine's matcher: narrow, since each candidate is a guess it grants. */
+const hostWindow: MatchWindow = { counterLookAhead, timeStepWindow };
 
 interface Material {
   readonly keyVersion: number;
@@ -126,37 +129,14 @@ export function matchResponse(sealer: Sealer, materials: MaterialCache, nowMs: n
     pin.fill(0);
   }
   try {
-    const question = questionOf(challenge.challenge, row.checkDigit);
-    if (!suite.counter && suite.timeStepSeconds === undefined) {
-      // The DSC+ case (QN06-PSHA1): one candidate, one HMAC.
-      const expected = material.key.respond(suite.pin ? { challenge: question, pinHash: pinHash ?? hashPin(suite.pin, '') } : { challenge: question });
-      return equalStrings(expected, response) ? { counter: row.counter, lastTimeStep: row.lastTimeStep } : null;
-    }
-    const counters = suite.counter
-      ? Array.from({ length: counterLookAhead + 1 }, (_, i) => row.counter + i).filter((c) => c < Number.MAX_SAFE_INTEGER)
-      : [row.counter];
-    const nowStep = suite.timeStepSeconds !== undefined ? timeStepAt(suite, nowMs) : -1;
-    const steps = suite.timeStepSeconds !== undefined
-      // The same step as the last login is fine: each challenge is fresh and answers once, which is what makes a
-      // response unique (requiring a later step would refuse an honest second login within the same step).
-      ? [nowStep - timeStepWindow, nowStep, nowStep + timeStepWindow].filter((s) => s >= row.lastTimeStep && s >= 0)
-      : [row.lastTimeStep];
-    let match: MatchState | null = null;
-    // Every candidate is computed and compared: the time taken does not depend on which one matched.
-    for (const counter of counters) {
-      for (const step of steps) {
-        const expected = material.key.respond({
-          challenge: question,
-          ...(suite.pin && { pinHash: pinHash ?? hashPin(suite.pin, '') }),
-          ...(suite.counter && { counter }),
-          ...(suite.timeStepSeconds !== undefined && { timeStep: step }),
-        });
-        if (equalStrings(expected, response) && match === null) {
-          match = { counter: suite.counter ? counter + 1 : row.counter, lastTimeStep: suite.timeStepSeconds !== undefined ? Math.max(step, row.lastTimeStep) : row.lastTimeStep };
-        }
-      }
-    }
-    return match;
+    const base = { challenge: questionOf(challenge.challenge, row.checkDigit), ...(suite.pin && { pinHash: pinHash ?? hashPin(suite.pin, '') }) };
+    // The same step as the last login is fine (afterStep is the one before it): each challenge is fresh and
+    // answers once, which is what makes a response unique (requiring a later step would refuse an honest second
+    // login within the same step).
+    const at = { counter: row.counter, afterStep: row.lastTimeStep - 1, ...(suite.timeStepSeconds !== undefined && { nowStep: timeStepAt(suite, nowMs) }) };
+    const match = matchOcraResponse(material.key, base, response, at, hostWindow);
+    if (match === null) return null;
+    return { counter: match.counter !== undefined ? match.counter + 1 : row.counter, lastTimeStep: match.timeStep ?? row.lastTimeStep };
   } finally {
     newPinHash?.fill(0);
   }

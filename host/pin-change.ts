@@ -2,10 +2,10 @@
  * Server-side PIN change of a DSC+ (the card never checks its PIN: it mixes it into the response). It needs a
  * live session from a login on that device (which proved the current PIN), then the user types the new PIN
  * twice; the answer to the returned challenge, made with the NEW PIN (IBKR KB1018), commits it in verify.
- * A weak PIN is refused here by the same rule the keypad applies (firmware/card-suite.ts isWeakPin).
+ * A weak PIN is refused here by the same rule the keypad applies (firmware/pin.ts isWeakPin).
  */
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { isWeakPin } from '../firmware/card-suite.ts';
+import { isWeakPin } from '../firmware/pin.ts';
 import { equalStrings } from './compare.ts';
 import type { HostCore } from './core.ts';
 import { pickDevice, unusable } from './devices.ts';

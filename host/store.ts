@@ -7,17 +7,22 @@
  * Every method is synchronous because better-sqlite3 is; a network store would make them async.
  * Rows hold sealed secrets only (host/seal.ts); the store never sees a secret, PIN or response in the clear.
  */
+import type { Profile as CardProfile } from '../firmware/types.ts';
 
 /** The kinds of second factor the Secure Login System knows, with their withdrawal limits in host/limits.ts. */
 export const deviceKinds = ['security-code-card', 'mobile-app', 'dsc', 'dscplus', 'gold', 'platinum'] as const;
 export type DeviceKind = (typeof deviceKinds)[number];
 
-export type Profile = 'dscplus' | 'digipass' | 'code-card';
+/**
+ * A device's profile at the host: a keypad card's (the firmware's `Profile`, which owns those names) or a
+ * printed Security Code Card, which runs no firmware and so is known to the host alone.
+ */
+export type DeviceProfile = CardProfile | 'code-card';
 
 export interface DeviceRow {
   readonly serial: string;
   readonly model: string;
-  readonly profile: Profile;
+  readonly profile: DeviceProfile;
   readonly kind: DeviceKind;
   /** The OCRA suite, or `SCC` for a Security Code Card. */
   readonly suite: string;

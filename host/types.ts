@@ -1,6 +1,6 @@
 /** What the verifier's callers see: inputs, results and device descriptions (no behaviour here). */
 import type { Session } from './session.ts';
-import type { ChallengePurpose, DeviceKind, Profile } from './store.ts';
+import type { ChallengePurpose, DeviceKind, DeviceProfile } from './store.ts';
 
 export type VerifyReason =
   | 'unknown user' | 'unknown challenge' | 'expired' | 'already used' | 'attempts exhausted' | 'locked'
@@ -36,7 +36,7 @@ export interface EnrolKeyInput {
 export interface DeviceInfo {
   readonly serial: string;
   readonly kind: DeviceKind;
-  readonly profile: Profile;
+  readonly profile: DeviceProfile;
   readonly suite: string;
   readonly model: string;
   readonly active: boolean;
@@ -58,7 +58,7 @@ export interface Issued {
 export interface ExportedKey {
   readonly serial: string;
   readonly model: string;
-  readonly profile: Profile;
+  readonly profile: DeviceProfile;
   readonly suite: string;
   readonly checkDigit: boolean;
   readonly counter: number;

@@ -1,6 +1,6 @@
 /**
  * Which counter and time step, if any, produced a response: the one matcher for every verifier (the
- * conformance tester; the host may adopt it). The window is the caller's policy, so it is a parameter:
+ * login server in host/match.ts, the conformance tester in conformance/target.ts). The window is the caller's policy, so it is a parameter:
  * a login server searches narrowly (each candidate is a guess it grants an attacker), a tester widely
  * (a card may have been used between runs). Pure, like the rest of the engine.
  */
@@ -59,7 +59,13 @@ export function matchResponse(key: OcraKey, base: Omit<OcraInputs, 'counter' | '
   assertInteger('counterLookAhead', window.counterLookAhead, 0, matchWindowMax);
   assertInteger('timeStepWindow', window.timeStepWindow, 0, matchWindowMax);
   const { suite } = key;
-  const counters = suite.counter ? Array.from({ length: window.counterLookAhead + 1 }, (_, i) => assertInteger('counter', at.counter, 0, Number.MAX_SAFE_INTEGER - matchWindowMax) + i) : [undefined];
+  let counters: (number | undefined)[] = [undefined];
+  if (suite.counter) {
+    const from = assertInteger('counter', at.counter, 0, Number.MAX_SAFE_INTEGER);
+    // Only counters whose successor is still a safe integer: a verifier stores `match + 1` as the next counter.
+    counters = [];
+    for (let counter = from; counter <= from + window.counterLookAhead && counter < Number.MAX_SAFE_INTEGER; counter++) counters.push(counter);
+  }
   let steps: (number | undefined)[] = [undefined];
   if (suite.timeStepSeconds !== undefined) {
     const now = assertInteger('nowStep', at.nowStep, 0, Number.MAX_SAFE_INTEGER);

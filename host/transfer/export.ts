@@ -2,6 +2,7 @@
  * Exporting enrolled keys for another OATH server: what each key says about itself (suite, serial, counter,
  * check digit, PIN and how the card uses it, owner, dates, time step) as PSKC keys or OATH CSV lines.
  */
+import { profileOfSuite } from '../../firmware/card-suite.ts';
 import { parseSuite } from '../../firmware/ocra/index.ts';
 import { pinDigits, wrongPinsMax } from '../../firmware/types.ts';
 import type { OathCsvKey } from '../oath-csv.ts';
@@ -25,7 +26,7 @@ export const defaultIssuer = 'dscplus';
  */
 export function pinPolicyOf(suite: string): PinPolicy {
   const lengths = { minLength: pinDigits, maxLength: pinDigits, encoding: 'DECIMAL' };
-  return parseSuite(suite).pin !== undefined ? { usage: 'Algorithmic', ...lengths } : { usage: 'Local', ...lengths, maxFailedAttempts: wrongPinsMax };
+  return profileOfSuite(suite) === 'dscplus' ? { usage: 'Algorithmic', ...lengths } : { usage: 'Local', ...lengths, maxFailedAttempts: wrongPinsMax };
 }
 
 /**

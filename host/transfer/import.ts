@@ -3,8 +3,9 @@
  * anything is written, and then either all are enrolled in one transaction, or (with `skipUnsupported`) the
  * usable ones are, and every other key is listed with its reason. Each refusal names the key and the field.
  */
-import { cardSuite } from '../../firmware/card-suite.ts';
+import { cardSuite, profileOfSuite } from '../../firmware/card-suite.ts';
 import { parseSuite } from '../../firmware/ocra/index.ts';
+import { isPin } from '../../firmware/pin.ts';
 import { pinDigits } from '../../firmware/types.ts';
 import { HostError } from '../errors.ts';
 import type { Host } from '../host.ts';
@@ -63,8 +64,9 @@ function enrolInput(key: PskcKey, options: ImportOptions): EnrolKeyInput {
   } catch (error) {
     throw new Unusable('AlgorithmParameters/Suite', (error as Error).message);
   }
-  // The profile: a Local PIN is checked on the card (digipass); a suite with P mixes a soft PIN in (DSC+).
-  const profile = parsed.pin !== undefined || key.pinPolicy?.usage === 'Algorithmic' ? 'dscplus' : 'digipass';
+  // The profile follows the suite (one rule, firmware/card-suite.ts), except that a container whose PIN policy
+  // says the PIN is mixed into the response (Algorithmic) describes a DSC+ card whatever its suite.
+  const profile = key.pinPolicy?.usage === 'Algorithmic' ? 'dscplus' : profileOfSuite(parsed);
   try {
     cardSuite(suite, profile);
   } catch (error) {
@@ -91,7 +93,7 @@ function enrolInput(key: PskcKey, options: ImportOptions): EnrolKeyInput {
     }
   }
   const pin = key.pin ?? options.pin;
-  if (pin !== undefined && !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) throw new Unusable(key.pin !== undefined ? 'Policy/PINPolicy PIN key' : '--pin', `the PIN is not ${pinDigits} digits`);
+  if (pin !== undefined && !isPin(pin)) throw new Unusable(key.pin !== undefined ? 'Policy/PINPolicy PIN key' : '--pin', `the PIN is not ${pinDigits} digits`);
   if (parsed.pin !== undefined && pin === undefined) throw new Unusable('Policy/PINPolicy', `the suite mixes the PIN into every response, and the file has no PIN key for it (give a fallback PIN)`);
   return {
     serial, profile, suite, secret: key.secret, ...(user !== undefined && { user }), ...(key.model !== undefined && { model: key.model }),

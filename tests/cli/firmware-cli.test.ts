@@ -14,10 +14,10 @@ const seed = '3132333435363738393031323334353637383930';
 const dir = scratchFolder('dsc-firmware-cli-');
 let files = 0;
 
-/** A device file for a test, made in-process (dsc provision itself is tested through the binary above). */
+/** A device file for a test, made in-process with a PIN the keypad would accept (dsc provision itself is tested through the binary above). */
 function provision(options: Omit<ProvisionOptions, 'secret'> = {}): string {
   const out = join(dir, `card-${files++}.json`);
-  provisionDeviceFile(out, { pin: '1234', ...options, secret: hexToBytes(seed) });
+  provisionDeviceFile(out, { pin: '4826', ...options, secret: hexToBytes(seed) });
   return out;
 }
 
@@ -66,12 +66,12 @@ describe('dsc provision', () => {
 describe('dsc press and dsc respond', () => {
   it('prints each new frame; the response equals dsc ocra on the same secret, suite, PIN and challenge', async () => {
     const device = provision();
-    const result = await runDsc(['press', '--device', device, 'PRESS:2000', '1234', 'OK', '123456', 'OK', 'WAIT:30000']);
+    const result = await runDsc(['press', '--device', device, 'PRESS:2000', '4826', 'OK', '123456', 'OK', 'WAIT:30000']);
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.slice(0, 6)).toEqual(['PIN>', 'PIN>-', 'PIN>--', 'PIN>---', 'PIN>----', 'CHALLNG>']);
     expect(lines.slice(6, 12)).toEqual(['1', '12', '123', '1234', '12345', '123456']);
-    expect(lines[12]).toBe(await ocra('OCRA-1:HOTP-SHA1-8:QN06-PSHA1', '123456', ['--pin', '1234']));
+    expect(lines[12]).toBe(await ocra('OCRA-1:HOTP-SHA1-8:QN06-PSHA1', '123456', ['--pin', '4826']));
     expect(lines[13]).toBe('(off)');
     for (const line of lines) expect(line.replace(/ {2}\[.*$/, '').length).toBeLessThanOrEqual(8);
   });
@@ -111,12 +111,12 @@ describe('dsc press and dsc respond', () => {
       expect(result.stdout).toBe(`${await ocra(suite, '12345678', ['--pin', '4711', '--counter', counter])}\n`);
     }
     const luhn = provision({ checkDigit: true });
-    const withDigit = await runDsc(['respond', '--device', luhn, '--pin', '1234', '--challenge', '1234566']);
-    const added = await runDsc(['respond', '--device', luhn, '--pin', '1234', '--challenge', '123456']);
-    const expected = `${await ocra('OCRA-1:HOTP-SHA1-8:QN06-PSHA1', '123456', ['--pin', '1234'])}\n`;
+    const withDigit = await runDsc(['respond', '--device', luhn, '--pin', '4826', '--challenge', '1234566']);
+    const added = await runDsc(['respond', '--device', luhn, '--pin', '4826', '--challenge', '123456']);
+    const expected = `${await ocra('OCRA-1:HOTP-SHA1-8:QN06-PSHA1', '123456', ['--pin', '4826'])}\n`;
     expect(withDigit.stdout).toBe(expected);
     expect(added.stdout).toBe(expected);
-    expect(await runDsc(['respond', '--device', luhn, '--pin', '1234', '--challenge', '1234567'])).toMatchObject({ status: 1 });
+    expect(await runDsc(['respond', '--device', luhn, '--pin', '4826', '--challenge', '1234567'])).toMatchObject({ status: 1 });
   });
 
   it('dsc respond on a time suite answers for the current time step, not the clock saved in the device file', async () => {
@@ -154,7 +154,7 @@ describe('dsc press and dsc respond', () => {
     const device = provision();
     writeFileSync(device, corrupt(readFileSync(device, 'utf8')));
     const bytes = readFileSync(device);
-    for (const args of [['press', '--device', device, 'PRESS:2000'], ['respond', '--device', device, '--pin', '1234', '--challenge', '123456']]) {
+    for (const args of [['press', '--device', device, 'PRESS:2000'], ['respond', '--device', device, '--pin', '4826', '--challenge', '123456']]) {
       const result = await runDsc(args);
       expect(result.status).toBe(2);
       expect(result.stderr).toMatch(message);

@@ -73,6 +73,17 @@ describe('matchResponse', () => {
     withKey(counterSuite, (key) => expect(() => matchResponse(key, { challenge: '1', pin: '2580' }, '12345678', { counter: 0 }, window)).toThrow(message));
   });
 
+  it('near 2^53 tries only counters whose successor is still safe, and does not throw', () => {
+    const last = Number.MAX_SAFE_INTEGER - 1;
+    const shown = ocra(counterSuite, secret, { challenge: '123456', pin: '2580', counter: last });
+    const window = { counterLookAhead: 10, timeStepWindow: 0 };
+    withKey(counterSuite, (key) => {
+      expect(matchResponse(key, { challenge: '123456', pin: '2580' }, shown, { counter: last - 3 }, window)).toEqual({ counter: last, timeStep: undefined });
+      // From the last safe counter on there is no candidate left: a wrong response, not a crash.
+      expect(matchResponse(key, { challenge: '123456', pin: '2580' }, shown, { counter: Number.MAX_SAFE_INTEGER }, window)).toBeNull();
+    });
+  });
+
   it('refuses a time suite without nowStep', () => {
     withKey(timeSuite, (key) => expect(() => matchResponse(key, { challenge: '1' }, '12345678', { counter: 0 }, { counterLookAhead: 0, timeStepWindow: 1 })).toThrow(/"nowStep" expected an integer/));
   });
