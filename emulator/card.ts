@@ -13,7 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { recordDeviceKey, recordImage, withImage, type DeviceRecord } from '../firmware/device-record.ts';
-import { batteryRemainingOps, bootCard, cardInfo, nextDeadlineMs, screenIdOf, step, type CardState, type StepResult } from '../firmware/machine.ts';
+import { batteryRemainingOps, type CardState, type StepResult } from '../firmware/card-state.ts';
+import { bootCard, cardInfo, nextDeadlineMs, screenIdOf, step } from '../firmware/machine.ts';
 import { provisionRecord } from '../firmware/provision.ts';
 import { defaultSecretBytes, cardSuite, defaultSuites } from '../firmware/card-suite.ts';
 import { nonceBytes } from '../firmware/memory.ts';

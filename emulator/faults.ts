@@ -10,7 +10,8 @@
  * - back-ignored-on-empty-challenge: ◄ on the empty CHALLNG> prompt does nothing (it must step back to PIN entry).
  */
 import { assertNever } from '../firmware/assert.ts';
-import { step, type CardState, type StepResult } from '../firmware/machine.ts';
+import type { CardState, StepResult } from '../firmware/card-state.ts';
+import { step } from '../firmware/machine.ts';
 import type { CardEvent } from '../firmware/types.ts';
 
 export const cardFaults = ['ignore-lock', 'wrong-pins-reset-at-power-off', 'back-ignored-on-empty-challenge'] as const;

@@ -7,66 +7,29 @@
  * Screens and transitions are listed in fixtures/screens.json and docs/screens.md.
  */
 import { assertNever, assertBytes } from './assert.ts';
+import { batteryRemainingOps, firstScreen, message, offScreen, powerOff, save, unsealSecret, type CardState, type Draft, type StepResult } from './card-state.ts';
 import { cardSuite } from './card-suite.ts';
-import { isWeakPin } from './pin.ts';
 import { luhnValid } from './luhn.ts';
-import { commit, decodeImage, sealAad, type Persistent, type StaticPart } from './memory.ts';
-import { ocra, timeStepAt, type OcraInputs, type OcraSuite } from './ocra/index.ts';
-import { deviceKeyBytes, equalBytesConstantTime, equalDigitsConstantTime, pinCheckValue, unseal } from './seal.ts';
-import { messageTexts, nextTurnMs, render, screenId, type MessageId, type Screen, type ScreenId } from './screens.ts';
-import { unlockCode } from './unlock.ts';
+import { decodeImage } from './memory.ts';
+import { ocra, timeStepAt, type OcraInputs } from './ocra/index.ts';
+import { submitConfirmPin, submitNewPin, submitPin, submitUnlock } from './pin-flow.ts';
+import { deviceKeyBytes } from './seal.ts';
+import { messageTexts, nextTurnMs, render, screenId, type Screen, type ScreenId } from './screens.ts';
 import {
   batteryCapacityOps,
   batteryLowOps,
   cardModel,
-  entropyBytes,
   firmwareVersion,
   idleTimeoutMs,
   lcdWidthChars,
-  lockCodeDigits,
-  messageMs,
   pinDigits,
   powerHoldMs,
   unlockCodeDigits,
-  unlockTriesMax,
-  wrongPinsMax,
-  type CardEffect,
   type CardEvent,
   type CardInfo,
-  type Frame,
   type Indicators,
   type Key,
-  type PersistReason,
 } from './types.ts';
-
-export interface CardState {
-  /** Handed in by the shell at boot; never written to the image. */
-  readonly deviceKey: Uint8Array;
-  readonly image: Uint8Array;
-  readonly part: StaticPart;
-  readonly suite: OcraSuite;
-  readonly memory: Persistent;
-  readonly slot: 0 | 1;
-  readonly screen: Screen;
-  /**
-   * The PIN accepted this session, kept in RAM until power-off because the soft-PIN suite hashes it into
-   * every response. (A JS string cannot be wiped; it is dropped at power-off and never logged.)
-   */
-  readonly pin: string | undefined;
-  /** PRESS is held down since `sinceMs`; `done` once its hold action fired. */
-  readonly hold: { readonly sinceMs: number; readonly done: boolean } | undefined;
-  readonly lastInputMs: number;
-  readonly nowMs: number;
-  readonly frame: Frame;
-}
-
-export interface StepResult {
-  readonly state: CardState;
-  readonly effects: readonly CardEffect[];
-}
-
-const lockCodeModulus = 10 ** lockCodeDigits;
-const off: Screen = { type: 'off' };
 
 /**
  * Boot the firmware on a memory image with the device key, powered off, at `atMs`.
@@ -85,7 +48,7 @@ export function bootCard(image: Uint8Array, deviceKey: Uint8Array, atMs: number,
     suite: cardSuite(decoded.part.suite, decoded.part.profile),
     memory: decoded.state,
     slot: decoded.slot,
-    screen: off,
+    screen: offScreen,
     pin: undefined,
     hold: undefined,
     lastInputMs: atMs,
@@ -108,14 +71,6 @@ export function cardInfo(state: CardState): CardInfo {
     firmwareVersion,
     checkDigit: state.part.checkDigit,
   };
-}
-
-/**
- * @example
- * batteryRemainingOps(state) // 10000 on a new battery
- */
-export function batteryRemainingOps(state: CardState): number {
-  return Math.max(0, batteryCapacityOps - state.memory.batteryUsedOps);
 }
 
 /**
@@ -150,9 +105,6 @@ export function nextDeadlineMs(state: CardState): number | undefined {
   if (turn !== undefined) candidates.push(turn);
   return candidates.length === 0 ? undefined : Math.min(...candidates);
 }
-
-/** A working copy inside one step; `step` never mutates its input. */
-type Draft = { -readonly [K in keyof CardState]: CardState[K] } & { effects: CardEffect[] };
 
 /**
  * The one transition of the firmware.
@@ -240,34 +192,6 @@ function powerOn(draft: Draft, atMs: number): void {
   draft.screen = firstScreen(draft);
 }
 
-function firstScreen(draft: Draft): Screen {
-  const m = draft.memory;
-  if (draft.part.profile === 'dscplus') return { type: 'pin', digits: '' };
-  if (m.blocked) return { type: 'blocked' };
-  if (m.locked) return { type: 'lockCode', lockCode: String(m.lockCode).padStart(lockCodeDigits, '0') };
-  if (m.mustSetPin) return { type: 'newPin', digits: '', forced: true };
-  return { type: 'pin', digits: '' };
-}
-
-function powerOff(draft: Draft): void {
-  draft.screen = off;
-  draft.pin = undefined;
-}
-
-/** Commit a change to the persistent state: the shell writes the image before anything after it happens. */
-function save(draft: Draft, change: Partial<Omit<Persistent, 'seq'>>, reason: PersistReason): void {
-  const { seq, ...current } = draft.memory;
-  const committed = commit(draft.image, draft.slot, seq, { ...current, ...change });
-  draft.image = committed.image;
-  draft.slot = committed.slot;
-  draft.memory = committed.state;
-  draft.effects.push({ type: 'persist', image: committed.image, reason });
-}
-
-function message(draft: Draft, id: MessageId, text: string, next: Screen): void {
-  draft.screen = { type: 'message', id, text, untilMs: draft.nowMs + messageMs, next };
-}
-
 function isDigit(key: Key): boolean {
   return key.length === 1;
 }
@@ -335,41 +259,6 @@ function keyDown(draft: Draft, key: Key, entropy: Uint8Array | undefined): void 
   }
 }
 
-function submitPin(draft: Draft, digits: string, entropy: Uint8Array | undefined): void {
-  if (digits.length < pinDigits) return message(draft, 'tooFew', messageTexts.tooFew, { type: 'pin', digits: '' });
-  if (draft.part.profile === 'dscplus') {
-    // Soft PIN: any four digits are accepted and hashed into the response; the server tells right from wrong.
-    draft.pin = digits;
-    draft.screen = { type: 'challenge', digits: '' };
-    return;
-  }
-  // Count the try BEFORE checking, so pulling the battery after a wrong PIN can never undo the count.
-  const tries = draft.memory.wrongPins + 1;
-  save(draft, { wrongPins: tries }, 'wrong-PIN counter before check');
-  const check = pinCheckValue(draft.deviceKey, draft.part.serial, digits);
-  const right = equalBytesConstantTime(check, draft.memory.pinCheck);
-  check.fill(0);
-  if (right) {
-    save(draft, { wrongPins: 0 }, 'PIN accepted');
-    draft.pin = digits;
-    draft.screen = { type: 'challenge', digits: '' };
-  } else if (tries >= wrongPinsMax) {
-    const lockCode = drawLockCode(entropy);
-    save(draft, { locked: true, lockCode }, 'locked');
-    message(draft, 'lockPin', messageTexts.lockPin, firstScreen(draft));
-  } else {
-    message(draft, 'pinFail', messageTexts.fail(tries), { type: 'pin', digits: '' });
-  }
-}
-
-function drawLockCode(entropy: Uint8Array | undefined): number {
-  if (!(entropy instanceof Uint8Array) || entropy.length < entropyBytes) {
-    throw new TypeError(`keyDown that locks the card expected "entropy" of ${entropyBytes} random bytes from the shell`);
-  }
-  // Modulo bias of 2^32 mod 10^7 is under 0.3%: irrelevant for a code that only has to differ per lock.
-  return new DataView(entropy.buffer, entropy.byteOffset, entropyBytes).getUint32(0) % lockCodeModulus;
-}
-
 function submitChallenge(draft: Draft, digits: string): void {
   const retype: Screen = { type: 'challenge', digits: '' };
   if (digits.length < challengeDigits(draft)) return message(draft, 'tooFew', messageTexts.tooFew, retype);
@@ -391,50 +280,6 @@ function submitChallenge(draft: Draft, digits: string): void {
   } finally {
     secret.fill(0);
   }
-}
-
-function unsealSecret(draft: Draft): Uint8Array {
-  return unseal(draft.deviceKey, draft.part.nonce, sealAad(draft.image), draft.part.sealed);
-}
-
-function submitUnlock(draft: Draft, digits: string): void {
-  if (digits.length < unlockCodeDigits) return message(draft, 'tooFew', messageTexts.tooFew, { type: 'unlock', digits: '' });
-  const tries = draft.memory.unlockTries + 1;
-  save(draft, { unlockTries: tries }, 'unlock counter before check');
-  const secret = unsealSecret(draft);
-  let right: boolean;
-  try {
-    right = equalDigitsConstantTime(unlockCode(secret, String(draft.memory.lockCode).padStart(lockCodeDigits, '0')), digits);
-  } finally {
-    secret.fill(0);
-  }
-  if (right) {
-    save(draft, { locked: false, lockCode: 0, wrongPins: 0, unlockTries: 0, mustSetPin: true }, 'unlocked');
-    draft.screen = { type: 'newPin', digits: '', forced: true };
-  } else if (tries >= unlockTriesMax) {
-    save(draft, { blocked: true }, 'blocked');
-    draft.screen = { type: 'blocked' };
-  } else {
-    message(draft, 'unlockFail', messageTexts.fail(tries), firstScreen(draft));
-  }
-}
-
-function submitNewPin(draft: Draft, screen: Extract<Screen, { type: 'newPin' }>): void {
-  const again: Screen = { type: 'newPin', digits: '', forced: screen.forced };
-  if (screen.digits.length < pinDigits) return message(draft, 'tooFew', messageTexts.tooFew, again);
-  if (isWeakPin(screen.digits)) return message(draft, 'notSafe', messageTexts.notSafe, again);
-  draft.screen = { type: 'confirmPin', digits: '', first: screen.digits, forced: screen.forced };
-}
-
-function submitConfirmPin(draft: Draft, screen: Extract<Screen, { type: 'confirmPin' }>): void {
-  if (screen.digits.length < pinDigits) return message(draft, 'tooFew', messageTexts.tooFew, { ...screen, digits: '' });
-  if (!equalDigitsConstantTime(screen.digits, screen.first)) {
-    return message(draft, 'pinMismatch', messageTexts.pinMismatch, { type: 'newPin', digits: '', forced: screen.forced });
-  }
-  const pinCheck = pinCheckValue(draft.deviceKey, draft.part.serial, screen.digits);
-  save(draft, { pinCheck, pinSet: true, mustSetPin: false, wrongPins: 0 }, 'new PIN');
-  draft.pin = screen.digits;
-  message(draft, 'pinSet', messageTexts.pinSet, { type: 'challenge', digits: '' });
 }
 
 function indicators(draft: Draft): Indicators {

@@ -3,7 +3,8 @@
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { recordImage } from '../../firmware/device-record.ts';
-import { bootCard, step, type CardState } from '../../firmware/machine.ts';
+import type { CardState } from '../../firmware/card-state.ts';
+import { bootCard, step } from '../../firmware/machine.ts';
 import { crc32 } from '../../firmware/crc32.ts';
 import { decodeImage, MemoryImageError, slotBytes, slotOffsets, staticBytes, type Persistent } from '../../firmware/memory.ts';
 import { memoryImageBytes, powerHoldMs, type CardEffect, type CardEvent, type Key } from '../../firmware/types.ts';
