@@ -8,7 +8,7 @@ import { cardIdentity, masksTyping } from '../emulator/serial/open.ts';
 import { defaultBaudRate } from '../emulator/serial/port.ts';
 import { serveCard } from '../emulator/serial/serve.ts';
 import { traceLine } from '../emulator/serial/trace.ts';
-import { exitForEnd, openCardAndPortForCli, portLineHelp, portLineOptions, portLines, reconnectMs } from './serve-card.ts';
+import { exitForEnd, openCardAndPortForCli, portLineHelp, portLines, reconnectMs, serveCardExitHelp, serveCardOptions } from './serve-card.ts';
 import { exitOk, parseOptions, required, write, type Io } from './io.ts';
 
 const help = `usage: dsc serial --port PATH --device DEVICE.json [--baud ${defaultBaudRate}] [--json] [--trace]
@@ -38,18 +38,12 @@ example:
   frame 1  "PIN>"
   frame 2  "PIN>-"
 
-Exit codes: 0 stopped by a signal; 1 the port stayed away, or the card stopped; 2 bad arguments,
-device file (or it is in use) or port.`;
+${serveCardExitHelp}`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
-    port: { type: 'string' },
-    device: { type: 'string' },
-    baud: { type: 'string' },
+    ...serveCardOptions,
     json: { type: 'boolean' },
-    trace: { type: 'boolean' },
-    'reconnect-s': { type: 'string' },
-    ...portLineOptions,
   });
   if (values.help) {
     write(io.stdout, help);

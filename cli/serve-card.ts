@@ -15,6 +15,20 @@ export const portLineOptions = {
   rts: { type: 'string' },
 } as const;
 
+/** The options of the commands that serve a card on a port (`dsc serial`, `dsc bridge`), for parseOptions. */
+export const serveCardOptions = {
+  port: { type: 'string' },
+  device: { type: 'string' },
+  baud: { type: 'string' },
+  trace: { type: 'boolean' },
+  'reconnect-s': { type: 'string' },
+  ...portLineOptions,
+} as const;
+
+/** The last lines of their help: `exitForEnd` and the usage errors give these codes. */
+export const serveCardExitHelp = `Exit codes: 0 stopped by a signal; 1 the port stayed away, or the card stopped; 2 bad arguments,
+device file (or it is in use) or port.`;
+
 /** The help lines of those options. */
 export const portLineHelp = `  --dtr on|off     set DTR right after opening (default: as the system sets it, on)
   --rts on|off     set RTS right after opening (default: on); ESP32 boards need --dtr off --rts off`;
