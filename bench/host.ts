@@ -30,7 +30,7 @@ const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
 const pin = '1234';
 const devices = 500;
 const cyclesPerBatch = 500;
-/** Durable cycles are ~100× slower: a small batch keeps one round of the disk comparison short. */
+/** Durable cycles wait for an fsync each, far slower than in memory: a small batch keeps one round of the disk comparison short. */
 const durableCyclesPerBatch = 20;
 /** One round of the durable comparison: a few hundred fsyncs, short enough to alternate often. */
 const diskRoundMs = 80;
@@ -187,15 +187,16 @@ function bareSqliteRounds(dir: string, synchronous: Synchronous) {
   const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
   const value = Buffer.alloc(64, 2);
   const commit = db.transaction(() => insert.run(value));
-  // roundsOf's warm-up (~1,000+ commits here) takes its WAL past SQLite's default 1,000-page checkpoint, so
-  // timed commits overwrite a WAL of working size, as the verifier's do after its warm-up.
+  // roundsOf's warm-up is meant to take its WAL past SQLite's default 1,000-page checkpoint (on the development VM
+  // it does: docs/bench.md), so timed commits overwrite a WAL of working size, as the verifier's do after theirs.
   return { round: roundsOf(() => commit.immediate(), diskRoundMs), close: () => db.close() };
 }
 
 /**
  * Durable (FULL) cycles against the disk's fsync rate and a bare SQLite commit loop, in alternating rounds
- * (see `alternateRounds`): this disk's fsync rate moves by ±15% from one second to the next here, so the three
- * are measured in turn, a ratio taken inside each round, and the median printed.
+ * (see `alternateRounds`): a disk's fsync rate moves from one second to the next (by how much on the
+ * development VM: docs/bench.md), so the three are measured in turn, a ratio taken inside each round, and the
+ * median printed.
  */
 function durableVersusDisk(dir: string) {
   const disk = fsyncRounds(dir);

@@ -3,7 +3,7 @@
  * separate process answering prepared login challenges for 10 s each run, on SQLite with synchronous=NORMAL
  * and with synchronous=FULL (group commit), next to this disk's fsync rate measured just before and after;
  * then one client on FULL next to a bare one-row SQLite commit loop. Every answer must verify (errors = 0).
- * PostgreSQL has no store yet (issue 15, phase C): its row says so.
+ * PostgreSQL has no store yet (docs/service.md has the plan): its row says so.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -111,7 +111,7 @@ export async function bench(): Promise<Row[]> {
     const bare = bareCommitRate(dir);
     const single = await loadRun(dir, 'FULL', 1, loadDurationMs / 2);
     rows.push({ section, name: '1 client, SQLite FULL over HTTP', value: single.perSecond, unit: 'verifications/s', ratio: single.perSecond / bare, reference: 'bare one-row SQLite FULL commit loop', note: `target ≥ 0.8×; bare loop ${Math.round(bare)}/s; ${describe(single)}` });
-    rows.push({ section, name: 'PostgreSQL', value: Number.NaN, unit: '-', note: 'not measured: the PostgreSQL store is not built yet (issue 15 phase C; docs/service.md has the plan)' });
+    rows.push({ section, name: 'PostgreSQL', value: Number.NaN, unit: '-', note: 'not measured: the PostgreSQL store is not built yet (docs/service.md has the plan)' });
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * The progress line of a long run (`dsc conformance` on a real clock takes minutes, with silences of
- * up to 43 s inside one check): checks done of the total, the time so far, and an estimate of the
+ * more than the 30 s auto power-off inside one check): checks done of the total, the time so far, and an estimate of the
  * time left from the average time per check so far. On a terminal it is one line rewritten in place
  * every second; otherwise one line after each check.
  */

@@ -16,9 +16,9 @@ export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
 /**
  * WAL pages between automatic checkpoints (SQLite's default is 1,000). A checkpoint fsyncs the WAL and the
  * database and copies pages back, inside whichever commit crosses the mark; every 4,000 pages (4 MiB at
- * 1 KiB pages) instead of every 1,000 cuts that from ~5 µs to ~1.5 µs per commit (measured with the NORMAL
- * bench). The WAL keeps its size between checkpoints, so commits overwrite it instead of growing the file
- * (an fsync that grows a file also writes its metadata, and costs about twice as much on the bench's disk).
+ * 1 KiB pages) instead of every 1,000 cuts that cost per commit to under a third on the NORMAL bench (figures
+ * in docs/bench.md). The WAL keeps its size between checkpoints, so commits overwrite it instead of growing the
+ * file (an fsync that grows a file also writes its metadata, and costs more).
  */
 export const walAutocheckpointPages = 4_000;
 /** After a checkpoint, a WAL grown past this (a long reader held checkpoints back) is truncated to it. */
@@ -30,7 +30,7 @@ export class StoreError extends Error {
 }
 
 // Rows are read as arrays (better-sqlite3's raw mode) in this column order: building a keyed object per row
-// costs about as much again as the lookup itself (measured: 3.6 µs vs 2.2 µs for a device row).
+// costs more than half as much again as the lookup itself (measured: docs/bench.md).
 const deviceColumns = `serial, model, profile, kind, suite, check_digit, sealed_secret, sealed_pin, key_version, counter,
   last_time_step, failures, locked, not_before_ms, expires_ms, enrolled_ms`;
 type DeviceDb = [

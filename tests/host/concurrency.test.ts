@@ -112,7 +112,7 @@ describe('several verifier processes on one SQLite file', () => {
     after.close();
   });
 
-  // Attack 12 of issue 11: 1 in 24 concurrent first enrolments failed with "table devices already exists".
+  // Attack 12 (tests/host/attacks/files.test.ts): 1 in 24 concurrent first enrolments failed with "table devices already exists".
   it('concurrent first enrolments of 8 processes: every one succeeds, one database, one key', async () => {
     const work = join(dir, 'race');
     const cards = Array.from({ length: 8 }, (_, i) => {

@@ -1,5 +1,5 @@
 /**
- * Model test over every path of the verifier (issue 11): random sequences of password logins (right and
+ * Model test over every path of the verifier: random sequences of password logins (right and
  * wrong), administrator challenges, answers (right, wrong, offered under another user or for another
  * purpose), PIN changes and withdrawals (with and without a session), temporary codes (issued, right, wrong),
  * administrator unlocks and time passing, over two accounts with two devices each. After every step:

@@ -1,7 +1,7 @@
 /**
- * Import rules, each against a real SQLite host: weak secrets, CBC without a MAC, huge counters (issue 11,
- * attack 13), partial import, refusals that name the key and the field, and the misread inputs of issue 16
- * (CheckDigits="1", a contradicting ResponseFormat, a BOM, the RFC's own suite spellings).
+ * Import rules, each against a real SQLite host: weak secrets, CBC without a MAC, huge counters (attack
+ * 13), partial import, refusals that name the key and the field, and inputs other servers write that were
+ * once misread (CheckDigits="1", a contradicting ResponseFormat, a BOM, the RFC's own suite spellings).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +36,7 @@ function plainFile(keys: PskcKey[]): string {
   return writePskc(keys, { type: 'none' }, random);
 }
 
-describe('issue 11 attack 13: weak or garbage keys from PSKC', () => {
+describe('attack 13: weak or garbage keys from PSKC', () => {
   it('refuses a secret shorter than 128 bits, naming the key (RFC 4226 §4 R6)', () => {
     const { host, clock } = sqliteHost('short');
     const read = readPskc(plainFile([key({ id: 'GOOD1' }), key({ id: 'SHORT', secret: random(15) })]));

@@ -1,6 +1,7 @@
-// Attack 9 of issue 11: secrets read from `ps`. Every secret of `dsc host` can come from stdin (`-`): the real
-// binary is started with the secret options given as `-`, and while it waits on stdin its command line
-// (/proc/PID/cmdline, what `ps` shows every user) is read: no secret is in it.
+// Attack 9 on the host (the files in attacks/ number them): secrets read from `ps`. Every secret of
+// `dsc host` can come from stdin (`-`): the real binary is started with the secret options given as `-`,
+// and while it waits on stdin its command line (/proc/PID/cmdline, what `ps` shows every user) is read: no
+// secret is in it.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Attacks 4, 6, 7 and 8 of issue 11 against the real SQLite store: exhausting a card's challenges, locking
+// Attacks 4, 6, 7 and 8 on the host against the real SQLite store: exhausting a card's challenges, locking
 // out time-suite users, an answer used for another purpose, answering with a withdrawn device.
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Attacks 10, 11 and 12 of issue 11 on real files: symlinks planted at temporary names, a wrong host key,
+// Attacks 10, 11 and 12 on the host, on real files: symlinks planted at temporary names, a wrong host key,
 // odd input that crashed or corrupted (huge counters, a damaged device file, concurrent first creation, a
 // zero-length database, files left behind by a refused first command). Concurrent first creation, which
 // needs several processes, is in tests/host/concurrency.test.ts.

@@ -1,4 +1,4 @@
-// Attacks 1, 2, 3 and 5 of issue 11, each against the real SQLite store: taking over an account with a stolen
+// Attacks 1, 2, 3 and 5 on the host, each against the real SQLite store: taking over an account with a stolen
 // card, guessing temporary codes, multiplying the guess budget with devices, a second temporary code in a row.
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultLockLimit, HostError, sessionTtlMs } from '../../../host/index.ts';
