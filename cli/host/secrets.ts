@@ -6,7 +6,6 @@
  * scripts on a machine of their own, and the help says it is visible.
  */
 import { UsageError, type Io } from '../io.ts';
-import type { Values } from './command.ts';
 
 /** Stdin read for secrets is bounded: a few short lines. */
 export const secretInputBytesMax = 64 * 1024;
@@ -67,7 +66,7 @@ export class SecretReader {
    * The secret option `name`: its `-` line from stdin, a prompt, or (visible) the argument.
    * `order` lists the command's secret options in stdin order.
    */
-  async read(values: Values, name: string, order: readonly string[], label: string): Promise<string> {
+  async read(values: Readonly<Record<string, unknown>>, name: string, order: readonly string[], label: string): Promise<string> {
     const given = values[name] as string | undefined;
     if (given === '-') {
       const lines = await this.#stdinLines();
