@@ -10,6 +10,7 @@ type Section = { readonly name: string; readonly load: () => Promise<{ bench: ()
 const sections: Section[] = [
   { name: 'ocra', load: () => import('./ocra.ts') },
   { name: 'host', load: () => import('./host.ts') },
+  { name: 'key-cache', load: () => import('./key-cache.ts') },
   { name: 'service', load: () => import('./service.ts') },
   { name: 'scale', load: () => import('./scale.ts') },
   { name: 'startup', load: () => import('./startup.ts') },

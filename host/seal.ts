@@ -1,17 +1,34 @@
 /**
- * Secrets at rest: XChaCha20-Poly1305 (an AEAD from @noble/ciphers) under the host key, a fresh 24-byte random
+ * Secrets at rest: XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha) under the host key, a fresh 24-byte random
  * nonce per seal. The associated data binds each sealed blob to its row and field (`device:SERIAL:secret`), so a
  * blob copied into another row does not open. The database alone never reveals a secret.
  *
  * Sealed layout: version byte (1) ‖ nonce (24) ‖ ciphertext+tag.
+ *
+ * The AEAD is OpenSSL's ChaCha20-Poly1305 (node:crypto) behind HChaCha20 from @noble/ciphers: XChaCha20-Poly1305
+ * is, by its definition (draft §2.3), ChaCha20-Poly1305 (RFC 8439) under the subkey HChaCha20(key, nonce[0..16])
+ * with the 12-byte nonce 0x00000000 ‖ nonce[16..24]. node:crypto has no XChaCha, and a verifier opens two blobs
+ * on every key-cache miss: @noble's pure-JS Poly1305 made those two opens most of a miss's CPU (docs/bench.md).
+ * The bytes are the same as @noble's `xchacha20poly1305` (which sealed every database before), so old databases
+ * open and new ones open with it; tests/host/seal.test.ts holds the two to each other. The card keeps @noble
+ * (firmware/seal.ts): the firmware is pure.
  */
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { hchacha } from '@noble/ciphers/chacha.js';
 import { assertBytes } from '../firmware/assert.ts';
 
 export const hostKeyBytes = 32;
 export const nonceBytes = 24;
+export const tagBytes = 16;
 const sealVersion = 1;
+/** HChaCha20 takes the first 16 nonce bytes; the last 8 become the IETF nonce after 4 zero bytes. */
+const hchachaNonceBytes = 16;
+const ietfNonceBytes = 12;
+const aead = 'chacha20-poly1305';
+const tagOptions = { authTagLength: tagBytes };
+
+/** ChaCha's constant "expand 32-byte k", as the words of its bytes (the view HChaCha20 reads, as @noble's XChaCha passes it). */
+const sigmaWords = new Uint32Array(Uint8Array.from('expand 32-byte k', (c) => c.charCodeAt(0)).buffer);
 
 /** A sealed blob that does not open: wrong host key, or the database was tampered with. */
 export class SealError extends Error {
@@ -25,6 +42,31 @@ export interface Sealer {
 }
 
 /**
+ * The two halves of an XChaCha20 nonce as ChaCha20-Poly1305 takes them: the subkey HChaCha20(key, nonce[0..16])
+ * and the IETF nonce 0 ‖ nonce[16..24], written into one sealer's scratch buffers (reused: a miss of the key
+ * cache opens two blobs, and fresh buffers for each were a good part of its cost; the caller wipes the subkey).
+ */
+class XNonce {
+  readonly #keyWords: Uint32Array;
+  readonly #prefixWords = new Uint32Array(hchachaNonceBytes / 4);
+  readonly #prefix = new Uint8Array(this.#prefixWords.buffer);
+  readonly #subkeyWords = new Uint32Array(hostKeyBytes / 4);
+  readonly subkey = new Uint8Array(this.#subkeyWords.buffer);
+  readonly ietfNonce = new Uint8Array(ietfNonceBytes);
+
+  constructor(hostKey: Uint8Array) {
+    this.#keyWords = new Uint32Array(hostKey.slice().buffer);
+  }
+
+  /** Derive `subkey` and `ietfNonce` from a 24-byte nonce (at any offset: it is copied into aligned words). */
+  derive(nonce: Uint8Array): void {
+    this.#prefix.set(nonce.subarray(0, hchachaNonceBytes));
+    hchacha(sigmaWords, this.#keyWords, this.#prefixWords, this.#subkeyWords);
+    this.ietfNonce.set(nonce.subarray(hchachaNonceBytes), ietfNonceBytes - (nonceBytes - hchachaNonceBytes));
+  }
+}
+
+/**
  * @example
  * const s = sealer(hostKey, (n) => crypto.getRandomValues(new Uint8Array(n)));
  * const blob = s.seal('device:123:secret', secret);
@@ -32,25 +74,45 @@ export interface Sealer {
  */
 export function sealer(hostKey: Uint8Array, random: (bytes: number) => Uint8Array): Sealer {
   assertBytes('hostKey', hostKey, hostKeyBytes);
-  const key = hostKey.slice();
+  const x = new XNonce(hostKey);
   return {
     seal(context, plaintext) {
       const nonce = random(nonceBytes);
-      const body = xchacha20poly1305(key, nonce, utf8ToBytes(context)).encrypt(plaintext);
-      const out = new Uint8Array(1 + nonceBytes + body.length);
-      out[0] = sealVersion;
-      out.set(nonce, 1);
-      out.set(body, 1 + nonceBytes);
-      return out;
+      assertBytes('nonce', nonce, nonceBytes);
+      x.derive(nonce);
+      try {
+        const cipher = createCipheriv(aead, x.subkey, x.ietfNonce, tagOptions);
+        cipher.setAAD(Buffer.from(context, 'utf8'), { plaintextLength: plaintext.length });
+        const out = new Uint8Array(1 + nonceBytes + plaintext.length + tagBytes);
+        out[0] = sealVersion;
+        out.set(nonce, 1);
+        out.set(cipher.update(plaintext), 1 + nonceBytes);
+        cipher.final();
+        out.set(cipher.getAuthTag(), 1 + nonceBytes + plaintext.length);
+        return out;
+      } finally {
+        x.subkey.fill(0);
+      }
     },
     open(context, sealed) {
-      if (sealed.length < 1 + nonceBytes + 16 || sealed[0] !== sealVersion) {
+      if (sealed.length < 1 + nonceBytes + tagBytes || sealed[0] !== sealVersion) {
         throw new SealError(`sealed ${context} is malformed (${sealed.length} bytes)`);
       }
+      x.derive(sealed.subarray(1, 1 + nonceBytes));
+      const body = sealed.subarray(1 + nonceBytes, sealed.length - tagBytes);
+      let plaintext: Uint8Array | undefined;
       try {
-        return xchacha20poly1305(key, sealed.subarray(1, 1 + nonceBytes), utf8ToBytes(context)).decrypt(sealed.subarray(1 + nonceBytes));
+        const decipher = createDecipheriv(aead, x.subkey, x.ietfNonce, tagOptions);
+        decipher.setAAD(Buffer.from(context, 'utf8'), { plaintextLength: body.length });
+        decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes));
+        plaintext = decipher.update(body);
+        decipher.final(); // throws when the tag does not match: the plaintext above is then wiped, never returned
+        return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length);
       } catch {
+        plaintext?.fill(0);
         throw new SealError(`sealed ${context} does not open: wrong host key (DSC_HOST_KEY / key file) or a tampered database`);
+      } finally {
+        x.subkey.fill(0);
       }
     },
   };

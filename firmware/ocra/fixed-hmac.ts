@@ -110,22 +110,21 @@ function paddedBytes(hash: HashName, messageBytes: number): number {
 }
 
 /**
- * Whole blocks for a message of `messageBytes` that follows `prefixBytes` already hashed, with the padding
- * written: 0x80 right after the message, the total bit length big-endian in the last 8 bytes (the
- * higher bytes of SHA-512's 16-byte length stay zero: no message here comes near 2^64 bits).
+ * Write the padding of a message of `messageBytes` that follows `prefixBytes` already hashed into `buffer` (its
+ * whole blocks, `paddedBytes` long, zero past the message): 0x80 right after the message, the total bit length
+ * big-endian in the last 8 bytes (the higher bytes of SHA-512's 16-byte length stay zero: no message here comes
+ * near 2^64 bits).
  */
-function paddedBuffer(hash: HashName, prefixBytes: number, messageBytes: number): Uint8Array {
-  const buffer = new Uint8Array(paddedBytes(hash, messageBytes));
+function writePadding(buffer: Uint8Array, prefixBytes: number, messageBytes: number): void {
   buffer[messageBytes] = 0x80;
   const bits = (prefixBytes + messageBytes) * 8;
-  const view = new DataView(buffer.buffer);
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
   view.setUint32(buffer.length - 8, Math.floor(bits / 2 ** 32));
   view.setUint32(buffer.length - 4, bits >>> 0);
-  return buffer;
 }
 
-function writeWords(words: readonly number[], view: DataView, count: number): void {
-  for (let i = 0; i < count; i++) view.setUint32(4 * i, words[i]!);
+function writeWords(words: readonly number[], view: DataView, offset: number, count: number): void {
+  for (let i = 0; i < count; i++) view.setUint32(offset + 4 * i, words[i]!);
 }
 
 export interface FixedLengthHmac {
@@ -209,40 +208,46 @@ function onNobleHmac(hash: HashName, key: Uint8Array, messageBytes: number): Fix
 function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
   const block = blockBytes[hash];
   const digest = digestBytes[hash];
+  // A verifier prepares a key on every miss of its key cache, so preparing allocates little: one core does all
+  // the hashing of this key (the long key, both keyed states, then every response), starting again from SHA's
+  // initial value by loading it, and the key block and both padded messages share one buffer.
+  const core = cores[hash]();
+  const initial = core.words();
+  const innerLength = paddedBytes(hash, messageBytes);
+  const memory = new Uint8Array(block + innerLength + paddedBytes(hash, digest));
+  const view = new DataView(memory.buffer);
+  const padded = memory.subarray(0, block);
+  const innerAt = block;
+  const innerBuffer = memory.subarray(innerAt, innerAt + innerLength);
+  const outerAt = innerAt + innerLength;
+  const outerBuffer = memory.subarray(outerAt);
+  writePadding(innerBuffer, block, messageBytes);
+  writePadding(outerBuffer, block, digest);
   // RFC 2104 §2: a key longer than a block is hashed first; the key is then zero-padded to one block.
-  const padded = new Uint8Array(block);
   if (key.length > block) {
-    const long = paddedBuffer(hash, 0, key.length);
+    const long = new Uint8Array(paddedBytes(hash, key.length));
     long.set(key);
-    const view = new DataView(long.buffer);
-    const keyHash = cores[hash]();
-    for (let at = 0; at < long.length; at += block) keyHash.block(view, at);
-    writeWords(keyHash.words(), new DataView(padded.buffer), digest / 4);
-    keyHash.wipe();
+    writePadding(long, 0, key.length);
+    const longView = new DataView(long.buffer);
+    for (let at = 0; at < long.length; at += block) core.block(longView, at);
+    writeWords(core.words(), view, 0, digest / 4);
     long.fill(0);
   } else {
     padded.set(key);
   }
-  const paddedView = new DataView(padded.buffer);
   const keyedState = (pad: number): number[] => {
-    const fresh = cores[hash]();
+    core.load(initial);
     for (let i = 0; i < block; i++) padded[i]! ^= pad;
-    fresh.block(paddedView, 0);
+    core.block(view, 0);
     for (let i = 0; i < block; i++) padded[i]! ^= pad;
-    const words = fresh.words();
-    fresh.wipe();
-    return words;
+    return core.words();
   };
   const inner = keyedState(ipad);
   const outer = keyedState(opad);
   padded.fill(0);
+  core.load(initial);
+  core.clean(); // the schedule of the last block holds the keyed pad
 
-  const innerBuffer = paddedBuffer(hash, block, messageBytes);
-  const innerView = new DataView(innerBuffer.buffer);
-  const outerBuffer = paddedBuffer(hash, block, digest);
-  const outerView = new DataView(outerBuffer.buffer);
-  const innerLength = innerBuffer.length;
-  const core = cores[hash]();
   let destroyed = false;
 
   return {
@@ -251,10 +256,10 @@ function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): F
       if (destroyed) throw new Error('HMAC used after destroy()');
       if (out.length !== digest) throw new RangeError(`"out" expected ${digest} bytes, got ${out.length}`);
       core.load(inner);
-      for (let at = 0; at < innerLength; at += block) core.block(innerView, at);
-      writeWords(core.words(), outerView, digest / 4);
+      for (let at = innerAt; at < outerAt; at += block) core.block(view, at);
+      writeWords(core.words(), view, outerAt, digest / 4);
       core.load(outer);
-      core.block(outerView, 0);
+      core.block(view, outerAt);
       const words = core.words();
       core.clean(); // the schedule of the outer block holds the inner digest: wiped after use, as noble's digestInto does
       for (let i = 0; i < digest / 4; i++) {
@@ -269,8 +274,7 @@ function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): F
       destroyed = true;
       inner.fill(0);
       outer.fill(0);
-      innerBuffer.fill(0);
-      outerBuffer.fill(0);
+      memory.fill(0);
       core.wipe();
     },
   };

@@ -1,0 +1,129 @@
+/**
+ * What a miss of the verifier's key cache costs, in CPU time, next to a hit measured in the same run
+ * (alternating rounds, bench/harness.ts). A miss opens the sealed secret and the sealed PIN, hashes the PIN and
+ * prepares the OCRA key (host/match.ts, `MaterialCache`); the issue's target is ≤ 30 µs of CPU for it.
+ *  - the cache alone: `MaterialCache.of` on rows it never holds (a bound of one, each call evicting the last)
+ *    against rows it does;
+ *  - a whole verification on SQLite (WAL, synchronous=NORMAL) whose device's key is not cached (more devices
+ *    than `materialCacheEntriesMax`, taken in a ring, so each comes back after it was evicted) against one whose
+ *    key is. The difference of the two is what a cache miss adds to a login.
+ * CPU time (process.cpuUsage) rather than wall time: a verifier's cores are what a miss uses up, and on a
+ * shared machine the wall clock also counts other processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ocra } from '../firmware/ocra/index.ts';
+import { openHost } from '../host/index.ts';
+import { MaterialCache, materialCacheEntriesMax } from '../host/match.ts';
+import { pinContext, sealer, secretContext } from '../host/seal.ts';
+import { openSqliteStore } from '../host/sqlite-store.ts';
+import type { DeviceRow } from '../host/store.ts';
+import { alternateRounds, type Row } from './harness.ts';
+
+const section = 'key-cache';
+const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
+const pin = '2580';
+/** Devices whose keys stay cached in the warm rounds (far fewer than the cache holds). */
+const warmDevices = 500;
+/** Devices of the cold ring: more than the cache holds, so a device is evicted before its turn comes again. */
+const coldDevices = materialCacheEntriesMax + 1_000;
+/** Verifications per round (each subject), and calls of the cache per round. */
+const verificationsPerRound = 100;
+const cacheCallsPerRound = 2_000;
+/** Rows the cache-only comparison cycles through. */
+const cacheRows = 1_000;
+const enrolBatch = 1_000;
+
+function secretOf(i: number): Uint8Array {
+  const s = new Uint8Array(20);
+  new DataView(s.buffer).setUint32(0, i + 1);
+  return s;
+}
+
+/** CPU microseconds spent in `fn`, this process's threads together. */
+function cpuMicros(fn: () => void): number {
+  const start = process.cpuUsage();
+  fn();
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+/** The cache alone: misses (a bound of one, rows in a ring) against hits (every row held). */
+function cacheRates() {
+  const seal = sealer(randomBytes(32), (n) => randomBytes(n));
+  const rows: DeviceRow[] = Array.from({ length: cacheRows }, (_, i) => {
+    const serial = String(70_000_000 + i);
+    return {
+      serial, model: 'DSC+', profile: 'dscplus', kind: 'dscplus', suite, checkDigit: false,
+      sealedSecret: seal.seal(secretContext(serial), secretOf(i)), sealedPin: seal.seal(pinContext(serial), new TextEncoder().encode(pin)),
+      keyVersion: 1, counter: 0, lastTimeStep: -1, failures: 0, locked: false, notBeforeMs: 0, expiresMs: null, enrolledMs: 0,
+    };
+  });
+  const cold = new MaterialCache(seal, 1);
+  const warm = new MaterialCache(seal, cacheRows);
+  let next = 0;
+  const round = (cache: MaterialCache) => () => {
+    const micros = cpuMicros(() => {
+      for (let k = 0; k < cacheCallsPerRound; k++) cache.of(rows[(next = (next + 1) % cacheRows)]!);
+    });
+    return (cacheCallsPerRound / micros) * 1e6;
+  };
+  for (let k = 0; k < 3; k++) (round(warm)(), round(cold)()); // warm-up: the JIT, and every row into `warm`
+  const result = alternateRounds([round(cold), round(warm)]);
+  cold.clear();
+  warm.clear();
+  return result;
+}
+
+/** Whole verifications on SQLite: devices of the cold ring against the warm ones. */
+function verificationRates(dir: string) {
+  const store = openSqliteStore(join(dir, 'key-cache.sqlite'), { synchronous: 'NORMAL' });
+  const host = openHost({ store, hostKey: new Uint8Array(randomBytes(32)), issueLimits: { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
+  try {
+    const devices = warmDevices + coldDevices;
+    for (let from = 0; from < devices; from += enrolBatch) {
+      host.enrollKeys(Array.from({ length: Math.min(enrolBatch, devices - from) }, (_, k) => {
+        const i = from + k;
+        return { user: `u${i}`, serial: String(80_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin };
+      }));
+    }
+    let warmNext = 0;
+    let coldNext = 0;
+    const round = (nextDevice: () => number) => () => {
+      const answers = Array.from({ length: verificationsPerRound }, () => {
+        const i = nextDevice();
+        const { challenge } = host.challenge({ user: `u${i}` });
+        return { user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const };
+      });
+      const micros = cpuMicros(() => {
+        for (const answer of answers) if (!host.verify(answer).ok) throw new Error(`key-cache bench: the login of ${answer.user} was refused`);
+      });
+      return (verificationsPerRound / micros) * 1e6;
+    };
+    const warm = round(() => (warmNext = (warmNext + 1) % warmDevices));
+    const cold = round(() => warmDevices + (coldNext = (coldNext + 1) % coldDevices));
+    for (let k = 0; k < warmDevices / verificationsPerRound; k++) warm(); // every warm key cached
+    return alternateRounds([cold, warm]);
+  } finally {
+    host.close();
+  }
+}
+
+export async function bench(): Promise<Row[]> {
+  const cache = cacheRates();
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-key-cache-'));
+  try {
+    const verify = verificationRates(dir);
+    const [missMicros, hitMicros] = cache.rates.map((rate) => 1e6 / rate) as [number, number];
+    const [coldMicros, warmMicros] = verify.rates.map((rate) => 1e6 / rate) as [number, number];
+    return [
+      { section, name: 'key-cache miss: open secret and PIN, prepare the key (CPU)', value: missMicros, unit: 'µs', ratio: cache.ratiosToFirst[1]!, reference: 'a hit, same rounds', note: `target ≤ 30 µs; a hit ${hitMicros.toFixed(2)} µs` },
+      { section, name: 'cold verification on SQLite, key not cached (CPU)', value: coldMicros, unit: 'µs', ratio: verify.ratiosToFirst[1]!, reference: 'a warm one, same rounds', note: `${(coldMicros - warmMicros).toFixed(1)} µs more than a warm one; ${coldDevices.toLocaleString('en-US')} devices in the cold ring, cache ≤ ${materialCacheEntriesMax.toLocaleString('en-US')}` },
+      { section, name: 'warm verification on SQLite, key cached (CPU)', value: warmMicros, unit: 'µs', note: `${warmDevices} devices` },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
