@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startDsc } from './support/spawn.ts';
@@ -32,7 +32,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () 
 
   it('answers a tester as a card: hello, acked keys, and a response the secret confirms', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '2580', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual']);
     try {
       await bridge.waitFor(/answering on/);
@@ -60,11 +60,11 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () 
     }
   });
 
-  it('refuses a port that cannot be opened, naming it, with exit 2 and the device file untouched', () => {
+  it('refuses a port that cannot be opened, naming it, with exit 2 and the device file untouched', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--out', device])).status).toBe(0);
     const before = readFileSync(device, 'utf8');
-    const result = runDsc(['bridge', '--port', join(dir, 'no-such-port'), '--device', device]);
+    const result = await runDscInProcess(['bridge', '--port', join(dir, 'no-such-port'), '--device', device]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(`cannot open serial port "${join(dir, 'no-such-port')}"`);
     expect(readFileSync(device, 'utf8')).toBe(before);
@@ -84,8 +84,8 @@ describe('dsc bridge arguments', () => {
     [['--port', '/dev/null', '--device', 'x.json', '--rts', '1'], /--rts expected on or off, got "1"/],
     [['--port', '/dev/null', '--device', 'x.json', '--reconnect-s', 'soon'], /--reconnect-s expected a non-negative integer, got "soon"/],
     [['--port', '/dev/null', '--device', 'x.json', '--reconnect-s', '99999'], /--reconnect-s expected at most 3600, got 99999/],
-  ])('dsc bridge %j exits 2 with a clear message', (args, message) => {
-    const result = runDsc(['bridge', ...args]);
+  ])('dsc bridge %j exits 2 with a clear message', async (args, message) => {
+    const result = await runDscInProcess(['bridge', ...args]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
   });

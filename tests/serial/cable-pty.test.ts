@@ -14,7 +14,7 @@ import type { LinkEvent } from '../../emulator/serial/link.ts';
 import { protocolVersion } from '../../emulator/serial/messages.ts';
 import { PanelLink, withTimeout } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startDsc, startTimeoutMs } from './support/spawn.ts';
 
@@ -40,11 +40,11 @@ describe.skipIf(ptySkipReason !== null)('cables that come and go', () => {
   let device: string;
   let links: { a: string; b: string };
   let pair: PtyPair | undefined;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dsc-cable-'));
     device = join(dir, 'card.json');
     links = { a: join(dir, 'port-a'), b: join(dir, 'port-b') };
-    expect(runDsc(['provision', '--pin', '2580', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
   });
   afterEach(async () => {
     await pair?.close();

@@ -5,7 +5,7 @@
  * that reproduces it. The seed is this run's (printed; FC_SEED replays it).
  */
 import { describe, expect, it } from 'vitest';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { propertyParams } from '../support/seed.ts';
 import { ptySkipReason } from './support/socat.ts';
 import { exploreRunTimeoutMs, exploreRuns } from './support/explore-run.ts';
@@ -84,8 +84,8 @@ describe('dsc conformance --explore arguments', () => {
     [['--seed=-3'], /--seed expected a non-negative integer, got "-3"/],
     [['--path', '1:2'], /--path needs the --seed it was printed with/],
     [['--seed', '1', '--path', '1;rm'], /--path expected numbers joined by ":"/],
-  ])('dsc conformance --explore %j exits 2 with a clear message', (args, message) => {
-    const result = runDsc(['conformance', '--port', '/dev/null', '--device', 'x.json', '--explore', ...args]);
+  ])('dsc conformance --explore %j exits 2 with a clear message', async (args, message) => {
+    const result = await runDscInProcess(['conformance', '--port', '/dev/null', '--device', 'x.json', '--explore', ...args]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
   });

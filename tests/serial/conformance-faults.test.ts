@@ -3,7 +3,7 @@
  * option): it exits 1 and names what broke. Plus its own bad arguments (exit 2).
  */
 import { describe, expect, it } from 'vitest';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { conformanceRun } from './support/conformance-run.ts';
 import { ptySkipReason } from './support/socat.ts';
 
@@ -41,8 +41,8 @@ describe('dsc conformance arguments', () => {
     [['--port', '/dev/null', '--device', 'x.json', '--pin', '12a4'], /--pin expected 4 digits, got a character that is not a digit/],
     [['--port', '/dev/null', '--device', 'x.json', '--responses', 'many'], /--responses expected a non-negative integer, got "many"/],
     [['--port', '/dev/null', '--device', 'x.json', '--baud', '0'], /--baud expected one of/],
-  ])('dsc conformance %j exits 2 with a clear message', (args, message) => {
-    const result = runDsc(['conformance', ...args]);
+  ])('dsc conformance %j exits 2 with a clear message', async (args, message) => {
+    const result = await runDscInProcess(['conformance', ...args]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
   });

@@ -1,6 +1,8 @@
 /**
  * `dsc conformance` against `dsc bridge` over a real pty pair passes for both device profiles: every
  * check runs (responses verified with the OCRA engine on the device file's secret) and none fails.
+ * The bridge is always the real binary; the tester is too for the dscplus card, and runs in-process
+ * (`main(argv, io)`, the same code over the same pty) for the others.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,8 +19,8 @@ function summary(stdout: string): { passed: number; failed: number; skipped: num
 }
 
 describe.skipIf(ptySkipReason !== null)('dsc conformance against dsc bridge', () => {
-  it('passes for a dscplus card', async () => {
-    const run = await conformanceRun(['--pin', '2580']);
+  it('passes for a dscplus card (dsc conformance as its own process)', async () => {
+    const run = await conformanceRun(['--pin', '2580'], [], undefined, 'process');
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const { passed, failed } = summary(run.stdout);
     expect(failed).toBe(0);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startDsc } from './support/spawn.ts';
 
@@ -24,7 +24,7 @@ describe.skipIf(ptySkipReason !== null)('dsc conformance, interrupted', () => {
 
   it('shows progress, and on Ctrl-C prints the summary, leaves the card off and exits 130', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--profile', 'digipass', '--pin', '2580', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--profile', 'digipass', '--pin', '2580', '--out', device])).status).toBe(0);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'real', '--trace']);
     try {
       await bridge.waitFor(/answering on/);

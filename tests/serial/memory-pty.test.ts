@@ -11,7 +11,7 @@ import { encodeLine } from '../../emulator/serial/codec.ts';
 import { junkRepliesPerSecondMax, protocolVersion, sendQueueBytesMax, sendQueuePauseBytes } from '../../emulator/serial/messages.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { seed } from '../support/seed.ts';
 import { deafPeer, flood, peakWhile, python, residentBytes } from './support/flood.ts';
 import { inCi, ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
@@ -29,7 +29,7 @@ describe.skipIf(ptySkipReason !== null)('a bounded link (dsc bridge over a pty)'
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dsc-memory-'));
     device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '2580', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
     pair = await ptyPair();
   });
   afterEach(async () => {

@@ -2,7 +2,8 @@
  * One owner per device file, with real processes on real pseudo-terminals: a second command waits,
  * then is refused by the holder's process id; counters are never reused, whatever races; a file changed
  * behind a holder's back is never overwritten with the holder's stale card; a lock left by a killed
- * process is taken over.
+ * process is taken over. The commands that race or hold are real processes; setting a card up and reading
+ * it back afterwards run in-process (the same code, without a process start).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { dscPath, runDsc } from '../support/cli.ts';
+import { dscPath, runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { alive, lockHolderPid, runDscAsync, until } from './support/processes.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
@@ -35,7 +36,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dsc-owner-'));
     device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--suite', suite, '--seed', seedHex, '--pin', pin, '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--suite', suite, '--seed', seedHex, '--pin', pin, '--out', device])).status).toBe(0);
     pair = await ptyPair();
   });
   afterEach(async () => {
@@ -49,7 +50,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
     const responses = results.map((result) => result.stdout.trim()).sort();
     expect(responses).toEqual(Array.from({ length: 8 }, (_, counter) => responseAt(counter)).sort());
     // The next one goes on from counter 8: every one of the 8 was written back.
-    expect(runDsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]).stdout.trim()).toBe(responseAt(8));
+    expect((await runDscInProcess(['respond', '--device', device, '--pin', pin, '--challenge', challenge])).stdout.trim()).toBe(responseAt(8));
     expect(existsSync(`${device}.lock`)).toBe(false);
   });
 
@@ -77,7 +78,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
     }
     expect(bridge.stderr).toMatch(/stopped by SIGTERM/);
     expect(existsSync(`${device}.lock`)).toBe(false);
-    expect(runDsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]).stdout.trim()).toBe(responseAt(1));
+    expect((await runDscInProcess(['respond', '--device', device, '--pin', pin, '--challenge', challenge])).stdout.trim()).toBe(responseAt(1));
   });
 
   it('provision --force while a bridge holds the card is refused, and the card is not replaced', async () => {
@@ -100,7 +101,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
       await bridge.waitFor(/answering on/);
       // Somebody replaces the file without asking (not through dsc, so no lock stops them).
       const other = join(dir, 'other.json');
-      expect(runDsc(['provision', '--pin', '3907', '--out', other]).status).toBe(0);
+      expect((await runDscInProcess(['provision', '--pin', '3907', '--out', other])).status).toBe(0);
       const replacement = readFileSync(other, 'utf8');
       writeFileSync(device, replacement);
       const port = await openPort(pair.b, 115_200);
@@ -128,7 +129,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
     await bridge.exited();
     expect(alive(pid)).toBe(false);
     expect(lockHolderPid(device)).toBe(pid); // left behind
-    const result = runDsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]);
+    const result = await runDscInProcess(['respond', '--device', device, '--pin', pin, '--challenge', challenge]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(responseAt(0));
     expect(existsSync(`${device}.lock`)).toBe(false);
@@ -148,7 +149,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
       expect(refused.stderr).toContain(`in use by process ${holder} (dsc emulate)`);
       spawnSync('tmux', ['-S', socket, 'send-keys', '-t', session, 'q']);
       await until(() => lockHolderPid(device) === null, startTimeoutMs, 'the emulator lets go of the card');
-      const result = runDsc(['respond', '--device', device, '--pin', pin, '--challenge', challenge]);
+      const result = await runDscInProcess(['respond', '--device', device, '--pin', pin, '--challenge', challenge]);
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout.trim()).toBe(responseAt(0));
     } finally {

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listPorts } from '../../cli/ports.ts';
 import { listSysfsPorts } from '../../emulator/serial/sysfs-ports.ts';
 import type { Io } from '../../cli/io.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDsc, runDscInProcess } from '../support/cli.ts';
 
 const udevDatabase = `P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB0/tty/ttyUSB0
 N: ttyUSB0
@@ -119,8 +119,8 @@ describe('listPorts on serialport mock binding', () => {
     expect(one.out()).toMatch(/^\/dev\/ROBOT {2}Acme {2}vendor 1234 {2}product 5678 {2}serial \d+\n$/);
   });
 
-  it('rejects an unknown option with exit 2', () => {
-    const result = runDsc(['ports', '--all']);
+  it('rejects an unknown option with exit 2', async () => {
+    const result = await runDscInProcess(['ports', '--all']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/Unknown option '--all'/);
   });

@@ -12,7 +12,7 @@ import { powerHoldMs } from '../../firmware/types.ts';
 import type { LinkEvent } from '../../emulator/serial/link.ts';
 import { PanelLink, withTimeout } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startDsc } from './support/spawn.ts';
@@ -34,7 +34,7 @@ describe.skipIf(ptySkipReason !== null)('dsc serial with a scripted keypad/displ
 
   it('greets the board, takes its keys and sends it the frames, the response included', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '4711', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '4711', '--out', device])).status).toBe(0);
     const record = parseDeviceRecord(JSON.parse(readFileSync(device, 'utf8')));
     // The board is up before the PC: it listens first, and the card must greet it.
     const port = await openPort(pair.b, 115_200);
@@ -80,8 +80,8 @@ describe('dsc serial arguments', () => {
     [['--device', 'x.json'], /--port is required/],
     [['--port', '/dev/null', '--device', 'x.json', '--baud', '115201'], /--baud expected one of .*got "115201"/],
     [['--port', '/dev/null', '--device', '/nonexistent/card.json'], /device file "\/nonexistent\/card.json" does not exist/],
-  ])('dsc serial %j exits 2 with a clear message', (args, message) => {
-    const result = runDsc(['serial', ...args]);
+  ])('dsc serial %j exits 2 with a clear message', async (args, message) => {
+    const result = await runDscInProcess(['serial', ...args]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(message);
   });

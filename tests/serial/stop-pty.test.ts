@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { repoRoot, runDsc } from '../support/cli.ts';
+import { repoRoot, runDscInProcess } from '../support/cli.ts';
 import { alive, until } from './support/processes.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startTimeoutMs } from './support/spawn.ts';
@@ -40,7 +40,7 @@ describe.skipIf(ptySkipReason !== null || !npxWorks)('npx dsc bridge … & then 
 
   it('stops the bridge itself (not just npm), and frees the port and the device file', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '2580', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
     const before = readFileSync(device, 'utf8');
     // The script a tester writes. It waits (bounded) until the bridge holds the card, then kills $!.
     const script = `

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
 import { startDsc } from './support/spawn.ts';
 
@@ -29,7 +29,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge --trace', () => {
 
   it('hides the PIN digits (digipass: PIN and new PIN), shows the challenge digits', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--profile', 'digipass', '--pin', pin, '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--profile', 'digipass', '--pin', pin, '--out', device])).status).toBe(0);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual', '--trace']);
     try {
       await bridge.waitFor(/answering on/);

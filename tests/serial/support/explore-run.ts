@@ -1,12 +1,14 @@
 /**
  * `dsc conformance --explore` as a user runs it: a socat pty pair, `dsc bridge` (the real CLI, any
- * --fault) on one end and the explorer (the real CLI) on the other, run once or more against the same card.
+ * --fault) on one end and the explorer on the other (in this process through `main(argv, io)` unless
+ * `tester` is 'process'), run once or more against the same card.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runDsc, type CliResult } from '../../support/cli.ts';
+import { runDscInProcess, type CliResult } from '../../support/cli.ts';
+import { runTester, type Tester } from './conformance-run.ts';
 import { ptyPair } from './socat.ts';
 import { startDsc } from './spawn.ts';
 
@@ -22,18 +24,19 @@ export async function exploreRuns(
   bridgeArgs: string[],
   runs: ((previous: CliResult[]) => string[])[],
   clock: 'virtual' | 'real' = 'virtual',
+  tester: Tester = 'in-process',
 ): Promise<{ results: CliResult[]; port: string; device: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-explore-'));
   const pair = await ptyPair();
   try {
     const device = join(dir, 'card.json');
-    const provisioned = runDsc(['provision', ...provisionArgs, '--out', device]);
+    const provisioned = await runDscInProcess(['provision', ...provisionArgs, '--out', device]);
     expect(provisioned.status, provisioned.stderr).toBe(0);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', clock, ...bridgeArgs]);
     const results: CliResult[] = [];
     try {
       await bridge.waitFor(/answering on/);
-      for (const args of runs) results.push(runDsc(['conformance', '--port', pair.b, '--device', device, ...args(results)], { timeout: exploreRunTimeoutMs }));
+      for (const args of runs) results.push(await runTester(tester, ['conformance', '--port', pair.b, '--device', device, ...args(results)], exploreRunTimeoutMs));
     } finally {
       await bridge.stop();
     }
