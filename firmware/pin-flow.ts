@@ -5,7 +5,8 @@
  */
 import { type Draft, firstScreen, message, save, unsealSecret } from './card-state.ts';
 import { isWeakPin } from './pin.ts';
-import { equalBytesConstantTime, equalDigitsConstantTime, pinCheckValue } from './seal.ts';
+import { equalBytes, equalStrings } from './compare.ts';
+import { pinCheckValue } from './seal.ts';
 import { messageTexts, type Screen } from './screens.ts';
 import { unlockCode } from './unlock.ts';
 import { entropyBytes, lockCodeDigits, pinDigits, unlockCodeDigits, unlockTriesMax, wrongPinsMax } from './types.ts';
@@ -25,7 +26,7 @@ export function submitPin(draft: Draft, digits: string, entropy: Uint8Array | un
   const tries = draft.memory.wrongPins + 1;
   save(draft, { wrongPins: tries }, 'wrong-PIN counter before check');
   const check = pinCheckValue(draft.deviceKey, draft.part.serial, digits);
-  const right = equalBytesConstantTime(check, draft.memory.pinCheck);
+  const right = equalBytes(check, draft.memory.pinCheck);
   check.fill(0);
   if (right) {
     save(draft, { wrongPins: 0 }, 'PIN accepted');
@@ -56,7 +57,7 @@ export function submitUnlock(draft: Draft, digits: string): void {
   const secret = unsealSecret(draft);
   let right: boolean;
   try {
-    right = equalDigitsConstantTime(unlockCode(secret, String(draft.memory.lockCode).padStart(lockCodeDigits, '0')), digits);
+    right = equalStrings(unlockCode(secret, String(draft.memory.lockCode).padStart(lockCodeDigits, '0')), digits);
   } finally {
     secret.fill(0);
   }
@@ -82,7 +83,7 @@ export function submitNewPin(draft: Draft, screen: Extract<Screen, { type: 'newP
 /** OK at PIN CONF: the same PIN twice sets it; otherwise back to NEW PIN. */
 export function submitConfirmPin(draft: Draft, screen: Extract<Screen, { type: 'confirmPin' }>): void {
   if (screen.digits.length < pinDigits) return message(draft, 'tooFew', messageTexts.tooFew, { ...screen, digits: '' });
-  if (!equalDigitsConstantTime(screen.digits, screen.first)) {
+  if (!equalStrings(screen.digits, screen.first)) {
     return message(draft, 'pinMismatch', messageTexts.pinMismatch, { type: 'newPin', digits: '', forced: screen.forced });
   }
   const pinCheck = pinCheckValue(draft.deviceKey, draft.part.serial, screen.digits);

@@ -43,7 +43,7 @@ const pinCheckLabel = 'dscplus-pin-check:';
  * The digipass PIN check value: HMAC-SHA256(deviceKey, label ‖ serial ‖ PIN), first 8 bytes.
  * Keyed, so the 10,000 possible PINs cannot be tried offline against a copied image.
  * @example
- * equalBytesConstantTime(pinCheckValue(deviceKey, 12345678, '2580'), stored)
+ * equalBytes(pinCheckValue(deviceKey, 12345678, '2580'), stored) // firmware/compare.ts
  */
 export function pinCheckValue(deviceKey: Uint8Array, serial: number, pin: string): Uint8Array {
   assertBytes('deviceKey', deviceKey, deviceKeyBytes);
@@ -51,28 +51,4 @@ export function pinCheckValue(deviceKey: Uint8Array, serial: number, pin: string
   const out = mac.slice(0, pinCheckBytes);
   mac.fill(0);
   return out;
-}
-
-/**
- * Constant-time equality of two byte arrays (time depends only on the lengths).
- * @example
- * equalBytesConstantTime(Uint8Array.of(1, 2), Uint8Array.of(1, 2)) // true
- */
-export function equalBytesConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-/**
- * Constant-time equality of two digit strings of the same length.
- * @example
- * equalDigitsConstantTime('12345678', typed) // false unless equal
- */
-export function equalDigitsConstantTime(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

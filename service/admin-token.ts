@@ -1,10 +1,11 @@
 /**
  * The administrator's token: read from a file (mode 0600, like the host key) or the environment, never from
- * the command line (argv is visible to every user in `ps`). Compared in constant time: both sides are hashed
- * with SHA-256 first, so neither the length nor a common prefix shows in the time taken.
+ * the command line (argv is visible to every user in `ps`). Compared in constant time (firmware/compare.ts): both
+ * sides are hashed with SHA-256 first, so neither the length nor a common prefix shows in the time taken.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { equalBytes } from '../firmware/compare.ts';
 
 /** A shorter token is refused at start: an admin token must not be guessable over the network. */
 export const adminTokenCharsMin = 32;
@@ -52,6 +53,6 @@ export function adminTokenChecker(token: string | undefined): (header: string | 
   const expected = token === undefined ? undefined : digest(token);
   return (header) => {
     if (expected === undefined || typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
-    return timingSafeEqual(digest(header.slice('Bearer '.length).trim()), expected);
+    return equalBytes(digest(header.slice('Bearer '.length).trim()), expected);
   };
 }

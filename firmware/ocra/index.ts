@@ -2,4 +2,4 @@
 export { parseSuite, hashBytes, type OcraSuite, type HashName, type QuestionFormat } from './suite.ts';
 export { hashPin, dataInputLength, type OcraInputs } from './data-input.ts';
 export { ocra, prepareOcra, truncate, timeStepAt, type OcraKey } from './ocra.ts';
-export { matchResponse, constantTimeEqual, matchWindowMax, type Match, type MatchAt, type MatchWindow } from './match.ts';
+export { matchResponse, matchWindowMax, type Match, type MatchAt, type MatchWindow } from './match.ts';

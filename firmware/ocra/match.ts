@@ -5,6 +5,7 @@
  * (a card may have been used between runs). Pure, like the rest of the engine.
  */
 import { assertInteger, assertString } from '../assert.ts';
+import { equalStrings } from '../compare.ts';
 import type { OcraInputs } from './data-input.ts';
 import type { OcraKey } from './ocra.ts';
 
@@ -32,18 +33,6 @@ export interface Match {
   readonly counter: number | undefined;
   /** The time step that produced it (undefined for suites without one). */
   readonly timeStep: number | undefined;
-}
-
-/**
- * Constant-time comparison of two strings: the time depends only on their lengths, never on where they differ.
- * @example
- * constantTimeEqual('12345678', '12345679') // false
- */
-export function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= (i < a.length ? a.charCodeAt(i) : 0) ^ (i < b.length ? b.charCodeAt(i) : 0);
-  return diff === 0;
 }
 
 /**
@@ -76,7 +65,7 @@ export function matchResponse(key: OcraKey, base: Omit<OcraInputs, 'counter' | '
   for (const counter of counters) {
     for (const timeStep of steps) {
       const expected = key.respond({ ...base, ...(counter !== undefined && { counter }), ...(timeStep !== undefined && { timeStep }) });
-      if (constantTimeEqual(expected, response) && match === null) match = { counter, timeStep };
+      if (equalStrings(expected, response) && match === null) match = { counter, timeStep };
     }
   }
   return match;

@@ -1,8 +1,9 @@
-// The constant-time comparisons agree with plain equality on every input, lengths differing or not.
+// The project's one constant-time compare (firmware/compare.ts) agrees with plain equality on every input,
+// lengths differing or not.
 // Seed printed; replay with FC_SEED.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { equalBytes as bytesEqual, equalStrings as constantTimeEqual } from '../../host/compare.ts';
+import { equalBytes as bytesEqual, equalStrings as constantTimeEqual } from '../../firmware/compare.ts';
 import { propertyParams } from '../support/seed.ts';
 
 describe('constant-time comparison', () => {
