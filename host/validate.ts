@@ -1,4 +1,5 @@
 /** Checks on what callers hand the host: names are short and plain, PINs are exactly the card's digits. */
+import { isPin } from '../firmware/pin.ts';
 import { pinDigits } from '../firmware/types.ts';
 import { HostError } from './errors.ts';
 
@@ -23,8 +24,9 @@ export function checkName(name: string, value: unknown, max: number): string {
   return value;
 }
 
+/** A PIN by the firmware's rule (firmware/pin.ts), refused as the host's bad input. */
 export function checkPin(name: string, pin: unknown): string {
-  if (typeof pin !== 'string' || !new RegExp(`^\\d{${pinDigits}}$`).test(pin)) {
+  if (!isPin(pin)) {
     throw new HostError('bad input', `the ${name} expected ${pinDigits} digits`, true); // never echo a PIN
   }
   return pin;
