@@ -34,7 +34,8 @@ export interface InProcessOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function capture(): { stream: PassThrough; text: () => string } {
+/** A stream that keeps what is written to it, for an `Io` in a test. */
+export function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
