@@ -4,16 +4,16 @@
  * (tests/support/reference-ocra.ts) on the secret from the device file. Plus the clear errors.
  */
 import { protocolVersion } from '../../emulator/serial/messages.ts';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
 
 const panelIdentity = { model: 'TESTER', firmware: '0', serial: '-', clock: 'real' } as const;
@@ -21,14 +21,7 @@ const panelIdentity = { model: 'TESTER', firmware: '0', serial: '-', clock: 'rea
 describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () => {
   let dir: string;
   let pair: PtyPair;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-bridge-'));
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  ptyPerTest('dsc-bridge-', (fresh) => ({ dir, pair } = fresh));
 
   it('answers a tester as a card: hello, acked keys, and a response the secret confirms', async () => {
     const device = join(dir, 'card.json');

@@ -2,25 +2,17 @@
  * `dsc conformance` on a real-clock card as a person runs it: a progress line (done/total, elapsed,
  * time left), and Ctrl-C that prints the summary so far, switches the card off and exits 130.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDscInProcess } from '../support/cli.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
 
 describe.skipIf(ptySkipReason !== null)('dsc conformance, interrupted', () => {
   let dir: string;
   let pair: PtyPair;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-conf-ux-'));
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  ptyPerTest('dsc-conf-ux-', (fresh) => ({ dir, pair } = fresh));
 
   it('shows progress, and on Ctrl-C prints the summary, leaves the card off and exits 130', async () => {
     const device = join(dir, 'card.json');

@@ -3,10 +3,9 @@
  * never reads, and a peer that sends 10^6 bytes of junk, leave the bridge's memory flat (each line it
  * answered used to be queued without end: 4.4 GB). The bounds are printed.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeLine } from '../../emulator/serial/codec.ts';
 import { junkRepliesPerSecondMax, protocolVersion, sendQueueBytesMax, sendQueuePauseBytes } from '../../emulator/serial/messages.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
@@ -14,7 +13,8 @@ import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { runDscInProcess } from '../support/cli.ts';
 import { seed } from '../support/seed.ts';
 import { deafPeer, flood, peakWhile, python, residentBytes } from './support/flood.ts';
-import { inCi, ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { inCi, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
 
 /** What "flat" allows: far below what queueing every answer would take, well above the noise of a garbage collector. */
@@ -26,15 +26,10 @@ describe.skipIf(ptySkipReason !== null)('a bounded link (dsc bridge over a pty)'
   let dir: string;
   let device: string;
   let pair: PtyPair;
+  ptyPerTest('dsc-memory-', (fresh) => ({ dir, pair } = fresh));
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-memory-'));
     device = join(dir, 'card.json');
     expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it.skipIf(!existsSync(python) && !inCi)('a peer that sends and never reads: the bridge stops reading, its memory stays flat, and it still stops on SIGTERM', async () => {

@@ -6,16 +6,16 @@
  * it back afterwards run in-process (the same code, without a process start).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { dscPath, runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { alive, lockHolderPid, runDscAsync, until } from './support/processes.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc, startTimeoutMs } from './support/spawn.ts';
 
 const suite = 'OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1';
@@ -33,15 +33,10 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
   let dir: string;
   let device: string;
   let pair: PtyPair;
+  ptyPerTest('dsc-owner-', (fresh) => ({ dir, pair } = fresh));
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-owner-'));
     device = join(dir, 'card.json');
     expect((await runDscInProcess(['provision', '--suite', suite, '--seed', seedHex, '--pin', pin, '--out', device])).status).toBe(0);
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('8 concurrent dsc respond on one counter card: 8 different counters, none reused, none skipped', async () => {

@@ -3,10 +3,9 @@
  * pair. The card keeps real time here, as with a real board: the board holds PRESS down and waits
  * for the frame the card's own timer produces (no sleep: the wait ends on the frame).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
 import { powerHoldMs } from '../../firmware/types.ts';
 import type { LinkEvent } from '../../emulator/serial/link.ts';
@@ -14,7 +13,8 @@ import { PanelLink, withTimeout } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
 
 /** Failure guard for the card's real-time hold timer (2 s) to produce its frame. */
@@ -23,14 +23,7 @@ const holdFrameTimeoutMs = powerHoldMs + 5_000;
 describe.skipIf(ptySkipReason !== null)('dsc serial with a scripted keypad/display board', () => {
   let dir: string;
   let pair: PtyPair;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-serial-'));
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  ptyPerTest('dsc-serial-', (fresh) => ({ dir, pair } = fresh));
 
   it('greets the board, takes its keys and sends it the frames, the response included', async () => {
     const device = join(dir, 'card.json');

@@ -4,14 +4,14 @@
  * and free the port and the device file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { repoRoot, runDscInProcess } from '../support/cli.ts';
 import { alive, until } from './support/processes.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startTimeoutMs } from './support/spawn.ts';
 
 /** Can this port be opened (serialport takes an exclusive lock on it, so not while a bridge holds it)? */
@@ -29,14 +29,7 @@ const npxWorks = spawnSync('npx', ['--version'], { stdio: 'ignore' }).status ===
 describe.skipIf(ptySkipReason !== null || !npxWorks)('npx dsc bridge … & then kill $!', () => {
   let dir: string;
   let pair: PtyPair;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-stop-'));
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  ptyPerTest('dsc-stop-', (fresh) => ({ dir, pair } = fresh));
 
   it('stops the bridge itself (not just npm), and frees the port and the device file', async () => {
     const device = join(dir, 'card.json');

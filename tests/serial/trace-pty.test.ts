@@ -3,14 +3,13 @@
  * typed where the display masks them are hidden there too, key and CRC (the CRC of `KD 7 4` would give
  * the digit away in ten guesses). Digits of the challenge, which the display shows, stay visible.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
 import { runDscInProcess } from '../support/cli.ts';
-import { ptyPair, ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptySkipReason, type PtyPair } from './support/socat.ts';
+import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
 
 const pin = '4739';
@@ -18,14 +17,7 @@ const pin = '4739';
 describe.skipIf(ptySkipReason !== null)('dsc bridge --trace', () => {
   let dir: string;
   let pair: PtyPair;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dsc-trace-'));
-    pair = await ptyPair();
-  });
-  afterEach(async () => {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  ptyPerTest('dsc-trace-', (fresh) => ({ dir, pair } = fresh));
 
   it('hides the PIN digits (digipass: PIN and new PIN), shows the challenge digits', async () => {
     const device = join(dir, 'card.json');

@@ -4,13 +4,8 @@
  * through `main(argv, io)` in this process, which spares a process start per run and still drives the
  * card over the real pty.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect } from 'vitest';
 import { runDsc, runDscInProcess, type CliResult } from '../../support/cli.ts';
-import { ptyPair } from './socat.ts';
-import { startDsc } from './spawn.ts';
+import { withBridgedCard } from './pty-setup.ts';
 
 export interface ConformanceRun extends CliResult {
   readonly bridgeExit: number | null;
@@ -34,24 +29,8 @@ export async function conformanceRun(
   conformanceArgs: (dir: string, device: string) => string[] = (_dir, device) => ['--device', device],
   tester: Tester = 'in-process',
 ): Promise<ConformanceRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'dsc-conformance-'));
-  const pair = await ptyPair();
-  try {
-    const device = join(dir, 'card.json');
-    const provisioned = await runDscInProcess(['provision', ...provisionArgs, '--out', device]);
-    expect(provisioned.status, provisioned.stderr).toBe(0);
-    const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual', ...bridgeArgs]);
-    let result: CliResult | undefined;
-    try {
-      await bridge.waitFor(/answering on/);
-      result = await runTester(tester, ['conformance', '--port', pair.b, ...conformanceArgs(dir, device)]);
-    } finally {
-      const bridgeExit = await bridge.stop();
-      if (result !== undefined) return { ...result, bridgeExit };
-    }
-    throw new Error('unreachable: the try block either set the result or threw');
-  } finally {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { value, bridgeExit } = await withBridgedCard('dsc-conformance-', provisionArgs, ['--clock', 'virtual', ...bridgeArgs], ({ dir, device, port }) =>
+    runTester(tester, ['conformance', '--port', port, ...conformanceArgs(dir, device)]),
+  );
+  return { ...value, bridgeExit };
 }
