@@ -20,7 +20,7 @@ import { MaterialCache, materialCacheEntriesMax } from '../host/match.ts';
 import { pinContext, sealer, secretContext } from '../host/seal.ts';
 import { openSqliteStore } from '../host/sqlite-store.ts';
 import type { DeviceRow } from '../host/store.ts';
-import { alternateRounds, type Row } from './harness.ts';
+import { alternateRounds, alternateSamples, type Row } from './harness.ts';
 
 const section = 'key-cache';
 const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
@@ -32,6 +32,8 @@ const coldDevices = materialCacheEntriesMax + 1_000;
 /** Verifications per round (each subject), and calls of the cache per round. */
 const verificationsPerRound = 100;
 const cacheCallsPerRound = 2_000;
+/** Rounds of the verification comparison (each: one round of each subject). */
+const verificationRounds = 21;
 /** Rows the cache-only comparison cycles through. */
 const cacheRows = 1_000;
 const enrolBatch = 1_000;
@@ -51,7 +53,7 @@ function cpuMicros(fn: () => void): number {
 }
 
 /** The cache alone: misses (a bound of one, rows in a ring) against hits (every row held). */
-function cacheRates() {
+async function cacheRates() {
   const seal = sealer(randomBytes(32), (n) => randomBytes(n));
   const rows: DeviceRow[] = Array.from({ length: cacheRows }, (_, i) => {
     const serial = String(70_000_000 + i);
@@ -71,53 +73,56 @@ function cacheRates() {
     return (cacheCallsPerRound / micros) * 1e6;
   };
   for (let k = 0; k < 3; k++) (round(warm)(), round(cold)()); // warm-up: the JIT, and every row into `warm`
-  const result = alternateRounds([round(cold), round(warm)]);
+  const result = await alternateRounds([round(cold), round(warm)]);
   cold.clear();
   warm.clear();
   return result;
 }
 
 /** Whole verifications on SQLite: devices of the cold ring against the warm ones. */
-function verificationRates(dir: string) {
+async function verificationRates(dir: string) {
   const store = openSqliteStore(join(dir, 'key-cache.sqlite'), { synchronous: 'NORMAL' });
-  const host = openHost({ store, hostKey: new Uint8Array(randomBytes(32)), issueLimits: { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
+  const host = await openHost({ store, hostKey: new Uint8Array(randomBytes(32)), issueLimits: { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
   try {
     const devices = warmDevices + coldDevices;
     for (let from = 0; from < devices; from += enrolBatch) {
-      host.enrollKeys(Array.from({ length: Math.min(enrolBatch, devices - from) }, (_, k) => {
+      await host.enrollKeys(Array.from({ length: Math.min(enrolBatch, devices - from) }, (_, k) => {
         const i = from + k;
         return { user: `u${i}`, serial: String(80_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin };
       }));
     }
     let warmNext = 0;
     let coldNext = 0;
-    const round = (nextDevice: () => number) => () => {
-      const answers = Array.from({ length: verificationsPerRound }, () => {
+    const round = (nextDevice: () => number) => async () => {
+      const answers = [];
+      for (let k = 0; k < verificationsPerRound; k++) {
         const i = nextDevice();
-        const { challenge } = host.challenge({ user: `u${i}` });
-        return { user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const };
-      });
-      const micros = cpuMicros(() => {
-        for (const answer of answers) if (!host.verify(answer).ok) throw new Error(`key-cache bench: the login of ${answer.user} was refused`);
-      });
-      return (verificationsPerRound / micros) * 1e6;
+        const { challenge } = await host.challenge({ user: `u${i}` });
+        answers.push({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const });
+      }
+      const start = process.cpuUsage();
+      for (const answer of answers) {
+        if (!(await host.verify(answer)).ok) throw new Error(`key-cache bench: the login of ${answer.user} was refused`);
+      }
+      const used = process.cpuUsage(start);
+      return (verificationsPerRound / (used.user + used.system)) * 1e6;
     };
     const warm = round(() => (warmNext = (warmNext + 1) % warmDevices));
     const cold = round(() => warmDevices + (coldNext = (coldNext + 1) % coldDevices));
-    for (let k = 0; k < warmDevices / verificationsPerRound; k++) warm(); // every warm key cached
-    return alternateRounds([cold, warm]);
+    for (let k = 0; k < warmDevices / verificationsPerRound; k++) await warm(); // every warm key cached
+    return await alternateSamples([cold, warm], verificationRounds);
   } finally {
-    host.close();
+    await host.close();
   }
 }
 
 export async function bench(): Promise<Row[]> {
-  const cache = cacheRates();
+  const cache = await cacheRates();
   const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-key-cache-'));
   try {
-    const verify = verificationRates(dir);
+    const verify = await verificationRates(dir);
     const [missMicros, hitMicros] = cache.rates.map((rate) => 1e6 / rate) as [number, number];
-    const [coldMicros, warmMicros] = verify.rates.map((rate) => 1e6 / rate) as [number, number];
+    const [coldMicros, warmMicros] = verify.medians.map((rate) => 1e6 / rate) as [number, number];
     return [
       { section, name: 'key-cache miss: open secret and PIN, prepare the key (CPU)', value: missMicros, unit: 'µs', ratio: cache.ratiosToFirst[1]!, reference: 'a hit, same rounds', note: `target ≤ 30 µs; a hit ${hitMicros.toFixed(2)} µs` },
       { section, name: 'cold verification on SQLite, key not cached (CPU)', value: coldMicros, unit: 'µs', ratio: verify.ratiosToFirst[1]!, reference: 'a warm one, same rounds', note: `${(coldMicros - warmMicros).toFixed(1)} µs more than a warm one; ${coldDevices.toLocaleString('en-US')} devices in the cold ring, cache ≤ ${materialCacheEntriesMax.toLocaleString('en-US')}` },
