@@ -3,17 +3,18 @@
  * demo state is made from scratch. The test reads the screen as a person would: the demo PIN
  * and the challenge off the page, the response off the drawn LCD by its glyph shapes, and types with
  * `tmux send-keys`. It waits for what it expects by polling `capture-pane` under a deadline (a failure
- * guard, not a sleep). The PRESS holds take their ~2 s of real time.
+ * guard, not a sleep). The PRESS holds take their ~2 s of real time. What needs no terminal (the replay,
+ * the refusals before drawing) runs in-process through `main(argv, io)`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDscInProcess } from '../support/cli.ts';
 import { readLcd } from './support/read-lcd.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
-const dsc = join(repo, 'bin/dsc.js');
 /** How long any one expected screen may take to appear before the test fails (a hold is ~2.25 s). */
 const screenDeadlineMs = 15_000;
 const pollMs = 40;
@@ -145,7 +146,7 @@ describe.runIf(hasTmux || inCi)('emulator end to end (tmux, 120×40)', () => {
     await quit();
 
     // The real-clock session, recorded, replays headless on the virtual clock with the same frames.
-    const replay = spawnSync('node', [dsc, 'press', '--replay', 'session.ndjson'], { cwd: work, encoding: 'utf8' });
+    const replay = await runDscInProcess(['press', '--replay', 'session.ndjson'], { cwd: work });
     expect(replay.stderr).toBe('');
     expect(replay.stdout).toMatch(/^replay ok: \d+ key events, \d+ frames matched/);
     expect(replay.status).toBe(0);
@@ -160,24 +161,25 @@ describe.runIf(hasTmux || inCi)('emulator end to end (tmux, 120×40)', () => {
     await quit();
   });
 
-  it('a corrupt device file is reported with exit 2 and left as it was', () => {
+  it('a corrupt device file is reported with exit 2 and left as it was', async () => {
     const path = join(work, 'corrupt.json');
     const bytes = '{"format":"dscplus-device","version":1,"serial":"1234"';
     writeFileSync(path, bytes);
-    const result = spawnSync('node', [dsc, 'emulate', '--device', path], { cwd: work, encoding: 'utf8' });
+    const result = await runDscInProcess(['emulate', '--device', path], { cwd: work });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('corrupt.json');
     expect(result.stderr).toMatch(/not valid JSON|truncated|corrupt/);
     expect(readFileSync(path, 'utf8')).toBe(bytes);
   });
 
-  it('outside a terminal it says so (exit 2) and makes no demo files', () => {
+  it('outside a terminal it says so (exit 2) and makes no demo files', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'dsc-emulate-notty-'));
     try {
-      const result = spawnSync('node', [dsc, 'emulate'], { cwd: empty, encoding: 'utf8' });
+      // In-process, stdin and stdout are pipes (tests/support/cli.ts), as for a script.
+      const result = await runDscInProcess(['emulate'], { cwd: empty });
       expect(result.status).toBe(2);
       expect(result.stderr).toContain('terminal');
-      expect(spawnSync('ls', ['-A', empty], { encoding: 'utf8' }).stdout).toBe('');
+      expect(readdirSync(empty)).toEqual([]);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
