@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, runDsc } from '../support/cli.ts';
+import { repoRoot, runDscInProcess } from '../support/cli.ts';
 import { boardSkipReason } from './support.ts';
 
 function boardSim(args: string[]) {
@@ -22,14 +22,14 @@ describe('npm run board:sim', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.skipIf(boardSkipReason !== null)('prints every LCD text, the last one the response dsc respond prints', () => {
+  it.skipIf(boardSkipReason !== null)('prints every LCD text, the last one the response dsc respond prints', async () => {
     const device = join(dir, 'card.json');
-    expect(runDsc(['provision', '--pin', '4826', '--out', device]).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '4826', '--out', device])).status).toBe(0);
     copyFileSync(device, join(dir, 'copy.json'));
     const run = boardSim(['--device', device, 'PRESS:2000', '4826', 'OK', '123456', 'OK']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const respond = runDsc(['respond', '--device', join(dir, 'copy.json'), '--pin', '4826', '--challenge', '123456']);
+    const respond = await runDscInProcess(['respond', '--device', join(dir, 'copy.json'), '--pin', '4826', '--challenge', '123456']);
     expect(respond.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines).toEqual(['(blank)', 'PIN>', 'PIN>-', 'PIN>--', 'PIN>---', 'PIN>----', 'CHALLNG>', '1', '12', '123', '1234', '12345', '123456', respond.stdout.trim()]);

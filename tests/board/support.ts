@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
 import { ocra } from '../../firmware/ocra/index.ts';
 import { boardToolsMissing, buildBoard, SimBoard, sleep, startSerialCard, viewOf, waitConnected, type BoardKey, type SerialCard } from '../../board/sim/sim-board.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 
 const inCi = process.env.CI === 'true';
@@ -38,7 +38,7 @@ export async function startSession(provision: readonly string[]): Promise<Sessio
   buildBoard();
   const dir = mkdtempSync(join(tmpdir(), 'dsc-board-'));
   const device = join(dir, 'card.json');
-  const made = runDsc(['provision', ...provision, '--out', device]);
+  const made = await runDscInProcess(['provision', ...provision, '--out', device]);
   if (made.status !== 0) throw new Error(`dsc provision failed: ${made.stderr}`);
   const board = await SimBoard.start();
   const card = startSerialCard(board.pty, device, ['--trace']);
