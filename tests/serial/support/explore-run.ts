@@ -18,8 +18,7 @@ import type { PanelLink } from '../../../emulator/serial/panel-link.ts';
 import { capture, runDscInProcess, type CliResult } from '../../support/cli.ts';
 import { cardInMemory } from './card-in-memory.ts';
 import { runTester, type Tester } from './conformance-run.ts';
-import { ptyPair } from './socat.ts';
-import { startDsc } from './spawn.ts';
+import { withBridgedCard } from './pty-setup.ts';
 
 /** A failure guard for one explore run on a loaded 2-core machine (shrinking runs many sequences). */
 export const exploreRunTimeoutMs = 240_000;
@@ -38,25 +37,12 @@ export async function exploreRuns(
   clock: 'virtual' | 'real' = 'virtual',
   tester: Tester = 'in-process',
 ): Promise<{ results: CliResult[]; port: string; device: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'dsc-explore-'));
-  const pair = await ptyPair();
-  try {
-    const device = join(dir, 'card.json');
-    const provisioned = await runDscInProcess(['provision', ...provisionArgs, '--out', device]);
-    expect(provisioned.status, provisioned.stderr).toBe(0);
-    const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', clock, ...bridgeArgs]);
+  const { value } = await withBridgedCard('dsc-explore-', provisionArgs, ['--clock', clock, ...bridgeArgs], async ({ device, port }) => {
     const results: CliResult[] = [];
-    try {
-      await bridge.waitFor(/answering on/);
-      for (const args of runs) results.push(await runTester(tester, ['conformance', '--port', pair.b, '--device', device, ...args(results)], exploreRunTimeoutMs));
-    } finally {
-      await bridge.stop();
-    }
-    return { results, port: pair.b, device };
-  } finally {
-    await pair.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    for (const args of runs) results.push(await runTester(tester, ['conformance', '--port', port, '--device', device, ...args(results)], exploreRunTimeoutMs));
+    return { results, port, device };
+  });
+  return value;
 }
 
 /** What the replay commands of an in-memory run name as the port. */
