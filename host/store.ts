@@ -1,10 +1,12 @@
 /**
- * The narrow persistence interface the verifier needs. Two implementations: SQLite (host/sqlite-store.ts, the
- * default, shared by processes through one file) and memory (host/memory-store.ts, one process). A shared server
- * database for several verifier instances would implement the same interface, with `transaction` mapped to a
- * serializable transaction (SELECT … FOR UPDATE on the challenge row gives the same "exactly one success").
+ * The narrow persistence interface the verifier needs. Three implementations: SQLite (host/sqlite-store.ts, the
+ * default, shared by processes through one file; transactions arriving together share one commit), memory
+ * (host/memory-store.ts, one process) and PostgreSQL (host/pg-store.ts, several verifier instances on one
+ * database; a transaction is SERIALIZABLE, retried a bounded number of times on a serialization failure).
  *
- * Every method is synchronous because better-sqlite3 is; a network store would make them async.
+ * Every method is asynchronous because a network database is; all data access goes through `transaction`, whose
+ * callback gets the transaction's handle (`StoreTx`). Inside a transaction await only that handle: slow work (a
+ * password hash) runs before or after it, never while it holds the write lock.
  * Rows hold sealed secrets only (host/seal.ts); the store never sees a secret, PIN or response in the clear.
  */
 import type { Profile as CardProfile } from '../firmware/types.ts';
@@ -118,53 +120,64 @@ export interface RateWindow {
 }
 
 /**
- * Rows a store returns are valid within the transaction that read them: read what you need, then write.
- * (The memory store updates challenge rows in place.)
+ * What a transaction can read and write. Rows it returns are valid within the transaction that read them: read
+ * what you need, then write.
  */
-export interface Store {
-  /** Run `fn` as one atomic, serialized unit (SQLite: BEGIN IMMEDIATE … COMMIT; rollback on throw). */
-  transaction<T>(fn: () => T): T;
-  userExists(user: string): boolean;
-  devicesOf(user: string): { row: DeviceRow; active: boolean }[];
-  usersOf(serial: string): string[];
-  device(serial: string): DeviceRow | undefined;
+export interface StoreTx {
+  userExists(user: string): Promise<boolean>;
+  devicesOf(user: string): Promise<{ row: DeviceRow; active: boolean }[]>;
+  usersOf(serial: string): Promise<string[]>;
+  device(serial: string): Promise<DeviceRow | undefined>;
   /** Every enrolled serial, in enrolment order. */
-  serials(): string[];
-  insertDevice(row: DeviceRow): void;
-  updateDeviceState(serial: string, state: DeviceState): void;
-  updateDeviceKey(serial: string, sealedSecret: Uint8Array, sealedPin: Uint8Array | null): void;
-  assign(user: string, serial: string, active: boolean): void;
+  serials(): Promise<string[]>;
+  insertDevice(row: DeviceRow): Promise<void>;
+  updateDeviceState(serial: string, state: DeviceState): Promise<void>;
+  updateDeviceKey(serial: string, sealedSecret: Uint8Array, sealedPin: Uint8Array | null): Promise<void>;
+  assign(user: string, serial: string, active: boolean): Promise<void>;
   /**
    * Record a challenge and return its id, or 0 (writing nothing) when this text was already issued to this
    * device: the "never issued twice" check and the insert are one lookup, one statement.
    */
-  insertChallenge(row: Omit<ChallengeRow, 'id'>): number;
+  insertChallenge(row: Omit<ChallengeRow, 'id'>): Promise<number>;
   /** Every challenge issued to `user` with this text, newest first. */
-  challengesFor(user: string, challenge: string): ChallengeRow[];
-  updateChallenge(id: number, attempts: number, state: ChallengeState): void;
-  audit(entry: AuditEntry): void;
-  auditLog(filter: { user?: string; serial?: string; limit: number }): AuditEntry[];
-  withdrawnSince(user: string, sinceMs: number): number;
-  insertWithdrawal(user: string, serial: string, amountUsd: number, atMs: number): void;
-  tempCode(user: string): TempCodeRow | undefined;
-  putTempCode(row: TempCodeRow): void;
-  account(user: string): AccountRow | undefined;
-  putAccount(row: AccountRow): void;
-  insertSession(row: SessionRow): void;
-  session(tokenHash: Uint8Array): SessionRow | undefined;
+  challengesFor(user: string, challenge: string): Promise<ChallengeRow[]>;
+  updateChallenge(id: number, attempts: number, state: ChallengeState): Promise<void>;
+  audit(entry: AuditEntry): Promise<void>;
+  auditLog(filter: { user?: string; serial?: string; limit: number }): Promise<AuditEntry[]>;
+  withdrawnSince(user: string, sinceMs: number): Promise<number>;
+  insertWithdrawal(user: string, serial: string, amountUsd: number, atMs: number): Promise<void>;
+  tempCode(user: string): Promise<TempCodeRow | undefined>;
+  putTempCode(row: TempCodeRow): Promise<void>;
+  account(user: string): Promise<AccountRow | undefined>;
+  putAccount(row: AccountRow): Promise<void>;
+  insertSession(row: SessionRow): Promise<void>;
+  session(tokenHash: Uint8Array): Promise<SessionRow | undefined>;
   /** The user's sessions, newest first. */
-  sessionsOf(user: string): SessionRow[];
-  deleteSession(tokenHash: Uint8Array): void;
+  sessionsOf(user: string): Promise<SessionRow[]>;
+  deleteSession(tokenHash: Uint8Array): Promise<void>;
   /** Forget the user's sessions that expired by `nowMs`. */
-  pruneSessions(user: string, nowMs: number): void;
-  rateWindow(key: string): RateWindow | undefined;
-  putRateWindow(key: string, window: RateWindow): void;
+  pruneSessions(user: string, nowMs: number): Promise<void>;
+  rateWindow(key: string): Promise<RateWindow | undefined>;
+  putRateWindow(key: string, window: RateWindow): Promise<void>;
   /** One chunk of the device's bitmap of challenges ever issued (host/issued-bits.ts), or undefined when all clear. */
-  issuedBits(serial: string, chunk: number): Uint8Array | undefined;
-  putIssuedBits(serial: string, chunk: number, bits: Uint8Array): void;
+  issuedBits(serial: string, chunk: number): Promise<Uint8Array | undefined>;
+  putIssuedBits(serial: string, chunk: number, bits: Uint8Array): Promise<void>;
   /** Forget challenge rows that expired before `beforeMs` (the bitmap still remembers they were issued). */
-  pruneChallenges(beforeMs: number): void;
-  meta(key: string): Uint8Array | undefined;
-  putMeta(key: string, value: Uint8Array): void;
-  close(): void;
+  pruneChallenges(beforeMs: number): Promise<void>;
+  meta(key: string): Promise<Uint8Array | undefined>;
+  putMeta(key: string, value: Uint8Array): Promise<void>;
+}
+
+export type StoreKind = 'sqlite' | 'memory' | 'postgres';
+
+export interface Store {
+  readonly kind: StoreKind;
+  /**
+   * Run `fn` as one atomic, serialized unit: all of it commits or none of it does, and the promise settles only
+   * after the commit (or the rollback, when `fn` throws: the error is rethrown). SQLite: BEGIN IMMEDIATE, calls
+   * arriving together batched into one commit with a savepoint each. PostgreSQL: SERIALIZABLE, `fn` re-run on a
+   * serialization failure, so `fn` must have no effect outside `tx` (it may run more than once).
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
