@@ -1,14 +1,14 @@
 /** Reading devices: what a caller may see of one, and which of a user's devices a challenge goes to. */
-import type { HostCore } from './core.ts';
+import type { TxCore } from './core.ts';
 import { HostError } from './errors.ts';
 import type { DeviceInfo } from './types.ts';
 import type { DeviceRow } from './store.ts';
 import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
 
-export function deviceInfo(core: HostCore, serial: string, user?: string): DeviceInfo {
-  const row = core.store.device(serial)!;
-  const users = core.store.usersOf(serial);
-  const active = user === undefined ? true : (core.store.devicesOf(user).find((d) => d.row.serial === serial)?.active ?? false);
+export async function deviceInfo(core: TxCore, serial: string, user?: string): Promise<DeviceInfo> {
+  const row = (await core.tx.device(serial))!;
+  const users = await core.tx.usersOf(serial);
+  const active = user === undefined ? true : ((await core.tx.devicesOf(user)).find((d) => d.row.serial === serial)?.active ?? false);
   return {
     serial, kind: row.kind, profile: row.profile, suite: row.suite, model: row.model, active, locked: row.locked,
     failures: row.failures, checkDigit: row.checkDigit, expiresMs: row.expiresMs, users,
@@ -16,15 +16,17 @@ export function deviceInfo(core: HostCore, serial: string, user?: string): Devic
 }
 
 /** The user's devices (M2FS: a user may hold several), oldest first. */
-export function devicesOf(core: HostCore, user: string): DeviceInfo[] {
+export async function devicesOf(core: TxCore, user: string): Promise<DeviceInfo[]> {
   checkName('user', user, userCharsMax);
-  if (!core.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
-  return core.store.devicesOf(user).map(({ row }) => deviceInfo(core, row.serial, user));
+  if (!(await core.tx.userExists(user))) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+  const out: DeviceInfo[] = [];
+  for (const { row } of await core.tx.devicesOf(user)) out.push(await deviceInfo(core, row.serial, user));
+  return out;
 }
 
-export function deviceBySerial(core: HostCore, serial: string): DeviceInfo {
+export async function deviceBySerial(core: TxCore, serial: string): Promise<DeviceInfo> {
   checkName('device serial', serial, serialCharsMax);
-  if (!core.store.device(serial)) throw new HostError('unknown device', `no device ${serial}`, true);
+  if (!(await core.tx.device(serial))) throw new HostError('unknown device', `no device ${serial}`, true);
   return deviceInfo(core, serial);
 }
 
@@ -39,8 +41,8 @@ export function unusable(row: DeviceRow, nowMs: number): string | null {
  * The device a challenge goes to: `serial` when given, else the user's only usable active device. `usable`
  * says why a device cannot serve this purpose, or null.
  */
-export function pickDevice(core: HostCore, user: string, serial: string | undefined, usable: (row: DeviceRow) => string | null): DeviceRow {
-  const devices = core.store.devicesOf(user);
+export async function pickDevice(core: TxCore, user: string, serial: string | undefined, usable: (row: DeviceRow) => string | null): Promise<DeviceRow> {
+  const devices = await core.tx.devicesOf(user);
   // A user is someone with an assignment (active or not): no devices at all means no such user.
   if (devices.length === 0) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
   const all = devices.filter((d) => d.active).map((d) => d.row);

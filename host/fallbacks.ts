@@ -10,7 +10,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBelow } from './challenge.ts';
-import type { HostCore } from './core.ts';
+import { audit, inTransaction, type HostCore } from './core.ts';
 import { accountFailure, accountGate, accountSuccess } from './lockout.ts';
 import { equalBytes } from './compare.ts';
 import { HostError } from './errors.ts';
@@ -53,13 +53,13 @@ function tempMac(core: HostCore, user: string, code: string): Uint8Array {
  * printing an online Security Code Card for 10 more days. Never two in a row: a second one needs a login with
  * a device in between.
  */
-export function issueTempCode(core: HostCore, input: { user: string; by?: string }): TempCode {
+export function issueTempCode(core: HostCore, input: { user: string; by?: string }): Promise<TempCode> {
   const user = checkName('user', input.user, userCharsMax);
-  return core.store.transaction(() => {
-    if (!core.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
-    const previous = core.store.tempCode(user);
+  return inTransaction(core, async (core) => {
+    if (!(await core.tx.userExists(user))) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)}`, true);
+    const previous = await core.tx.tempCode(user);
     if (previous?.blocksNext) {
-      core.audit({ user, serial: null, action: 'temp-code', outcome: 'refused', reason: 'two temporary codes in a row' });
+      await audit(core, { user, serial: null, action: 'temp-code', outcome: 'refused', reason: 'two temporary codes in a row' });
       throw new HostError('refused', `user ${user} already had a temporary code and has not logged in with a device since: never two in a row`);
     }
     let code = '';
@@ -67,23 +67,23 @@ export function issueTempCode(core: HostCore, input: { user: string; by?: string
     const issuedMs = core.now();
     const fullUntilMs = issuedMs + tempCodeFullMs;
     const printUntilMs = fullUntilMs + tempCodePrintMs;
-    core.store.putTempCode({ user, codeMac: tempMac(core, user, code), issuedMs, fullUntilMs, printUntilMs, blocksNext: true });
-    core.audit({ user, serial: null, action: 'temp-code', outcome: 'ok', reason: `issued by ${input.by ?? 'support'}` });
+    await core.tx.putTempCode({ user, codeMac: tempMac(core, user, code), issuedMs, fullUntilMs, printUntilMs, blocksNext: true });
+    await audit(core, { user, serial: null, action: 'temp-code', outcome: 'ok', reason: `issued by ${input.by ?? 'support'}` });
     return { code, fullUntilMs, printUntilMs };
   });
 }
 
 /** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
-export function checkTempCode(core: HostCore, input: { user: string; code: string }): TempCodeCheck {
+export function checkTempCode(core: HostCore, input: { user: string; code: string }): Promise<TempCodeCheck> {
   const user = checkName('user', input.user, userCharsMax);
-  return core.store.transaction(() => {
-    if (!core.store.userExists(user)) return { ok: false, reason: 'unknown user' } as const;
-    const row = core.store.tempCode(user);
+  return inTransaction(core, async (core): Promise<TempCodeCheck> => {
+    if (!(await core.tx.userExists(user))) return { ok: false, reason: 'unknown user' } as const;
+    const row = await core.tx.tempCode(user);
     const nowMs = core.now();
     // Guesses count toward the account's lockout, with its delays, like every other factor.
-    const gate = accountGate(core, user, nowMs);
+    const gate = await accountGate(core, user, nowMs);
     if (!gate.ok) {
-      core.audit({ user, serial: null, action: 'temp-code-login', outcome: 'refused', reason: gate.reason });
+      await audit(core, { user, serial: null, action: 'temp-code-login', outcome: 'refused', reason: gate.reason });
       return gate.reason === 'locked' ? { ok: false, reason: 'locked', locked: true } : { ok: false, reason: 'throttled', retryAfterMs: gate.retryAfterMs };
     }
     if (!row) return { ok: false, reason: 'no temporary code' } as const;
@@ -92,12 +92,12 @@ export function checkTempCode(core: HostCore, input: { user: string; code: strin
       : nowMs < row.fullUntilMs ? ({ ok: true, access: 'full' } as const)
       : nowMs < row.printUntilMs ? ({ ok: true, access: 'print-card' } as const)
       : ({ ok: false, reason: 'expired' } as const);
-    core.audit({ user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
+    await audit(core, { user, serial: null, action: 'temp-code-login', outcome: result.ok ? 'ok' : 'refused', reason: result.ok ? `access ${result.access}` : result.reason });
     if (result.ok) {
-      accountSuccess(core, user);
+      await accountSuccess(core, user);
       return result;
     }
-    if (result.reason === 'wrong code') return { ...result, locked: accountFailure(core, user, nowMs, 'wrong temporary code').locked };
+    if (result.reason === 'wrong code') return { ...result, locked: (await accountFailure(core, user, nowMs, 'wrong temporary code')).locked };
     return result;
   });
 }
@@ -106,24 +106,25 @@ export function checkTempCode(core: HostCore, input: { user: string; code: strin
  * The online Security Code Card (IBKR KB1873): 224 three-digit codes, valid 21 days, enrolled as a device of
  * kind `security-code-card`. Needs a valid temporary code (either phase). The codes are returned once, to print.
  */
-export function issueCodeCard(core: HostCore, input: { user: string; tempCode: string }): CodeCard {
+export async function issueCodeCard(core: HostCore, input: { user: string; tempCode: string }): Promise<CodeCard> {
   const user = checkName('user', input.user, userCharsMax);
-  const check = checkTempCode(core, { user, code: input.tempCode });
+  // Its own transaction first: a refused code's failure is counted (committed) even though this call throws.
+  const check = await checkTempCode(core, { user, code: input.tempCode });
   if (!check.ok) throw new HostError(check.reason, `no online card: temporary code refused (${check.reason})`, check.reason === 'unknown user');
-  return core.store.transaction(() => {
+  return inTransaction(core, async (core) => {
     const codes = Array.from({ length: codeCardCodes }, () => String(randomBelow(core.random, 1000)).padStart(codeCardCodeChars, '0'));
     const secret = utf8ToBytes(codes.join(''));
     const nowMs = core.now();
     const serial = `SCC-${user}-${nowMs}`.slice(0, serialCharsMax);
     const expiresMs = nowMs + codeCardValidMs;
-    core.store.insertDevice({
+    await core.tx.insertDevice({
       serial, model: 'Security Code Card (online)', profile: 'code-card', kind: 'security-code-card', suite: 'SCC', checkDigit: false,
       sealedSecret: core.sealer.seal(secretContext(serial), secret), sealedPin: null, keyVersion: 1, counter: 0, lastTimeStep: -1,
       failures: 0, locked: false, notBeforeMs: 0, expiresMs, enrolledMs: nowMs,
     });
     secret.fill(0);
-    core.store.assign(user, serial, true);
-    core.audit({ user, serial, action: 'code-card', outcome: 'ok', reason: 'online Security Code Card issued' });
+    await core.tx.assign(user, serial, true);
+    await audit(core, { user, serial, action: 'code-card', outcome: 'ok', reason: 'online Security Code Card issued' });
     return { serial, codes, expiresMs };
   });
 }

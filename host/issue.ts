@@ -1,6 +1,6 @@
 /** Issuing challenges: drawn fresh, never the same text twice to one device, recorded with their purpose. */
 import { drawChallenge, randomBelow } from './challenge.ts';
-import { record, type HostCore } from './core.ts';
+import { inTransaction, record, type HostCore, type TxCore } from './core.ts';
 import { suiteOf } from './suites.ts';
 import { pickDevice, unusable } from './devices.ts';
 import { HostError } from './errors.ts';
@@ -22,12 +22,12 @@ export const challengeRowKeepMs = 24 * 60 * 60_000;
 export const challengeDrawsMax = 1_000;
 
 /** `issuedMs`: the time the caller read once for the whole call. */
-export function issue(core: HostCore, row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra?: { sealedPayload?: Uint8Array; amountUsd?: number }): Issued {
+export async function issue(core: TxCore, row: DeviceRow, user: string, purpose: ChallengePurpose, issuedMs: number, extra?: { sealedPayload?: Uint8Array; amountUsd?: number }): Promise<Issued> {
   // A locked account gets no challenges; a throttled one may (the wait applies to answering).
-  const gate = accountGate(core, user, issuedMs);
+  const gate = await accountGate(core, user, issuedMs);
   if (!gate.ok && gate.reason === 'locked') throw new HostError('locked', gateMessage(user, gate));
-  takeIssue(core, user, row.serial, issuedMs);
-  core.store.pruneChallenges(issuedMs - challengeRowKeepMs);
+  await takeIssue(core, user, row.serial, issuedMs);
+  await core.tx.pruneChallenges(issuedMs - challengeRowKeepMs);
   for (let draw = 0; draw < challengeDrawsMax; draw++) {
     let challenge: string;
     let indexes: [number, number] | undefined;
@@ -43,13 +43,13 @@ export function issue(core: HostCore, row: DeviceRow, user: string, purpose: Cha
     // Never the same challenge twice to one card (a 6-digit space repeats after ~1,200 draws by the birthday bound).
     const expiresAtMs = issuedMs + core.challengeTtlMs;
     // The bitmap remembers every challenge ever issued (rows are pruned); the row insert is the backstop.
-    if (!markIssued(core.store, row.serial, issuedIndex(challenge, row.checkDigit, row.profile === 'code-card'))) continue;
-    const id = core.store.insertChallenge({
+    if (!(await markIssued(core.tx, row.serial, issuedIndex(challenge, row.checkDigit, row.profile === 'code-card')))) continue;
+    const id = await core.tx.insertChallenge({
       serial: row.serial, user, challenge, purpose, sealedPayload: extra?.sealedPayload ?? null, amountUsd: extra?.amountUsd ?? null,
       issuedMs, expiresMs: expiresAtMs, attempts: 0, state: 'open',
     });
     if (id === 0) continue; // issued to this device before: draw again
-    record(core, issuedMs, user, row.serial, purpose === 'login' ? 'challenge' : purpose, 'ok', 'challenge issued');
+    await record(core, issuedMs, user, row.serial, purpose === 'login' ? 'challenge' : purpose, 'ok', 'challenge issued');
     return indexes ? { challenge, serial: row.serial, expiresAtMs, indexes } : { challenge, serial: row.serial, expiresAtMs };
   }
   throw new HostError('challenges exhausted', `no unused challenge found for device ${row.serial} after ${challengeDrawsMax} draws: replace the device`);
@@ -59,11 +59,11 @@ export function issue(core: HostCore, row: DeviceRow, user: string, purpose: Cha
  * A fresh login challenge without the first factor: for administrators and scripts (the user-facing path is
  * `passwordLogin`, host/login.ts). Rate-limited like every issue.
  */
-export function loginChallenge(core: HostCore, input: { user: string; serial?: string }): Issued {
+export function loginChallenge(core: HostCore, input: { user: string; serial?: string }): Promise<Issued> {
   const user = checkName('user', input.user, userCharsMax);
   const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
-  return core.store.transaction(() => {
+  return inTransaction(core, async (core) => {
     const nowMs = core.now();
-    return issue(core, pickDevice(core, user, serial, (r) => unusable(r, nowMs)), user, 'login', nowMs);
+    return issue(core, await pickDevice(core, user, serial, (r) => unusable(r, nowMs)), user, 'login', nowMs);
   });
 }

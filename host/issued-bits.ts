@@ -8,7 +8,7 @@
  * issued is skipped as if it had been (the rule is never broken, the space just shrinks to that many values).
  */
 import { codeCardCodes } from './code-card.ts';
-import type { Store } from './store.ts';
+import type { StoreTx } from './store.ts';
 
 export const issuedChunkBytes = 512;
 const chunkBits = issuedChunkBytes * 8;
@@ -31,13 +31,13 @@ export function issuedIndex(challenge: string, checkDigit: boolean, codeCard: bo
 }
 
 /** Mark `index` issued for `serial`; false (nothing written) when it already was. */
-export function markIssued(store: Store, serial: string, index: number): boolean {
+export async function markIssued(store: StoreTx, serial: string, index: number): Promise<boolean> {
   const chunk = Math.floor(index / chunkBits);
   const bit = index % chunkBits;
-  const bits = store.issuedBits(serial, chunk) ?? new Uint8Array(issuedChunkBytes);
+  const bits = (await store.issuedBits(serial, chunk)) ?? new Uint8Array(issuedChunkBytes);
   const mask = 1 << (bit & 7);
   if ((bits[bit >> 3]! & mask) !== 0) return false;
   bits[bit >> 3]! |= mask;
-  store.putIssuedBits(serial, chunk, bits);
+  await store.putIssuedBits(serial, chunk, bits);
   return true;
 }

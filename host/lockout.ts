@@ -6,44 +6,44 @@
  * the count: a correct password alone does not, or a thief who knows it could keep guessing responses.
  * A device still counts and locks on its own as well.
  */
-import type { HostCore } from './core.ts';
+import { audit, type TxCore } from './core.ts';
 import type { AccountRow } from './store.ts';
 import { failureDelayMs } from './throttle.ts';
 
-export function accountOf(core: HostCore, user: string): AccountRow {
-  return core.store.account(user) ?? { user, passwordHash: null, failures: 0, locked: false, notBeforeMs: 0 };
+export async function accountOf(core: TxCore, user: string): Promise<AccountRow> {
+  return (await core.tx.account(user)) ?? { user, passwordHash: null, failures: 0, locked: false, notBeforeMs: 0 };
 }
 
 export type Gate = { ok: true } | { ok: false; reason: 'locked' } | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
 /** Whether the account may make an attempt of any factor now. */
-export function accountGate(core: HostCore, user: string, nowMs: number): Gate {
-  const account = accountOf(core, user);
+export async function accountGate(core: TxCore, user: string, nowMs: number): Promise<Gate> {
+  const account = await accountOf(core, user);
   if (account.locked) return { ok: false, reason: 'locked' };
   if (nowMs < account.notBeforeMs) return { ok: false, reason: 'throttled', retryAfterMs: account.notBeforeMs - nowMs };
   return { ok: true };
 }
 
 /** Count one failed attempt of `factor`; returns the new count and whether the account is now locked. */
-export function accountFailure(core: HostCore, user: string, nowMs: number, factor: string): { failures: number; locked: boolean } {
-  const account = accountOf(core, user);
+export async function accountFailure(core: TxCore, user: string, nowMs: number, factor: string): Promise<{ failures: number; locked: boolean }> {
+  const account = await accountOf(core, user);
   const failures = account.failures + 1;
   const locked = failures >= core.lockLimit;
-  core.store.putAccount({ ...account, failures, locked, notBeforeMs: nowMs + failureDelayMs(failures) });
-  core.audit({ user, serial: null, action: 'account', outcome: 'failed', reason: locked ? `${factor}: account locked after ${failures} failures` : `${factor} (${failures} consecutive)` });
+  await core.tx.putAccount({ ...account, failures, locked, notBeforeMs: nowMs + failureDelayMs(failures) });
+  await audit(core, { user, serial: null, action: 'account', outcome: 'failed', reason: locked ? `${factor}: account locked after ${failures} failures` : `${factor} (${failures} consecutive)` });
   return { failures, locked };
 }
 
 /** A completed login: the account's count starts again. */
-export function accountSuccess(core: HostCore, user: string): void {
-  const account = core.store.account(user);
-  if (account && (account.failures !== 0 || account.notBeforeMs !== 0)) core.store.putAccount({ ...account, failures: 0, locked: false, notBeforeMs: 0 });
+export async function accountSuccess(core: TxCore, user: string): Promise<void> {
+  const account = await core.tx.account(user);
+  if (account && (account.failures !== 0 || account.notBeforeMs !== 0)) await core.tx.putAccount({ ...account, failures: 0, locked: false, notBeforeMs: 0 });
 }
 
 /** Administrator unlock of the account. */
-export function accountUnlock(core: HostCore, user: string): AccountRow {
-  const account = accountOf(core, user);
-  core.store.putAccount({ ...account, failures: 0, locked: false, notBeforeMs: 0 });
+export async function accountUnlock(core: TxCore, user: string): Promise<AccountRow> {
+  const account = await accountOf(core, user);
+  await core.tx.putAccount({ ...account, failures: 0, locked: false, notBeforeMs: 0 });
   return account;
 }
 

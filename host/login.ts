@@ -3,7 +3,7 @@
  * challenge is issued ("enter your user name and password as usual; if successful, a 6-digit challenge
  * appears"). A wrong password counts toward the account's lockout (host/lockout.ts).
  */
-import type { HostCore } from './core.ts';
+import { audit, inTransaction, type HostCore } from './core.ts';
 import { pickDevice, unusable } from './devices.ts';
 import { HostError } from './errors.ts';
 import { issue } from './issue.ts';
@@ -13,16 +13,21 @@ import type { Issued } from './types.ts';
 import { checkName, serialCharsMax, userCharsMax } from './validate.ts';
 
 /** Set (or replace) a user's password: an administrator's act, or the user's after a login. */
-export function setPassword(core: HostCore, input: { user: string; password: string; by?: string }): void {
+export async function setPassword(core: HostCore, input: { user: string; password: string; by?: string }): Promise<void> {
   const user = checkName('user', input.user, userCharsMax);
   const password = checkPassword(input.password);
   // Hashed before the transaction: the hash is slow on purpose, and holds no lock meanwhile.
-  const passwordHash = hashPassword(password, core.random, core.passwordCost);
-  core.store.transaction(() => {
-    if (!core.store.userExists(user)) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)} (enroll a device for the user first)`, true);
-    core.store.putAccount({ ...accountOf(core, user), passwordHash });
-    core.audit({ user, serial: null, action: 'set-password', outcome: 'ok', reason: `by ${input.by ?? 'administrator'}` });
+  const passwordHash = await hashPassword(password, core.random, core.passwordCost);
+  await inTransaction(core, async (core) => {
+    if (!(await core.tx.userExists(user))) throw new HostError('unknown user', `unknown user ${JSON.stringify(user)} (enroll a device for the user first)`, true);
+    await core.tx.putAccount({ ...(await accountOf(core, user)), passwordHash });
+    await audit(core, { user, serial: null, action: 'set-password', outcome: 'ok', reason: `by ${input.by ?? 'administrator'}` });
   });
+}
+
+/** Whether the user has a password (the first factor) yet. */
+export function hasPassword(core: HostCore, user: string): Promise<boolean> {
+  return inTransaction(core, async (core) => ((await core.tx.account(user))?.passwordHash ?? null) !== null);
 }
 
 export type PasswordLogin = { ok: true; issued: Issued } | { ok: false; reason: 'wrong password' | 'locked' | 'throttled'; locked?: boolean; retryAfterMs?: number };
@@ -30,41 +35,52 @@ export type PasswordLogin = { ok: true; issued: Issued } | { ok: false; reason: 
 /**
  * Check the password, then issue a login challenge for one of the user's devices. Unknown users and users
  * without a password get the same "wrong password" as a wrong one (and the same hash cost), so the answer
- * does not tell which user names exist.
+ * does not tell which user names exist. Three steps: read the account (a transaction), hash the password
+ * (outside any transaction: it is slow), then decide again inside a second transaction (the account may have
+ * changed meanwhile). A 'busy' refusal of the hash (host/password.ts) throws before anything is counted.
  */
-export function passwordLogin(core: HostCore, input: { user: string; password: string; serial?: string }): PasswordLogin {
+export async function passwordLogin(core: HostCore, input: { user: string; password: string; serial?: string }): Promise<PasswordLogin> {
   const user = checkName('user', input.user, userCharsMax);
   const password = checkPassword(input.password);
   const serial = input.serial === undefined ? undefined : checkName('device serial', input.serial, serialCharsMax);
   const nowMs = core.now();
-  const before = core.store.transaction(() => ({ gate: accountGate(core, user, nowMs), hash: core.store.userExists(user) ? accountOf(core, user).passwordHash : null }));
+  const before = await inTransaction(core, async (core) => {
+    const gate = await accountGate(core, user, nowMs);
+    const hash = (await core.tx.userExists(user)) ? (await accountOf(core, user)).passwordHash : null;
+    if (!gate.ok) await audit(core, { user, serial: null, action: 'login', outcome: 'refused', reason: gateMessage(user, gate) });
+    return { gate, hash };
+  });
   if (!before.gate.ok) {
-    core.store.transaction(() => core.audit({ user, serial: null, action: 'login', outcome: 'refused', reason: gateMessage(user, before.gate as Exclude<typeof before.gate, { ok: true }>) }));
     return before.gate.reason === 'locked' ? { ok: false, reason: 'locked', locked: true } : { ok: false, reason: 'throttled', retryAfterMs: before.gate.retryAfterMs };
   }
   // The slow check runs outside the transaction; the decision is taken again inside it.
-  const matches = passwordMatches(password, before.hash ?? dummyHash(core));
-  return core.store.transaction((): PasswordLogin => {
-    const gate = accountGate(core, user, core.now());
+  const matches = await passwordMatches(password, before.hash ?? (await dummyHash(core)));
+  return inTransaction(core, async (core): Promise<PasswordLogin> => {
+    const gate = await accountGate(core, user, core.now());
     if (!gate.ok) return gate.reason === 'locked' ? { ok: false, reason: 'locked', locked: true } : { ok: false, reason: 'throttled', retryAfterMs: gate.retryAfterMs };
     if (!matches || before.hash === null) {
-      if (!core.store.userExists(user)) {
-        core.audit({ user, serial: null, action: 'login', outcome: 'failed', reason: 'unknown user' });
+      if (!(await core.tx.userExists(user))) {
+        await audit(core, { user, serial: null, action: 'login', outcome: 'failed', reason: 'unknown user' });
         return { ok: false, reason: 'wrong password' };
       }
-      const account = accountFailure(core, user, nowMs, before.hash === null ? 'login without a password set' : 'wrong password');
+      const account = await accountFailure(core, user, nowMs, before.hash === null ? 'login without a password set' : 'wrong password');
       return { ok: false, reason: 'wrong password', locked: account.locked };
     }
-    core.audit({ user, serial: null, action: 'login', outcome: 'ok', reason: 'password verified' });
-    const row = pickDevice(core, user, serial, (r) => unusable(r, nowMs));
-    return { ok: true, issued: issue(core, row, user, 'login', nowMs) };
+    await audit(core, { user, serial: null, action: 'login', outcome: 'ok', reason: 'password verified' });
+    const row = await pickDevice(core, user, serial, (r) => unusable(r, nowMs));
+    return { ok: true, issued: await issue(core, row, user, 'login', nowMs) };
   });
 }
 
 /** A hash of nothing under the current cost, made once per host: unknown users cost as much as known ones. */
-const dummies = new WeakMap<HostCore, string>();
-function dummyHash(core: HostCore): string {
+const dummies = new WeakMap<HostCore, Promise<string>>();
+function dummyHash(core: HostCore): Promise<string> {
   let hash = dummies.get(core);
-  if (!hash) dummies.set(core, (hash = hashPassword('\u0000not a password\u0000', core.random, core.passwordCost)));
+  if (!hash) {
+    hash = hashPassword('\u0000not a password\u0000', core.random, core.passwordCost);
+    dummies.set(core, hash);
+    // A refused ('busy') first hash is not kept: the next login makes it again.
+    hash.catch(() => dummies.delete(core));
+  }
   return hash;
 }

@@ -1,12 +1,13 @@
 /**
- * The in-memory store: Maps in one process, for tests, the emulator's login page and the benchmark. A
- * transaction is a synchronous call (nothing else runs in between on the one JavaScript thread) that records
- * how to undo each change and replays that backwards when `fn` throws, so a refusal half-way writes nothing,
- * as in SQLite.
+ * The in-memory store: Maps in one process, for tests, the emulator's login page and the benchmark. Transactions
+ * run one at a time through the same queue as SQLite's (host/transaction-queue.ts); each records how to undo
+ * each change and replays that backwards when its `fn` throws, so a refusal half-way writes nothing, as in
+ * SQLite.
  * The audit log keeps the newest `memoryAuditEntriesMax` entries so a long-running process stays bounded.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { AccountRow, AuditEntry, ChallengeRow, DeviceRow, RateWindow, SessionRow, Store, TempCodeRow } from './store.ts';
+import { promisedTx, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
 
 export const memoryAuditEntriesMax = 100_000;
 
@@ -50,8 +51,13 @@ export function memoryStore(): Store {
   const audit: AuditEntry[] = [];
   let auditNext = 0;
 
-  // Inside a transaction every change records how to undo it; a throw replays them backwards.
+  // Inside a transaction every change records how to undo it; a call that throws replays its own backwards
+  // (from its mark), a failed batch all of them.
   let undo: (() => void)[] | null = null;
+  let callMark = 0;
+  const undoTo = (mark: number): void => {
+    while (undo && undo.length > mark) undo.pop()!();
+  };
   const put = <K, V>(map: Map<K, V>, key: K, value: V): void => {
     if (undo) {
       const had = map.has(key);
@@ -83,23 +89,7 @@ export function memoryStore(): Store {
     else put(byUserText, key, ids);
   };
 
-  return {
-    transaction<T>(fn: () => T): T {
-      if (undo) return fn(); // nested: part of the outer transaction
-      undo = [];
-      const savedNextId = nextChallengeId;
-      const savedWithdrawals = withdrawals.length;
-      try {
-        return fn();
-      } catch (error) {
-        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
-        nextChallengeId = savedNextId;
-        withdrawals.length = savedWithdrawals;
-        throw error;
-      } finally {
-        undo = null;
-      }
-    },
+  const ops: SyncTx = {
     userExists: (user) => serialsOfUser.has(user),
     devicesOf: (user) =>
       (serialsOfUser.get(user) ?? []).map((serial) => ({ row: mustDevice(serial), active: assignments.get(`${user}\u0000${serial}`)!.active })).sort((a, b) => byEnrolment(a.row, b.row)),
@@ -124,6 +114,7 @@ export function memoryStore(): Store {
     insertChallenge(row) {
       if (bySerialText.has(`${row.serial}\u0000${row.challenge}`)) return 0;
       const id = nextChallengeId++;
+      undo?.push(() => (nextChallengeId = id));
       put(challenges, id, { ...row, id });
       put(bySerialText, `${row.serial}\u0000${row.challenge}`, id);
       const key = `${row.user}\u0000${row.challenge}`;
@@ -159,7 +150,10 @@ export function memoryStore(): Store {
       return out;
     },
     withdrawnSince: (user, sinceMs) => withdrawals.filter((w) => w.user === user && w.atMs >= sinceMs).reduce((sum, w) => sum + w.amountUsd, 0),
-    insertWithdrawal: (user, _serial, amountUsd, atMs) => void withdrawals.push({ user, amountUsd, atMs }),
+    insertWithdrawal: (user, _serial, amountUsd, atMs) => {
+      withdrawals.push({ user, amountUsd, atMs });
+      undo?.push(() => void withdrawals.pop());
+    },
     tempCode: (user) => tempCodes.get(user),
     putTempCode: (row) => put(tempCodes, row.user, row),
     account: (user) => accounts.get(user),
@@ -190,7 +184,33 @@ export function memoryStore(): Store {
     },
     meta: (key) => meta.get(key)?.slice(),
     putMeta: (key, value) => put(meta, key, value.slice()),
-    close() {
+  };
+  const steps: BatchSteps = {
+    begin: () => {
+      undo = [];
+      callMark = 0;
+    },
+    callBegin: () => {
+      callMark = undo!.length;
+    },
+    callEnd: (ok) => {
+      if (!ok) undoTo(callMark);
+    },
+    commit: () => {
+      undo = null;
+    },
+    rollback: () => {
+      undoTo(0);
+      undo = null;
+    },
+  };
+  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall));
+  return {
+    kind: 'memory',
+    transaction: (fn) => queue.run(fn),
+    stats: () => queue.stats(),
+    async close() {
+      await queue.drain();
       devices.clear();
       challenges.clear();
       sessions.clear();

@@ -57,22 +57,24 @@ function keyCheckValue(hostKey: Uint8Array): Uint8Array {
  * value in a database that has none yet: a new one, or one from before check values, whose sealed rows
  * must then open under this key.
  */
-function checkHostKey(store: Store, hostKey: Uint8Array, seal: Sealer, where: string): void {
+function checkHostKey(store: Store, hostKey: Uint8Array, seal: Sealer, where: string): Promise<void> {
   const expected = keyCheckValue(hostKey);
-  const stored = store.meta(keyCheckName);
-  if (stored) {
-    if (!equalBytes(stored, expected)) throw new HostKeyError(`the host key (DSC_HOST_KEY or the key file) is not the key of ${where}: its key check value differs; nothing was changed`);
-    return;
-  }
-  const first = store.serials()[0];
-  if (first !== undefined) {
-    try {
-      seal.open(secretContext(first), store.device(first)!.sealedSecret).fill(0);
-    } catch {
-      throw new HostKeyError(`the host key (DSC_HOST_KEY or the key file) does not open the secrets of ${where}; nothing was changed`);
+  return store.transaction(async (tx) => {
+    const stored = await tx.meta(keyCheckName);
+    if (stored) {
+      if (!equalBytes(stored, expected)) throw new HostKeyError(`the host key (DSC_HOST_KEY or the key file) is not the key of ${where}: its key check value differs; nothing was changed`);
+      return;
     }
-  }
-  store.transaction(() => store.putMeta(keyCheckName, expected));
+    const first = (await tx.serials())[0];
+    if (first !== undefined) {
+      try {
+        seal.open(secretContext(first), (await tx.device(first))!.sealedSecret).fill(0);
+      } catch {
+        throw new HostKeyError(`the host key (DSC_HOST_KEY or the key file) does not open the secrets of ${where}; nothing was changed`);
+      }
+    }
+    await tx.putMeta(keyCheckName, expected);
+  });
 }
 
 function hmacKeyFrom(hostKey: Uint8Array): Uint8Array {
@@ -82,12 +84,12 @@ function hmacKeyFrom(hostKey: Uint8Array): Uint8Array {
 /**
  * Open the verifier.
  * @example
- * const host = openHost({ dbPath: './.dsc/host.sqlite' });
- * const { challenge } = host.challenge({ user: 'trader1' });
- * host.verify({ user: 'trader1', challenge, response: '12345678' }); // { ok: false, reason: 'wrong response' }
- * host.close();
+ * const host = await openHost({ dbPath: './.dsc/host.sqlite' });
+ * const { challenge } = await host.challenge({ user: 'trader1' });
+ * await host.verify({ user: 'trader1', challenge, response: '12345678' }); // { ok: false, reason: 'wrong response' }
+ * await host.close();
  */
-export function openHost(options: HostOptions): Host {
+export async function openHost(options: HostOptions): Promise<Host> {
   const now = options.now ?? Date.now;
   const random: Random = options.random ?? pooledRandom();
   const lockLimit = options.lockLimit ?? defaultLockLimit;
@@ -107,16 +109,15 @@ export function openHost(options: HostOptions): Host {
   const store = options.store ?? (dbPath === ':memory:' ? memoryStore() : openSqliteStore(dbPath, { synchronous: options.synchronous ?? 'NORMAL' }));
   const seal = sealer(hostKey, random);
   try {
-    checkHostKey(store, hostKey, seal, options.store ? (options.dbPath ?? 'this store') : dbPath);
+    await checkHostKey(store, hostKey, seal, options.store ? (options.dbPath ?? 'this store') : dbPath);
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const core: HostCore = {
     store, sealer: seal, macKey: hmacKeyFrom(hostKey), now, random, lockLimit, challengeTtlMs: ttlMs,
     issueLimits: options.issueLimits ?? issueLimitsDefault, passwordCost: options.passwordCost ?? passwordCostDefault,
     materials: new MaterialCache(seal),
-    audit: (entry) => store.audit({ atMs: now(), ...entry }),
   };
   return new Host(core);
 }
@@ -140,7 +141,7 @@ export interface HostFile {
    * it meanwhile (run the command again on theirs). Does nothing for an existing database.
    */
   publish(): 'published' | 'raced' | 'existing';
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -149,10 +150,10 @@ export interface HostFile {
  * command succeeds: it is built in memory and published with its key file by `publish` (a refused first
  * `enroll` leaves no file behind). A zero-length or foreign file is refused, never initialised.
  * @example
- * const file = openHostFile({ dbPath: '.dsc/host.sqlite', hostKeyHex: process.env.DSC_HOST_KEY, create: true });
- * try { file.host.enroll(...); file.publish(); } finally { file.close(); }
+ * const file = await openHostFile({ dbPath: '.dsc/host.sqlite', hostKeyHex: process.env.DSC_HOST_KEY, create: true });
+ * try { await file.host.enroll(...); file.publish(); } finally { await file.close(); }
  */
-export function openHostFile(options: HostFileOptions): HostFile {
+export async function openHostFile(options: HostFileOptions): Promise<HostFile> {
   const { dbPath } = options;
   const shown = options.shownAs ?? dbPath;
   const keyPath = keyPathFor(dbPath);
@@ -171,7 +172,7 @@ export function openHostFile(options: HostFileOptions): HostFile {
       hostKey = loadOrCreateKeyFile(keyPath, false);
     }
     try {
-      const host = openHost({ store: openSqliteStore(dbPath, { create: false }), hostKey, dbPath: shown });
+      const host = await openHost({ store: openSqliteStore(dbPath, { create: false }), hostKey, dbPath: shown });
       return { host, publish: () => 'existing', close: () => host.close() };
     } finally {
       hostKey.fill(0);
@@ -182,7 +183,7 @@ export function openHostFile(options: HostFileOptions): HostFile {
   const newKey = !envKey && !existsSync(keyPath);
   const hostKey = envKey ?? (newKey ? new Uint8Array(randomBytes(hostKeyBytes)) : loadOrCreateKeyFile(keyPath, false));
   const store = openSqliteStore(':memory:');
-  const host = openHost({ store, hostKey: hostKey.slice(), dbPath: shown });
+  const host = await openHost({ store, hostKey: hostKey.slice(), dbPath: shown });
   return {
     host,
     publish() {
@@ -201,7 +202,7 @@ export function openHostFile(options: HostFileOptions): HostFile {
     },
     close() {
       hostKey.fill(0);
-      host.close();
+      return host.close();
     },
   };
 }

@@ -3,7 +3,7 @@
  * refused with the time to wait. Without them anyone who knows a user name could draw challenges until the
  * device's space of never-issued challenges runs out (a denial of service, and a database that grows).
  */
-import type { HostCore } from './core.ts';
+import type { TxCore } from './core.ts';
 import { HostError } from './errors.ts';
 
 export interface IssueLimits {
@@ -17,20 +17,20 @@ export interface IssueLimits {
 export const issueLimitsDefault: IssueLimits = { perAccount: 30, perDevice: 30, windowMs: 60 * 60_000 };
 
 /** Count one event for `key`, or throw (writing nothing) when the window is full. */
-function take(core: HostCore, key: string, limit: number, windowMs: number, nowMs: number, what: string): void {
-  const window = core.store.rateWindow(key);
+async function take(core: TxCore, key: string, limit: number, windowMs: number, nowMs: number, what: string): Promise<void> {
+  const window = await core.tx.rateWindow(key);
   const fresh = !window || nowMs >= window.windowStartMs + windowMs || nowMs < window.windowStartMs;
   const count = fresh ? 0 : window.count;
   if (count >= limit) {
     const retryAfterMs = window!.windowStartMs + windowMs - nowMs;
     throw new HostError('rate limited', `${what}: ${limit} challenges per ${windowMs / 60_000} min reached; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
   }
-  core.store.putRateWindow(key, { windowStartMs: fresh ? nowMs : window.windowStartMs, count: count + 1 });
+  await core.tx.putRateWindow(key, { windowStartMs: fresh ? nowMs : window.windowStartMs, count: count + 1 });
 }
 
 /** Both limits for one challenge: the account's and the device's. */
-export function takeIssue(core: HostCore, user: string, serial: string, nowMs: number): void {
+export async function takeIssue(core: TxCore, user: string, serial: string, nowMs: number): Promise<void> {
   const limits = core.issueLimits;
-  take(core, `issue:user:${user}`, limits.perAccount, limits.windowMs, nowMs, `account ${user}`);
-  take(core, `issue:device:${serial}`, limits.perDevice, limits.windowMs, nowMs, `device ${serial}`);
+  await take(core, `issue:user:${user}`, limits.perAccount, limits.windowMs, nowMs, `account ${user}`);
+  await take(core, `issue:device:${serial}`, limits.perDevice, limits.windowMs, nowMs, `device ${serial}`);
 }

@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { HostCore } from './core.ts';
+import type { TxCore } from './core.ts';
 import { HostError } from './errors.ts';
 import type { SessionRow } from './store.ts';
 
@@ -19,25 +19,25 @@ export interface Session {
   readonly expiresMs: number;
 }
 
-export function createSession(core: HostCore, user: string, serial: string, nowMs: number): Session {
-  const { store } = core;
-  store.pruneSessions(user, nowMs);
-  for (const old of store.sessionsOf(user).slice(sessionsPerUserMax - 1)) store.deleteSession(old.tokenHash);
+export async function createSession(core: TxCore, user: string, serial: string, nowMs: number): Promise<Session> {
+  const store = core.tx;
+  await store.pruneSessions(user, nowMs);
+  for (const old of (await store.sessionsOf(user)).slice(sessionsPerUserMax - 1)) await store.deleteSession(old.tokenHash);
   const token = core.random(sessionTokenBytes);
   const expiresMs = nowMs + sessionTtlMs;
-  store.insertSession({ tokenHash: sha256(token), user, serial, createdMs: nowMs, expiresMs });
+  await store.insertSession({ tokenHash: sha256(token), user, serial, createdMs: nowMs, expiresMs });
   const text = bytesToHex(token);
   token.fill(0);
   return { token: text, expiresMs };
 }
 
 /** The live session `token` of `user`, or a HostError (never naming the token). */
-export function requireSession(core: HostCore, user: string, token: unknown, nowMs: number): SessionRow {
+export async function requireSession(core: TxCore, user: string, token: unknown, nowMs: number): Promise<SessionRow> {
   if (typeof token !== 'string' || !new RegExp(`^[0-9a-f]{${2 * sessionTokenBytes}}$`).test(token)) {
     throw new HostError('no session', `a session from a login is required: expected the ${2 * sessionTokenBytes} hex digits a login printed`, true);
   }
   const bytes = hexToBytes(token);
-  const row = core.store.session(sha256(bytes));
+  const row = await core.tx.session(sha256(bytes));
   bytes.fill(0);
   if (!row || row.user !== user || nowMs >= row.expiresMs) {
     throw new HostError('no session', `no live session of ${user} with that token: log in again (sessions last ${sessionTtlMs / 60_000} min)`);

@@ -1,12 +1,15 @@
 /**
  * The SQLite store (better-sqlite3). WAL journal so readers never block the writer and a killed process leaves
  * the last committed state; every state change runs in `BEGIN IMMEDIATE`, which takes the write lock up front,
- * so two processes verifying the same challenge are serialized and exactly one sees it open.
+ * so two processes verifying the same challenge are serialized and exactly one sees it open. better-sqlite3 is
+ * synchronous; the asynchronous `transaction` queues calls and commits those waiting together in one batch
+ * (host/transaction-queue.ts: group commit, bounded by `batchCallsMax` and `queueCallsMax`).
  */
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations, newDatabasePageSizeBytes, schemaVersion } from './migrations.ts';
-import type { AccountRow, AuditEntry, ChallengeRow, ChallengeState, DeviceRow, DeviceState, SessionRow, Store, TempCodeRow } from './store.ts';
+import type { AccountRow, AuditEntry, ChallengeRow, ChallengeState, DeviceRow, SessionRow, Store } from './store.ts';
+import { promisedTx, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
 
 /** How long a writer waits for another process's transaction before giving up. */
 export const busyTimeoutMs = 10_000;
@@ -175,35 +178,53 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
   type SessionDb = [tokenHash: Uint8Array, user: string, serial: string, createdMs: number, expiresMs: number];
   const sessionFromDb = (r: SessionDb): SessionRow => ({ tokenHash: r[0], user: r[1], serial: r[2], createdMs: r[3], expiresMs: r[4] });
 
-  const immediate = db.transaction((fn: () => unknown) => fn());
-  // Rows read by challengesFor's join, reused by device() and tempCode() later in the same transaction. Safe
-  // because BEGIN IMMEDIATE holds the write lock (no other process changes them meanwhile) and every write of
-  // ours to those tables, every transaction boundary and every rollback (a throw) forgets them.
-  let depth = 0;
+  // Rows read by challengesFor's join, reused by device() and tempCode() later in the same call. Safe because
+  // BEGIN IMMEDIATE holds the write lock (no other process changes them meanwhile), calls run one at a time,
+  // and every write of ours to those tables, every call boundary and every rollback forgets them.
   let knownDevice: DeviceRow | undefined;
   let userWithoutTempCode: string | undefined;
   const forget = (): void => {
     knownDevice = undefined;
     userWithoutTempCode = undefined;
   };
-  return {
-    // One wrapper made once: building a better-sqlite3 transaction function per call costs more than a commit.
-    transaction<T>(fn: () => T): T {
+  const step = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    savepoint: db.prepare('SAVEPOINT call'),
+    release: db.prepare('RELEASE call'),
+    rollbackTo: db.prepare('ROLLBACK TO call'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+  };
+  const steps: BatchSteps = {
+    begin: () => {
       forget();
-      depth++;
-      try {
-        return immediate.immediate(fn) as T;
-      } finally {
-        depth--;
-        forget();
-      }
+      step.begin.run();
     },
+    callBegin: () => {
+      forget();
+      step.savepoint.run();
+    },
+    callEnd: (ok) => {
+      forget();
+      if (!ok) step.rollbackTo.run();
+      step.release.run();
+    },
+    commit: () => {
+      forget();
+      step.commit.run();
+    },
+    rollback: () => {
+      forget();
+      if (db.inTransaction) step.rollback.run();
+    },
+  };
+  const ops: SyncTx = {
     userExists: (user) => q.userExists.get(user) !== undefined,
     devicesOf: (user) =>
       (q.devicesOf.all(user) as [...DeviceDb, number][]).map((d) => ({ row: deviceFromDb(d as unknown as DeviceDb), active: d[16] === 1 })),
     usersOf: (serial) => q.usersOf.all(serial) as string[],
     device(serial) {
-      if (depth > 0 && knownDevice !== undefined && knownDevice.serial === serial) return knownDevice;
+      if (queue.inCall && knownDevice !== undefined && knownDevice.serial === serial) return knownDevice;
       const d = q.device.get(serial) as DeviceDb | undefined;
       return d && deviceFromDb(d);
     },
@@ -228,7 +249,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     challengesFor(user, challenge) {
       const rows = q.challengesFor.all(challenge, user) as [...ChallengeDb, ...DeviceDb, number][];
       const first = rows[0];
-      if (depth > 0 && first) {
+      if (queue.inCall && first) {
         knownDevice = deviceFromDb(first.slice(11, 27) as DeviceDb);
         userWithoutTempCode = first[27] === 1 ? user : undefined;
       }
@@ -244,7 +265,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     withdrawnSince: (user, sinceMs) => q.withdrawnSince.get(user, sinceMs) as number,
     insertWithdrawal: (user, serial, amount, atMs) => q.insertWithdrawal.run(user, serial, amount, atMs),
     tempCode(user) {
-      if (depth > 0 && userWithoutTempCode === user) return undefined;
+      if (queue.inCall && userWithoutTempCode === user) return undefined;
       const t = q.tempCode.get(user) as { user: string; code_mac: Uint8Array; issued_ms: number; full_until_ms: number; print_until_ms: number; blocks_next: number } | undefined;
       return t && { user: t.user, codeMac: t.code_mac, issuedMs: t.issued_ms, fullUntilMs: t.full_until_ms, printUntilMs: t.print_until_ms, blocksNext: t.blocks_next === 1 };
     },
@@ -281,7 +302,18 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
       return v && new Uint8Array(v);
     },
     putMeta: (key, value) => void q.putMeta.run(key, value),
+  };
+  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall));
+  let closed = false;
+  return {
+    kind: 'sqlite',
+    transaction: (fn) => queue.run(fn),
+    stats: () => queue.stats(),
     serialize: () => db.serialize(),
-    close: () => db.close(),
+    async close() {
+      await queue.drain();
+      if (!closed) db.close();
+      closed = true;
+    },
   } satisfies SqliteStore;
 }

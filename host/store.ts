@@ -170,6 +170,29 @@ export interface StoreTx {
 
 export type StoreKind = 'sqlite' | 'memory' | 'postgres';
 
+/**
+ * A transaction the store did not run (it wrote nothing): `busy` when too many are already waiting (the
+ * caller may retry later; a service answers 503), `closed` when the store is closing or closed.
+ */
+export class StoreRefusal extends Error {
+  override name = 'StoreRefusal';
+  constructor(readonly reason: 'busy' | 'closed', message: string) {
+    super(message);
+  }
+}
+
+/** How transactions were committed, for a service's metrics. */
+export interface StoreStats {
+  /** Commits (each one fsync in durable mode). */
+  readonly commits: number;
+  /** Transactions (calls of `transaction`) those commits carried. */
+  readonly calls: number;
+  /** The most calls one commit carried. */
+  readonly largestBatch: number;
+  /** Calls waiting for their turn now. */
+  readonly queued: number;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /**
@@ -179,5 +202,8 @@ export interface Store {
    * serialization failure, so `fn` must have no effect outside `tx` (it may run more than once).
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Counts for metrics, when the store keeps them. */
+  stats?(): StoreStats;
+  /** Refuse new transactions (`StoreRefusal` 'closed'), let the queued ones finish, then release the database. */
   close(): Promise<void>;
 }

@@ -105,9 +105,9 @@ function enrolInput(key: PskcKey, options: ImportOptions): EnrolKeyInput {
 /**
  * Enrol the OCRA keys of `read` (from readPskc or readOathCsv). The caller wipes the keys' secrets afterwards.
  * @example
- * importKeys(host, readPskc(text, { password }), { nowMs: Date.now(), skipUnsupported: true });
+ * await importKeys(host, readPskc(text, { password }), { nowMs: Date.now(), skipUnsupported: true });
  */
-export function importKeys(host: Host, read: PskcRead, options: ImportOptions): ImportResult {
+export async function importKeys(host: Host, read: PskcRead, options: ImportOptions): Promise<ImportResult> {
   const skipped: PskcSkipped[] = [...read.skipped];
   const inputs: EnrolKeyInput[] = [];
   for (const key of read.keys) {
@@ -120,12 +120,12 @@ export function importKeys(host: Host, read: PskcRead, options: ImportOptions): 
   }
   if (!options.skipUnsupported) {
     if (skipped.length > 0) throw new ImportRefused(skipped[0]!, skipped);
-    return { imported: host.enrollKeys(inputs), skipped, warnings: read.warnings };
+    return { imported: await host.enrollKeys(inputs), skipped, warnings: read.warnings };
   }
   const imported: DeviceInfo[] = [];
   for (const input of inputs) {
     try {
-      imported.push(host.enrollKey(input));
+      imported.push(await host.enrollKey(input));
     } catch (error) {
       // A serial already enrolled with another key, for example: that key is skipped, the others go on.
       if (!(error instanceof HostError) || !error.badInput) throw error;
