@@ -24,7 +24,7 @@ import { hashPassword, passwordCostDefault, passwordMatches } from '../host/pass
 import { newDatabasePageSizeBytes } from '../host/migrations.ts';
 import { openSqliteStore, walAutocheckpointPages, type Synchronous } from '../host/sqlite-store.ts';
 import type { Store } from '../host/store.ts';
-import { alternateRounds, percentiles, roundsOf, sampleDurationMs, warmupDurationMs, type Row } from './harness.ts';
+import { alternateSamples, interleavedRounds, percentiles, roundsOf, sampleDurationMs, warmupDurationMs, type Row } from './harness.ts';
 
 const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
 const pin = '1234';
@@ -55,14 +55,15 @@ const walWarmupMsMax = 20_000;
  * warm-up runs until the WAL has reached its working size: while it grows, every fsync also writes the file's
  * new size (about twice the cost), which a server that has been running for a minute no longer pays.
  */
-function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
+async function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
   // The bench measures the verifier's throughput, so the per-account and per-device issue limits (which a
   // real server keeps, docs/host.md) are lifted here.
-  const host = openHost({ store, hostKey: new Uint8Array(randomBytes(32)), issueLimits: { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
-  const cards = Array.from({ length: devices }, (_, i) => {
-    host.enrollKey({ user: `user${i}`, serial: String(100_000 + i), profile: 'dscplus', suite, secret: secretOf(i), pin });
-    return prepareOcra(suite, secretOf(i));
-  });
+  const host = await openHost({ store, hostKey: new Uint8Array(randomBytes(32)), issueLimits: { perAccount: Number.MAX_SAFE_INTEGER, perDevice: Number.MAX_SAFE_INTEGER, windowMs: 60_000 } });
+  const cards: ReturnType<typeof prepareOcra>[] = [];
+  for (let i = 0; i < devices; i++) {
+    await host.enrollKey({ user: `user${i}`, serial: String(100_000 + i), profile: 'dscplus', suite, secret: secretOf(i), pin });
+    cards.push(prepareOcra(suite, secretOf(i)));
+  }
   const users = cards.map((_, i) => `user${i}`);
   const pinHash = hashPin('SHA1', pin);
   let device = 0;
@@ -70,13 +71,13 @@ function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
   const responses: string[] = [];
   let total = 0;
 
-  /** One batch of cycles; returns the milliseconds spent in the host's calls. */
-  function batchMs(): number {
+  /** One batch of cycles, one call at a time; returns the milliseconds spent in the host's calls. */
+  async function batchMs(): Promise<number> {
     issued.length = 0;
     let t = performance.now();
     for (let i = 0; i < batch; i++) {
       const user = users[device]!;
-      issued.push({ user, challenge: host.challenge({ user }).challenge, card: device });
+      issued.push({ user, challenge: (await host.challenge({ user })).challenge, card: device });
       device = (device + 1) % devices;
     }
     let ms = performance.now() - t;
@@ -85,7 +86,7 @@ function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
     t = performance.now();
     for (let i = 0; i < batch; i++) {
       const c = issued[i]!;
-      if (!host.verify({ user: c.user, challenge: c.challenge, response: responses[i]!, purpose: 'login' }).ok) throw new Error('bench: a correct response was rejected');
+      if (!(await host.verify({ user: c.user, challenge: c.challenge, response: responses[i]!, purpose: 'login' })).ok) throw new Error('bench: a correct response was rejected');
     }
     ms += performance.now() - t;
     total += batch;
@@ -93,11 +94,11 @@ function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
   }
 
   /** Cycles per second over about `durationMs` of the host's time. */
-  function round(durationMs: number): number {
+  async function round(durationMs: number): Promise<number> {
     let ms = 0;
     let done = 0;
     while (ms < durationMs) {
-      ms += batchMs();
+      ms += await batchMs();
       done += batch;
     }
     return (done / ms) * 1000;
@@ -105,16 +106,16 @@ function cycleRunner(store: Store, walPath?: string, batch = cyclesPerBatch) {
 
   // Untimed cycles first (as roundsOf warms up the raw OCRA reference): the code is compiled and the
   // database's WAL has reached its working size, as on a server that has been running.
-  round(warmupDurationMs);
+  await round(warmupDurationMs);
   const warmStart = performance.now();
-  while (walPath !== undefined && walBytes(walPath) < walWorkingSizeBytes && performance.now() - warmStart < walWarmupMsMax) round(50);
+  while (walPath !== undefined && walBytes(walPath) < walWorkingSizeBytes && performance.now() - warmStart < walWarmupMsMax) await round(50);
   total = 0;
   return {
     round,
     /** Cycles timed so far (after the warm-up). */
     cycles: () => total,
-    close() {
-      host.close();
+    async close() {
+      await host.close();
       for (const card of cards) card.destroy();
     },
   };
@@ -125,20 +126,20 @@ function walBytes(walPath: string): number {
 }
 
 /** Cycles per second over one run of about `durationMs` (after the warm-up). */
-function cycles(store: Store, durationMs: number, walPath?: string): { perSecond: number; cycles: number } {
-  const runner = cycleRunner(store, walPath);
+async function cycles(store: Store, durationMs: number, walPath?: string): Promise<{ perSecond: number; cycles: number }> {
+  const runner = await cycleRunner(store, walPath);
   try {
-    return { perSecond: runner.round(durationMs), cycles: runner.cycles() };
+    return { perSecond: await runner.round(durationMs), cycles: runner.cycles() };
   } finally {
-    runner.close();
+    await runner.close();
   }
 }
 
 /**
- * In-memory cycles against the raw OCRA rate, in alternating rounds (see `alternateRounds`): both run on
+ * In-memory cycles against the raw OCRA rate, in alternating rounds (see `alternateSamples`): both run on
  * the same machine minute, so the ratio is not the drift of this core's speed between two measurements.
  */
-function memoryVersusRaw(): { raw: number; rawSpread: number; memory: number; ratio: number; spreadRatio: number; cycles: number } {
+async function memoryVersusRaw(): Promise<{ raw: number; rawSpread: number; memory: number; ratio: number; spreadRatio: number; cycles: number }> {
   const pinHash = hashPin('SHA1', pin);
   const keys = Array.from({ length: devices }, (_, i) => prepareOcra(suite, secretOf(i)));
   const inputs = { challenge: '123456', pinHash };
@@ -150,15 +151,15 @@ function memoryVersusRaw(): { raw: number; rawSpread: number; memory: number; ra
     keys[next]!.respond(inputs);
     next = next + 1 === devices ? 0 : next + 1;
   }, memoryRoundMs);
-  const runner = cycleRunner(memoryStore());
+  const runner = await cycleRunner(memoryStore());
   try {
-    const { rates, ratiosToFirst } = alternateRounds([rawRound, () => runner.round(memoryRoundMs), spreadRound]);
+    const { medians: rates, ratiosToFirst } = await alternateSamples([async () => rawRound(), () => runner.round(memoryRoundMs), async () => spreadRound()], interleavedRounds);
     return {
       raw: rates[0]!, rawSpread: rates[2]!, memory: rates[1]!, ratio: ratiosToFirst[1]!,
       spreadRatio: ratiosToFirst[1]! / ratiosToFirst[2]!, cycles: runner.cycles(),
     };
   } finally {
-    runner.close();
+    await runner.close();
     for (const key of keys) key.destroy();
   }
 }
@@ -194,23 +195,23 @@ function bareSqliteRounds(dir: string, synchronous: Synchronous) {
 
 /**
  * Durable (FULL) cycles against the disk's fsync rate and a bare SQLite commit loop, in alternating rounds
- * (see `alternateRounds`): a disk's fsync rate moves from one second to the next (by how much on the
+ * (see `alternateSamples`): a disk's fsync rate moves from one second to the next (by how much on the
  * development VM: docs/bench.md), so the three are measured in turn, a ratio taken inside each round, and the
  * median printed.
  */
-function durableVersusDisk(dir: string) {
+async function durableVersusDisk(dir: string) {
   const disk = fsyncRounds(dir);
   const bare = bareSqliteRounds(dir, 'FULL');
-  const runner = cycleRunner(openSqliteStore(join(dir, 'full.sqlite'), { synchronous: 'FULL' }), join(dir, 'full.sqlite-wal'), durableCyclesPerBatch);
+  const runner = await cycleRunner(openSqliteStore(join(dir, 'full.sqlite'), { synchronous: 'FULL' }), join(dir, 'full.sqlite-wal'), durableCyclesPerBatch);
   try {
-    const { rates, ratiosToFirst } = alternateRounds([disk.round, () => runner.round(diskRoundMs), bare.round]);
+    const { medians: rates, ratiosToFirst } = await alternateSamples([async () => disk.round(), () => runner.round(diskRoundMs), async () => bare.round()], interleavedRounds);
     return {
       fsyncs: rates[0]!, cycles: rates[1]!, bare: rates[2]!, timedCycles: runner.cycles(),
       // Two durable commits per cycle: the challenge and the verification.
       commitsPerFsync: 2 * ratiosToFirst[1]!, barePerFsync: ratiosToFirst[2]!,
     };
   } finally {
-    runner.close();
+    await runner.close();
     bare.close();
     disk.close();
   }
@@ -220,14 +221,15 @@ function durableVersusDisk(dir: string) {
 export const passwordChecks = 7;
 
 /** The first factor's cost: one check of a password against its stored scrypt hash, at the default cost. */
-function passwordCheckMs(): number {
-  const stored = hashPassword('correct horse battery', (n) => new Uint8Array(randomBytes(n)));
-  passwordMatches('correct horse battery', stored); // warm-up
-  const samples = Array.from({ length: passwordChecks }, () => {
+async function passwordCheckMs(): Promise<number> {
+  const stored = await hashPassword('correct horse battery', (n) => new Uint8Array(randomBytes(n)));
+  await passwordMatches('correct horse battery', stored); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < passwordChecks; i++) {
     const t = performance.now();
-    if (!passwordMatches('correct horse battery', stored)) throw new Error('bench: the right password was refused');
-    return performance.now() - t;
-  });
+    if (!(await passwordMatches('correct horse battery', stored))) throw new Error('bench: the right password was refused');
+    samples.push(performance.now() - t);
+  }
   return percentiles(samples).median;
 }
 
@@ -237,15 +239,15 @@ export async function bench(): Promise<Row[]> {
     const section = 'host';
     // The durable runs go first, before the NORMAL run leaves megabytes of unflushed pages for the disk to
     // write back (which slows every fsync after it).
-    const durable = durableVersusDisk(dir);
-    const { raw, rawSpread, memory, ratio: memoryRatio, spreadRatio, cycles: memoryCycles } = memoryVersusRaw();
-    const normal = cycles(openSqliteStore(join(dir, 'normal.sqlite'), { synchronous: 'NORMAL' }), 2 * sampleDurationMs, join(dir, 'normal.sqlite-wal'));
+    const durable = await durableVersusDisk(dir);
+    const { raw, rawSpread, memory, ratio: memoryRatio, spreadRatio, cycles: memoryCycles } = await memoryVersusRaw();
+    const normal = await cycles(openSqliteStore(join(dir, 'normal.sqlite'), { synchronous: 'NORMAL' }), 2 * sampleDurationMs, join(dir, 'normal.sqlite-wal'));
     // A FULL commit costs the fsync plus the CPU of the transaction (statements, WAL writes, locks), which the
     // NORMAL run measures without the fsync: 1 / (1 / disk + cpu) is what the verifier can reach on this disk.
     const cpuPerCommitUs = 1e6 / (2 * normal.perSecond);
     const reachable = 1 / (1 / durable.fsyncs + cpuPerCommitUs / 1e6);
     const cost = passwordCostDefault;
-    const passwordMs = passwordCheckMs();
+    const passwordMs = await passwordCheckMs();
     return [
       { section, name: `password check (scrypt N=2^${Math.log2(cost.N)}, r=${cost.r}, p=${cost.p}, ${(128 * cost.N * cost.r) / 2 ** 20} MiB)`, value: passwordMs, unit: 'ms/check', note: `median of ${passwordChecks}: the first factor's cost per login, and per guess` },
       { section, name: 'raw OCRA respond() (SHA1-8 QN06-PSHA1)', value: raw, unit: 'responses/s', note: 'reference' },

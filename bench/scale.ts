@@ -34,39 +34,40 @@ export async function bench(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-bench-scale-'));
   const dbPath = join(dir, 'scale.sqlite');
   try {
-    const opened = openServiceHost({ dbPath, synchronous: 'NORMAL', create: true, hostOptions: { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } } });
+    const opened = await openServiceHost({ dbPath, synchronous: 'NORMAL', create: true, hostOptions: { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } } });
     const { host } = opened;
     const rssBefore = process.memoryUsage().rss;
     for (let from = 0; from < scaleDevices; from += enrolBatch) {
-      host.enrollKeys(Array.from({ length: Math.min(enrolBatch, scaleDevices - from) }, (_, k) => {
+      await host.enrollKeys(Array.from({ length: Math.min(enrolBatch, scaleDevices - from) }, (_, k) => {
         const i = from + k;
         return { user: `u${i}`, serial: String(80_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin };
       }));
     }
-    const login = (i: number) => {
-      const { challenge } = host.challenge({ user: `u${i}` });
-      const result = host.verify({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' });
+    const login = async (i: number) => {
+      const { challenge } = await host.challenge({ user: `u${i}` });
+      const result = await host.verify({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' });
       if (!result.ok) throw new Error(`scale bench: login of u${i} refused: ${result.reason}`);
     };
     // One login on every device: the LRU is overrun, and what stays cached is the last materialCacheEntriesMax.
-    for (let i = 0; i < scaleDevices; i++) login(i);
+    for (let i = 0; i < scaleDevices; i++) await login(i);
     global.gc?.();
     const rssAfter = process.memoryUsage().rss;
     // Cold: devices from the start, evicted long ago (each login evicts another old one); warm: the newest.
-    const cpuOf = (indexes: number[]) => {
-      const challenges = indexes.map((i) => ({ i, challenge: host.challenge({ user: `u${i}` }).challenge }));
+    const cpuOf = async (indexes: number[]) => {
+      const challenges: { i: number; challenge: string }[] = [];
+      for (const i of indexes) challenges.push({ i, challenge: (await host.challenge({ user: `u${i}` })).challenge });
       const answers = challenges.map(({ i, challenge }) => ({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const }));
       const start = process.cpuUsage();
-      for (const answer of answers) if (!host.verify(answer).ok) throw new Error('scale bench: a timed verification was refused');
+      for (const answer of answers) if (!(await host.verify(answer)).ok) throw new Error('scale bench: a timed verification was refused');
       const used = process.cpuUsage(start);
       return (used.user + used.system) / answers.length;
     };
     const warmIndexes = Array.from({ length: timedVerifications }, (_, k) => scaleDevices - 1 - (k % Math.min(timedVerifications, materialCacheEntriesMax / 2)));
     const coldIndexes = Array.from({ length: timedVerifications }, (_, k) => k);
-    const warm = cpuOf(warmIndexes);
-    const cold = cpuOf(coldIndexes);
+    const warm = await cpuOf(warmIndexes);
+    const cold = await cpuOf(coldIndexes);
     const dbBytes = statSync(dbPath).size;
-    opened.close();
+    await opened.close();
     return [
       { section, name: `RSS after a login on each of ${scaleDevices.toLocaleString('en-US')} devices`, value: rssAfter / 2 ** 20, unit: 'MiB', note: `${((rssAfter - rssBefore) / 2 ** 20).toFixed(0)} MiB more than before enrolment; key cache ≤ ${materialCacheEntriesMax.toLocaleString('en-US')} devices; projected the same at 10^6 devices (target ≤ 400 MB)` },
       { section, name: 'cold verification (key not cached), CPU', value: cold, unit: 'µs', ratio: cold / warm, reference: 'warm verification, same run', note: `target ≤ 30 µs; ${timedVerifications} verifications, in-process, SQLite NORMAL` },

@@ -23,6 +23,8 @@ export const loadDurationMs = 10_000;
 /** Users (one card each) the load is spread over, and answers prepared per run (more than a run can use). */
 const users = 512;
 const preparedAnswers = 24_000;
+/** Challenges asked for at once while preparing (below the store's queueCallsMax). */
+const prepareChunk = 1_024;
 const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
 const pin = '2580';
 /** How long the disk's fsync rate and the bare commit loop are measured. */
@@ -66,28 +68,32 @@ function bareCommitRate(dir: string): number {
 
 async function loadRun(dir: string, synchronous: Synchronous, clients: number, durationMs: number) {
   const dbPath = join(dir, `host-${synchronous}-${clients}.sqlite`);
-  const opened = openServiceHost({ dbPath, synchronous, create: true, hostOptions: { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } } });
-  opened.host.enrollKeys(Array.from({ length: users }, (_, i) => ({ user: `u${i}`, serial: String(70_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin })));
+  const opened = await openServiceHost({ dbPath, synchronous, create: true, hostOptions: { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } } });
+  await opened.host.enrollKeys(Array.from({ length: users }, (_, i) => ({ user: `u${i}`, serial: String(70_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin })));
   // Challenges issued by the administrator's path (no password hash per login: the load is the verification).
-  const work = opened.transaction(() => Array.from({ length: preparedAnswers }, (_, k) => {
-    const i = k % users;
-    const { challenge } = opened.host.challenge({ user: `u${i}` });
-    return { user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }) };
-  }));
+  // Asked together, a chunk at a time (within the store's queue bound): they share commits.
+  const work: { user: string; challenge: string; response: string }[] = [];
+  for (let from = 0; from < preparedAnswers; from += prepareChunk) {
+    work.push(...(await Promise.all(Array.from({ length: Math.min(prepareChunk, preparedAnswers - from) }, async (_, k) => {
+      const i = (from + k) % users;
+      const { challenge } = await opened.host.challenge({ user: `u${i}` });
+      return { user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }) };
+    }))));
+  }
   const workFile = join(dir, 'work.json');
   writeFileSync(workFile, JSON.stringify(work));
-  const service = await buildService({ host: opened.host, transaction: opened.transaction });
+  const service = await buildService({ host: opened.host, storeStats: () => opened.store.stats!() });
   await service.app.listen({ host: '127.0.0.1', port: 0 });
   const address = service.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const commitsBefore = service.context.commits.stats.commits;
+  const commitsBefore = opened.store.stats!().commits;
   const result = await new Promise<{ done: number; errors: number; firstError: string; elapsedMs: number; exhausted: boolean; latenciesMs: number[] }>((resolve, reject) => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'run-ts.js'), join(import.meta.dirname, 'service-client.ts'), url, workFile, String(clients), String(durationMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited with ${code}`))));
   });
-  const commits = service.context.commits.stats.commits - commitsBefore;
+  const commits = opened.store.stats!().commits - commitsBefore;
   await service.close();
   const { median, p99 } = percentiles(result.latenciesMs);
   return { perSecond: result.done / (result.elapsedMs / 1000), done: result.done, errors: result.errors, firstError: result.firstError, exhausted: result.exhausted, median, p99, callsPerCommit: result.done / Math.max(1, commits) };

@@ -53,9 +53,9 @@ function isTerminal(stream: unknown): boolean {
 }
 
 /** The device's enrolment in `host`, or undefined when the database does not know it. */
-function enrolment(host: LoginHost, serial: string): DeviceInfo | undefined {
+async function enrolment(host: LoginHost, serial: string): Promise<DeviceInfo | undefined> {
   try {
-    return host.device(serial);
+    return await host.device(serial);
   } catch (error) {
     if (error instanceof HostError && error.reason === 'unknown device') return undefined;
     throw error;
@@ -67,10 +67,10 @@ function enrolment(host: LoginHost, serial: string): DeviceInfo | undefined {
  * user (a first start); a device enrolled for others is refused rather than shared with a new user, since
  * a mistyped --user would otherwise make one silently. Sharing is `dsc host assign`.
  */
-function checkUser(host: LoginHost, record: DeviceRecord, user: string, shownDb: string): void {
-  const info = enrolment(host, record.serial);
+async function checkUser(host: LoginHost, record: DeviceRecord, user: string, shownDb: string): Promise<void> {
+  const info = await enrolment(host, record.serial);
   if (info === undefined) {
-    host.enroll({ user, record });
+    await host.enroll({ user, record });
     return;
   }
   if (info.users.includes(user)) return;
@@ -91,20 +91,20 @@ function dbOption(db: string, io: Io): string {
  * The card, the login page's database and its user, as the options ask; the demo is made on first start.
  * Exported for the tests: it runs after the terminal check, which an in-process test cannot pass.
  * @example
- * const setup = openSetup({ user: 'demo' }, io); // the demo card on ./.dsc/host.sqlite
+ * const setup = await openSetup({ user: 'demo' }, io); // the demo card on ./.dsc/host.sqlite
  */
-export function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Setup {
+export async function openSetup(values: { device?: string; db?: string; user?: string }, io: Io): Promise<Setup> {
   const hostKeyHex = io.env.DSC_HOST_KEY;
   const keyOption = hostKeyHex === undefined ? {} : { hostKeyHex };
   if (values.device === undefined) {
     if (values.db !== undefined) throw new UsageError('--db goes with --device (the demo uses the default database, ./.dsc/host.sqlite or $DSC_HOME/host.sqlite)');
-    const demo = ensureDemo(dataFolder(io), hostKeyHex);
+    const demo = await ensureDemo(dataFolder(io), hostKeyHex);
     const user = values.user ?? demo.user;
-    const file = openHostFile({ dbPath: demo.dbPath, create: false, ...keyOption });
+    const file = await openHostFile({ dbPath: demo.dbPath, create: false, ...keyOption });
     try {
-      checkUser(file.host, readDeviceFile(demo.devicePath), user, demo.dbPath);
+      await checkUser(file.host, readDeviceFile(demo.devicePath), user, demo.dbPath);
     } catch (error) {
-      file.close();
+      await file.close();
       throw error;
     }
     return { devicePath: demo.devicePath, host: file.host, user, demo, notice: undefined, unlockHint: `unlock with npx dsc host unlock --user ${user} --db ${demo.dbPath}` };
@@ -113,39 +113,39 @@ export function openSetup(values: { device?: string; db?: string; user?: string 
   const user = values.user ?? 'user';
   const record = readDeviceFile(devicePath);
   if (values.db === undefined) {
-    const host = openHost({ dbPath: ':memory:' });
-    const notice = enrolOrNote(host, record, user, 'memory');
+    const host = await openHost({ dbPath: ':memory:' });
+    const notice = await enrolOrNote(host, record, user, 'memory');
     if (notice !== undefined) return { devicePath, host, user, demo: undefined, notice };
     // A database that lives as long as this window: its user gets a password shown here, as the demo's is.
     const password = String(randomInt(10 ** 9, 10 ** 10));
-    host.setPassword({ user, password, by: 'emulator' });
+    await host.setPassword({ user, password, by: 'emulator' });
     return { devicePath, host, user, demo: undefined, notice: `login page on an in-memory database (--db PATH keeps it); password ${password}`, unlockHint: 'restart the emulator (its database is in memory)' };
   }
   const dbPath = dbOption(values.db, io);
-  const file = openHostFile({ dbPath, shownAs: values.db, create: true, ...keyOption });
-  const notice = enrolOrNote(file.host, record, user, values.db, file.close);
+  const file = await openHostFile({ dbPath, shownAs: values.db, create: true, ...keyOption });
+  const notice = await enrolOrNote(file.host, record, user, values.db, file.close);
   // A new database lives in memory until published: publish it, then work on the file itself.
   const published = notice === undefined ? file.publish() : 'existing';
   const unlockHint = `unlock with npx dsc host unlock --user ${user} --db ${values.db}`;
-  const noPassword = (host: LoginHost) => (host.hasPassword(user) ? undefined : `user ${user} has no password yet: npx dsc host set-password --user ${user} --db ${values.db}`);
-  if (published === 'existing') return { devicePath, host: file.host, user, demo: undefined, notice: notice ?? noPassword(file.host), unlockHint };
-  file.close();
+  const noPassword = async (host: LoginHost) => ((await host.hasPassword(user)) ? undefined : `user ${user} has no password yet: npx dsc host set-password --user ${user} --db ${values.db}`);
+  if (published === 'existing') return { devicePath, host: file.host, user, demo: undefined, notice: notice ?? (await noPassword(file.host)), unlockHint };
+  await file.close();
   if (published === 'raced') throw new UsageError(`--db ${JSON.stringify(values.db)}: another process created this database meanwhile; run again`);
-  const host = openHostFile({ dbPath, shownAs: values.db, create: false, ...keyOption }).host;
-  return { devicePath, host, user, demo: undefined, notice: notice ?? noPassword(host), unlockHint };
+  const host = (await openHostFile({ dbPath, shownAs: values.db, create: false, ...keyOption })).host;
+  return { devicePath, host, user, demo: undefined, notice: notice ?? (await noPassword(host)), unlockHint };
 }
 
 /**
  * `checkUser`, except that a device the server cannot take (its suite, its profile) still runs: the login
  * page says why (the returned note). Anything else closes the host (`close`) and is thrown.
  */
-function enrolOrNote(host: LoginHost, record: DeviceRecord, user: string, shownDb: string, close: () => void = () => host.close()): string | undefined {
+async function enrolOrNote(host: LoginHost, record: DeviceRecord, user: string, shownDb: string, close: () => Promise<void> = () => host.close()): Promise<string | undefined> {
   try {
-    checkUser(host, record, user, shownDb);
+    await checkUser(host, record, user, shownDb);
     return undefined;
   } catch (error) {
     if (error instanceof HostError) return `login page: ${error.message}`;
-    close();
+    await close();
     throw error;
   }
 }
@@ -192,7 +192,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let setup: Setup;
   let record;
   try {
-    setup = openSetup(values, io);
+    setup = await openSetup(values, io);
     record = readDeviceFile(setup.devicePath);
   } catch (error) {
     // A database or key file that cannot be used is reported like a bad device file: nothing was changed.
@@ -207,7 +207,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     held = holdDeviceFile(devicePath, { command: 'dsc emulate' });
   } catch (error) {
-    host.close();
+    await host.close();
     if (error instanceof DeviceFileError) throw new UsageError(error.message);
     throw error;
   }
@@ -217,7 +217,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     recorder = values.record === undefined ? undefined : SessionRecorder.create(resolve(io.cwd, values.record), record, (n) => new Uint8Array(randomBytes(n)));
   } catch (error) {
-    host.close();
+    await host.close();
     held.release();
     if (error instanceof SessionLogError) throw new UsageError(error.message);
     throw error;
@@ -270,7 +270,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     driver.close();
     recorder?.close(session.nowMs);
     session.close();
-    host.close();
+    await host.close();
   }
   if (demo) write(io.stdout, `demo card ${session.info.serial}, user ${user}: state kept in ${dataFolder(io)}`);
   return exitOk;

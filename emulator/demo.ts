@@ -60,11 +60,11 @@ function randomPin(): string {
 }
 
 /** The demo's database, opened as `dsc host` opens it (DSC_HOST_KEY or the key file beside it). */
-function openDemoHost(dbPath: string, hostKeyHex: string | undefined, create: boolean): HostFile {
+function openDemoHost(dbPath: string, hostKeyHex: string | undefined, create: boolean): Promise<HostFile> {
   return openHostFile({ dbPath, create, ...(hostKeyHex !== undefined && { hostKeyHex }) });
 }
 
-function readConfig(folder: string, hostKeyHex: string | undefined): DemoSetup {
+async function readConfig(folder: string, hostKeyHex: string | undefined): Promise<DemoSetup> {
   const configPath = join(folder, demoFiles.config);
   let json: Record<string, unknown>;
   try {
@@ -82,11 +82,11 @@ function readConfig(folder: string, hostKeyHex: string | undefined): DemoSetup {
   if (password !== undefined) return setup;
   // A demo from before passwords: give its user one now.
   const fresh = randomPassword();
-  const file = openDemoHost(setup.dbPath, hostKeyHex, false);
+  const file = await openDemoHost(setup.dbPath, hostKeyHex, false);
   try {
-    file.host.setPassword({ user, password: fresh, by: 'demo setup' });
+    await file.host.setPassword({ user, password: fresh, by: 'demo setup' });
   } finally {
-    file.close();
+    await file.close();
   }
   writeConfig(configPath, user, pin, fresh, setup.dbPath);
   return { ...setup, password: fresh };
@@ -110,10 +110,10 @@ function leftoverSerial(devicePath: string): string | undefined {
 /**
  * The demo setup in `folder` (normally `./.dsc/` or `$DSC_HOME`), made on first use.
  * @example
- * const demo = ensureDemo(join(process.cwd(), '.dsc'));
+ * const demo = await ensureDemo(join(process.cwd(), '.dsc'));
  * demo.pin // e.g. '4826', shown on screen
  */
-export function ensureDemo(folder: string, hostKeyHex?: string): DemoSetup {
+export async function ensureDemo(folder: string, hostKeyHex?: string): Promise<DemoSetup> {
   const configPath = join(folder, demoFiles.config);
   if (existsSync(configPath)) return readConfig(folder, hostKeyHex);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
@@ -125,17 +125,17 @@ export function ensureDemo(folder: string, hostKeyHex?: string): DemoSetup {
   const pin = randomPin();
   const { record } = provisionDeviceFile(devicePath, { profile: 'dscplus', pin });
   const password = randomPassword();
-  const file = openDemoHost(dbPath, hostKeyHex, true);
+  const file = await openDemoHost(dbPath, hostKeyHex, true);
   try {
-    file.host.enroll({ user: demoUser, record });
-    file.host.setPassword({ user: demoUser, password, by: 'demo setup' });
+    await file.host.enroll({ user: demoUser, record });
+    await file.host.setPassword({ user: demoUser, password, by: 'demo setup' });
     // The interrupted run may have enrolled its card already: withdraw it, so the demo user holds only this one.
-    if (leftover !== undefined && file.host.devices(demoUser).some((device) => device.serial === leftover && device.active)) {
-      file.host.assign({ user: demoUser, serial: leftover, active: false });
+    if (leftover !== undefined && (await file.host.devices(demoUser)).some((device) => device.serial === leftover && device.active)) {
+      await file.host.assign({ user: demoUser, serial: leftover, active: false });
     }
     if (file.publish() === 'raced') throw new DemoSetupError(`${dbPath} was created by another process while the demo was being made; start again`);
   } finally {
-    file.close();
+    await file.close();
   }
   writeConfig(configPath, demoUser, pin, password, dbPath);
   return { devicePath, dbPath, user: demoUser, pin, password, configPath, created: true };
@@ -144,7 +144,7 @@ export function ensureDemo(folder: string, hostKeyHex?: string): DemoSetup {
 /**
  * After a PIN change through the login page, remember the new demo PIN (it is shown on screen).
  * @example
- * rememberDemoPin(ensureDemo(join(process.cwd(), '.dsc')), '7391');
+ * rememberDemoPin(await ensureDemo(join(process.cwd(), '.dsc')), '7391');
  */
 export function rememberDemoPin(setup: DemoSetup, pin: string): void {
   writeConfig(setup.configPath, setup.user, pin, setup.password, setup.dbPath);

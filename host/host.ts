@@ -38,12 +38,12 @@ export class Host {
    * Enrol a card's key (from a PSKC container, or by hand) and, with `user`, assign it to that user.
    * A serial already enrolled with the same secret is only assigned (a device shared by several users).
    */
-  enrollKey(input: EnrolKeyInput): Promise<DeviceInfo> {
+  async enrollKey(input: EnrolKeyInput): Promise<DeviceInfo> {
     return enrollKey(this.#core, input);
   }
 
   /** Several keys, all or nothing. */
-  enrollKeys(inputs: readonly EnrolKeyInput[]): Promise<DeviceInfo[]> {
+  async enrollKeys(inputs: readonly EnrolKeyInput[]): Promise<DeviceInfo[]> {
     return enrollKeys(this.#core, inputs);
   }
 
@@ -52,36 +52,36 @@ export class Host {
    * @example
    * await host.enroll({ user: 'trader1', record: JSON.parse(readFileSync('card.json', 'utf8')) });
    */
-  enroll(input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): Promise<DeviceInfo> {
+  async enroll(input: { user: string; record: DeviceRecord | unknown; pin?: string; kind?: DeviceKind }): Promise<DeviceInfo> {
     return enrollRecord(this.#core, input);
   }
 
   /** Give an enrolled device to (another) user, or withdraw it (`active: false`). */
-  assign(input: { user: string; serial: string; active?: boolean }): Promise<DeviceInfo> {
+  async assign(input: { user: string; serial: string; active?: boolean }): Promise<DeviceInfo> {
     return assign(this.#core, input);
   }
 
   /** The user's devices (M2FS: a user may hold several), oldest first. */
-  devices(user: string): Promise<DeviceInfo[]> {
+  async devices(user: string): Promise<DeviceInfo[]> {
     return inTransaction(this.#core, (core) => devicesOf(core, user));
   }
 
-  device(serial: string): Promise<DeviceInfo> {
+  async device(serial: string): Promise<DeviceInfo> {
     return inTransaction(this.#core, (core) => deviceBySerial(core, serial));
   }
 
   /** Set or replace a user's password (the first factor). */
-  setPassword(input: { user: string; password: string; by?: string }): Promise<void> {
+  async setPassword(input: { user: string; password: string; by?: string }): Promise<void> {
     return setPassword(this.#core, input);
   }
 
   /** Whether the user has a password (the first factor) yet. */
-  hasPassword(user: string): Promise<boolean> {
+  async hasPassword(user: string): Promise<boolean> {
     return hasPassword(this.#core, user);
   }
 
   /** The user-facing login: the password first, then a login challenge for one of the user's devices. */
-  login(input: { user: string; password: string; serial?: string }): Promise<PasswordLogin> {
+  async login(input: { user: string; password: string; serial?: string }): Promise<PasswordLogin> {
     return passwordLogin(this.#core, input);
   }
 
@@ -89,7 +89,7 @@ export class Host {
    * A login challenge without the first factor, for administrators and scripts (rate-limited like any
    * issue). `serial` picks the device when the user has several.
    */
-  challenge(input: { user: string; serial?: string }): Promise<Issued> {
+  async challenge(input: { user: string; serial?: string }): Promise<Issued> {
     return loginChallenge(this.#core, input);
   }
 
@@ -98,52 +98,52 @@ export class Host {
    * the challenge is consumed and the counters updated in one transaction (one winner of a race). A login
    * returns a session, which PIN changes and withdrawals require.
    */
-  verify(input: VerifyInput): Promise<VerifyResult> {
+  async verify(input: VerifyInput): Promise<VerifyResult> {
     return verify(this.#core, input);
   }
 
   /** Administrator unlock of a device (and its users' accounts) or of an account (and its devices). */
-  unlock(input: { serial?: string; user?: string; by?: string }): Promise<DeviceInfo[]> {
+  async unlock(input: { serial?: string; user?: string; by?: string }): Promise<DeviceInfo[]> {
     return unlock(this.#core, input);
   }
 
   /** Start a server-side PIN change (needs a live session): the answer made with the NEW PIN commits it. */
-  requestPinChange(input: { user: string; session: string; serial?: string; newPin: string; confirmPin: string }): Promise<Issued> {
+  async requestPinChange(input: { user: string; session: string; serial?: string; newPin: string; confirmPin: string }): Promise<Issued> {
     return requestPinChange(this.#core, input);
   }
 
   /** The code that unlocks a PIN-locked digipass card showing `lockCode`. */
-  unlockCode(input: { serial: string; lockCode: string; by?: string }): Promise<string> {
+  async unlockCode(input: { serial: string; lockCode: string; by?: string }): Promise<string> {
     return unlockCode(this.#core, input);
   }
 
   /** A challenge for a withdrawal from a device whose limits cover it; `verify` records the withdrawal. */
-  authorizeWithdrawal(input: { user: string; session: string; amountUsd: number; serial?: string }): Promise<Issued & { amountUsd: number }> {
+  async authorizeWithdrawal(input: { user: string; session: string; amountUsd: number; serial?: string }): Promise<Issued & { amountUsd: number }> {
     return authorizeWithdrawal(this.#core, input);
   }
 
   /** Support issues a temporary code (host/fallbacks.ts): 2 days full access, then 10 days to print a card. */
-  issueTempCode(input: { user: string; by?: string }): Promise<TempCode> {
+  async issueTempCode(input: { user: string; by?: string }): Promise<TempCode> {
     return issueTempCode(this.#core, input);
   }
 
   /** What a temporary code allows now: `full` access, only `print-card`, or nothing. */
-  checkTempCode(input: { user: string; code: string }): Promise<TempCodeCheck> {
+  async checkTempCode(input: { user: string; code: string }): Promise<TempCodeCheck> {
     return checkTempCode(this.#core, input);
   }
 
   /** An online Security Code Card (224 codes, 21 days), with a valid temporary code. */
-  issueCodeCard(input: { user: string; tempCode: string }): Promise<CodeCard> {
+  async issueCodeCard(input: { user: string; tempCode: string }): Promise<CodeCard> {
     return issueCodeCard(this.#core, input);
   }
 
   /** The newest audit entries, optionally for one user or device. */
-  auditLog(filter: { user?: string; serial?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+  async auditLog(filter: { user?: string; serial?: string; limit?: number } = {}): Promise<AuditEntry[]> {
     return auditLog(this.#core, filter);
   }
 
   /** Secrets of enrolled devices for export (PSKC). The caller wipes each `secret`. */
-  exportKeys(serials?: readonly string[]): Promise<ExportedKey[]> {
+  async exportKeys(serials?: readonly string[]): Promise<ExportedKey[]> {
     return exportKeys(this.#core, serials);
   }
 

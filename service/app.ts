@@ -1,14 +1,14 @@
 /**
  * The verifier as an HTTP service: fastify with the TypeBox schemas of service/schemas.ts, every state change
- * through the group commit, every error a problem document, and the bounds below. `buildService` makes the
+ * through the store's group commit, every error a problem document, and the bounds below. `buildService` makes the
  * app without listening (tests inject requests or listen on port 0); cli/host/serve.ts listens and drains.
  */
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { HostError, type LoginHost } from '../host/index.ts';
+import { StoreRefusal, type StoreStats } from '../host/store.ts';
 import { adminTokenChecker } from './admin-token.ts';
-import { GroupCommit, GroupCommitRefusal } from './group-commit.ts';
 import { Metrics } from './metrics.ts';
 import { problem, problemContentType, type Problem } from './problem.ts';
 import { adminRoutes } from './routes-admin.ts';
@@ -29,8 +29,8 @@ export const headerBytesMax = 8 * 1024;
 
 export interface ServiceOptions {
   readonly host: LoginHost;
-  /** The store's transaction (service/open.ts): calls arriving together commit in one of them. */
-  readonly transaction: <T>(fn: () => T) => T;
+  /** The store's commit counts, for /metrics (service/open.ts gives the store's `stats`). */
+  readonly storeStats?: () => StoreStats;
   /** The admin token; undefined refuses every admin call. */
   readonly adminToken?: string;
 }
@@ -38,7 +38,7 @@ export interface ServiceOptions {
 /** What routes share. */
 export interface ServiceContext {
   readonly host: LoginHost;
-  readonly commits: GroupCommit;
+  readonly storeStats: () => StoreStats | undefined;
   readonly metrics: Metrics;
   readonly isAdmin: (authorization: string | undefined) => boolean;
 }
@@ -61,7 +61,7 @@ export class ProblemError extends Error {
 function toProblem(error: FastifyError | Error, instance: string): Problem {
   if (error instanceof ProblemError) return { ...error.problem, instance };
   if (error instanceof HostError) return problem(error.reason, error.message, { instance });
-  if (error instanceof GroupCommitRefusal) return problem(error.reason, error.message, { instance });
+  if (error instanceof StoreRefusal) return problem(error.reason === 'busy' ? 'busy' : 'shutting down', error.message, { instance });
   const fastifyError = error as FastifyError;
   // Schema failures name the field and the rule ("body/user must match pattern …"), never the value sent.
   if (fastifyError.validation) return problem('bad input', fastifyError.message, { instance });
@@ -104,7 +104,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   });
   const context: ServiceContext = {
     host: options.host,
-    commits: new GroupCommit(options.transaction),
+    storeStats: options.storeStats ?? (() => undefined),
     metrics: new Metrics(),
     isAdmin: adminTokenChecker(options.adminToken),
   };
@@ -136,7 +136,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   app.get('/healthz', { schema: { summary: 'liveness: 200 while serving', response: withProblems({ 200: Health }) } }, async () => ({ ok: true as const, draining }));
   app.get('/metrics', { schema: { summary: 'Prometheus text: verifications by reason, request latency, locks, commits', produces: ['text/plain'] } }, async (_request, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return context.metrics.render(context.commits.stats, context.commits.queued);
+    return context.metrics.render(context.storeStats());
   });
   app.get('/openapi.json', { schema: { summary: 'this API as OpenAPI 3.1, generated from the schemas the server validates with' } }, async () => app.swagger());
 
@@ -160,10 +160,9 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       closed ??= (async () => {
         draining = true;
         // fastify stops accepting and waits for in-flight requests, whose calls are committed before they are
-        // answered; then nothing can be queued any more, and the verifier closes with nothing half-done.
+        // answered; then the verifier closes (its store lets anything still queued commit first).
         await app.close();
-        await context.commits.drain();
-        options.host.close();
+        await options.host.close();
       })();
       return closed;
     },

@@ -3,7 +3,7 @@
  * verifications by reason, a request latency histogram, locks, refused admin tokens and the group commits.
  * Label values come from fixed sets (reasons, route patterns), so the series count is bounded.
  */
-import type { GroupCommitStats } from './group-commit.ts';
+import type { StoreStats } from '../host/store.ts';
 
 /** Upper bounds of the latency histogram's buckets, in seconds (Prometheus's convention). */
 export const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
@@ -55,7 +55,7 @@ export class Metrics {
     for (let i = 0; i < latencyBucketsSeconds.length; i++) if (seconds <= latencyBucketsSeconds[i]!) this.#bucketCounts[i]!++;
   }
 
-  render(commits: GroupCommitStats, queued: number): string {
+  render(commits: StoreStats | undefined): string {
     const out: string[] = [
       '# HELP dsc_verifications_total Verifications by purpose, outcome and reason.',
       '# TYPE dsc_verifications_total counter',
@@ -75,16 +75,20 @@ export class Metrics {
       `dsc_http_request_duration_seconds_bucket{le="+Inf"} ${this.#latencyCount}`,
       `dsc_http_request_duration_seconds_sum ${this.#latencySumSeconds}`,
       `dsc_http_request_duration_seconds_count ${this.#latencyCount}`,
-      '# HELP dsc_commits_total Store transactions committed by the group commit (one fsync each when durable).',
-      '# TYPE dsc_commits_total counter',
-      `dsc_commits_total ${commits.commits}`,
-      '# HELP dsc_committed_calls_total Verifier calls carried by those transactions.',
-      '# TYPE dsc_committed_calls_total counter',
-      `dsc_committed_calls_total ${commits.calls}`,
-      '# HELP dsc_commit_queue_calls Calls waiting for the next commit.',
-      '# TYPE dsc_commit_queue_calls gauge',
-      `dsc_commit_queue_calls ${queued}`,
     ];
+    if (commits) {
+      out.push(
+        '# HELP dsc_commits_total Store transactions committed by the group commit (one fsync each when durable).',
+        '# TYPE dsc_commits_total counter',
+        `dsc_commits_total ${commits.commits}`,
+        '# HELP dsc_committed_calls_total Verifier calls carried by those transactions.',
+        '# TYPE dsc_committed_calls_total counter',
+        `dsc_committed_calls_total ${commits.calls}`,
+        '# HELP dsc_commit_queue_calls Calls waiting for the next commit.',
+        '# TYPE dsc_commit_queue_calls gauge',
+        `dsc_commit_queue_calls ${commits.queued}`,
+      );
+    }
     return `${out.join('\n')}\n`;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Opening the verifier for the service: the SQLite store with the durability the operator chose (the group
- * commit needs the store's transaction, which the Host keeps private) and the host key resolved as `dsc host`
- * resolves it: DSC_HOST_KEY's hex, else the key file beside the database.
+ * Opening the verifier for the service: the SQLite store with the durability the operator chose (its group
+ * commit batches the requests that arrive together; its counts feed /metrics) and the host key resolved as
+ * `dsc host` resolves it: DSC_HOST_KEY's hex, else the key file beside the database.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,9 +12,9 @@ import type { HostOptions } from '../host/open.ts';
 
 export interface ServiceHost {
   readonly host: LoginHost;
-  /** The store's transaction, for the group commit (service/group-commit.ts). */
-  readonly transaction: <T>(fn: () => T) => T;
-  close(): void;
+  /** The store under the host: its commit counts for /metrics. */
+  readonly store: Store;
+  close(): Promise<void>;
 }
 
 export interface OpenServiceHostOptions {
@@ -30,9 +30,9 @@ export interface OpenServiceHostOptions {
 
 /**
  * @example
- * const opened = openServiceHost({ dbPath: '.dsc/host.sqlite', synchronous: 'FULL', create: false });
+ * const opened = await openServiceHost({ dbPath: '.dsc/host.sqlite', synchronous: 'FULL', create: false });
  */
-export function openServiceHost(options: OpenServiceHostOptions): ServiceHost {
+export async function openServiceHost(options: OpenServiceHostOptions): Promise<ServiceHost> {
   const { dbPath } = options;
   const shown = options.shownAs ?? dbPath;
   const isNew = !existsSync(dbPath);
@@ -48,10 +48,10 @@ export function openServiceHost(options: OpenServiceHostOptions): ServiceHost {
   }
   const store: Store = openSqliteStore(dbPath, { synchronous: options.synchronous });
   try {
-    const host = openHost({ ...options.hostOptions, store, hostKey });
-    return { host, transaction: (fn) => store.transaction(fn), close: () => host.close() };
+    const host = await openHost({ ...options.hostOptions, store, hostKey });
+    return { host, store, close: () => host.close() };
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   } finally {
     hostKey.fill(0);

@@ -16,7 +16,7 @@ import {
 export const auditEntriesMax = 1_000;
 
 export function adminRoutes(app: FastifyInstance, context: ServiceContext): void {
-  const { host, commits } = context;
+  const { host } = context;
   // onRequest runs before the body is parsed or validated: an unauthenticated caller learns nothing about the schema.
   app.addHook('onRequest', async (request) => {
     if (!context.isAdmin(request.headers.authorization)) {
@@ -31,7 +31,7 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
   }, async (request) => {
     const { user, record, kind, pin } = request.body;
     try {
-      return await commits.run(() => host.enroll({ user, record, ...(kind !== undefined && { kind }), ...(pin !== undefined && { pin }) }));
+      return await host.enroll({ user, record, ...(kind !== undefined && { kind }), ...(pin !== undefined && { pin }) });
     } catch (error) {
       // A damaged device file is the caller's input: name it, as dsc host enroll does.
       if (error instanceof RangeError || error instanceof TypeError || (error as Error).name === 'DeviceRecordError') {
@@ -43,7 +43,7 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
 
   app.get<{ Querystring: Devices }>('/v1/admin/devices', {
     schema: { summary: "a user's devices", security, querystring: DevicesQuery, response: withProblems({ 200: DevicesReply }) },
-  }, async (request) => ({ devices: host.devices(request.query.user) }));
+  }, async (request) => ({ devices: await host.devices(request.query.user) }));
 
   app.get<{ Querystring: Audit }>('/v1/admin/audit', {
     schema: { summary: 'the newest audit entries, optionally for one user or device', security, querystring: AuditQuery, response: withProblems({ 200: AuditReply }) },
@@ -51,25 +51,25 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
     const { user, serial } = request.query;
     const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
     if (limit < 1 || limit > auditEntriesMax) throw new ProblemError(problem('bad input', `querystring/limit expected 1..${auditEntriesMax}, got ${limit}`));
-    return { entries: host.auditLog({ limit, ...(user !== undefined && { user }), ...(serial !== undefined && { serial }) }) };
+    return { entries: await host.auditLog({ limit, ...(user !== undefined && { user }), ...(serial !== undefined && { serial }) }) };
   });
 
   app.post<{ Body: Unlock }>('/v1/admin/unlock', {
     schema: { summary: "clear the failure counts and locks of a device (and its users' accounts) or of an account (and its devices)", security, body: UnlockBody, response: withProblems({ 200: UnlockReply }) },
-  }, async (request) => ({ devices: await commits.run(() => host.unlock({ ...request.body, by: 'admin-api' })) }));
+  }, async (request) => ({ devices: await host.unlock({ ...request.body, by: 'admin-api' }) }));
 
   app.post<{ Body: TempCodeIssue }>('/v1/admin/temp-code', {
     schema: { summary: 'support issues a temporary code (2 days full access, then 10 days to print a card; never two in a row)', security, body: TempCodeIssueBody, response: withProblems({ 200: TempCodeIssueReply }) },
   }, async (request) => {
-    const issued = await commits.run(() => host.issueTempCode({ user: request.body.user, by: 'admin-api' }));
+    const issued = await host.issueTempCode({ user: request.body.user, by: 'admin-api' });
     return { code: issued.code, fullUntilMs: issued.fullUntilMs, printUntilMs: issued.printUntilMs };
   });
 
   app.post<{ Body: SetPassword }>('/v1/admin/password', {
     schema: { summary: "set or replace a user's password (the first factor)", security, body: PasswordBody, response: withProblems({ 200: Done }) },
   }, async (request) => {
-    // Not through the group commit: the hash is slow on purpose and runs outside the host's transaction.
-    host.setPassword({ ...request.body, by: 'admin-api' });
+    // The hash is slow on purpose and runs outside the host's transaction.
+    await host.setPassword({ ...request.body, by: 'admin-api' });
     return { ok: true as const };
   });
 }

@@ -3,7 +3,7 @@
  * of the user's devices), verify the answer (a session on success), and, with that session, a server-side PIN
  * change and a withdrawal, each with its own challenge; the withdrawal limits by device kind. Answers are
  * bound to the purpose of the route they are sent to (the host refuses a login answer at a withdrawal route).
- * Every verification goes through the group commit.
+ * Every state change commits in the store's group commit before it is answered.
  */
 import type { FastifyInstance } from 'fastify';
 import { HostError, withdrawalLimits, type DeviceInfo, type Issued as HostIssued, type VerifyResult } from '../host/index.ts';
@@ -20,8 +20,8 @@ function publicDevice(d: DeviceInfo) {
   return { serial: d.serial, kind: d.kind, profile: d.profile, locked: d.locked };
 }
 
-function activeDevices(context: ServiceContext, user: string) {
-  return context.host.devices(user).filter((d) => d.active).map(publicDevice);
+async function activeDevices(context: ServiceContext, user: string) {
+  return (await context.host.devices(user)).filter((d) => d.active).map(publicDevice);
 }
 
 function issuedReply(issued: HostIssued) {
@@ -44,7 +44,7 @@ function refusal(result: { reason: string; retryAfterMs?: number; locked?: boole
 }
 
 async function verifyFor(context: ServiceContext, purpose: ChallengePurpose, body: Verify) {
-  const result: VerifyResult = await context.commits.run(() => context.host.verify({ ...body, purpose }));
+  const result: VerifyResult = await context.host.verify({ ...body, purpose });
   context.metrics.verification(purpose, result.ok ? null : result.reason);
   if (!result.ok) {
     if (result.locked) context.metrics.lock();
@@ -58,22 +58,22 @@ async function verifyFor(context: ServiceContext, purpose: ChallengePurpose, bod
 }
 
 export function publicRoutes(app: FastifyInstance, context: ServiceContext): void {
-  const { host, commits } = context;
+  const { host } = context;
 
   app.post<{ Body: LoginStart }>('/v1/login/start', {
     schema: { summary: "start a login: the password, then a fresh challenge for one of the user's devices", body: LoginStartBody, response: withProblems({ 200: LoginStartReply }) },
   }, async (request) => {
     const { user, password, device } = request.body;
-    // Not through the group commit: the password hash is slow on purpose, and the host runs it outside any
-    // transaction (its own short transactions commit before this call returns).
+    // The password hash is slow on purpose: the host runs it outside any transaction (its own short
+    // transactions commit before this call returns).
     let login;
     try {
-      login = host.login({ user, password, ...(device !== undefined && { serial: device }) });
+      login = await host.login({ user, password, ...(device !== undefined && { serial: device }) });
     } catch (error) {
       // The password was right and several devices are usable: the caller shows the choice (M2FS) and starts
       // again with one.
       if (error instanceof HostError && error.reason === 'choose device') {
-        throw new ProblemError({ ...problem('choose device', error.message), devices: activeDevices(context, user) } as never);
+        throw new ProblemError({ ...problem('choose device', error.message), devices: await activeDevices(context, user) } as never);
       }
       throw error;
     }
@@ -83,7 +83,7 @@ export function publicRoutes(app: FastifyInstance, context: ServiceContext): voi
       throw refusal(login);
     }
     context.metrics.verification('password', null);
-    return { ...issuedReply(login.issued), devices: activeDevices(context, user) };
+    return { ...issuedReply(login.issued), devices: await activeDevices(context, user) };
   });
 
   app.post<{ Body: Verify }>('/v1/login/verify', {
@@ -94,7 +94,7 @@ export function publicRoutes(app: FastifyInstance, context: ServiceContext): voi
     schema: { summary: 'start a server-side PIN change (dscplus, needs the session): answer the challenge with the NEW PIN', body: PinChangeStartBody, response: withProblems({ 200: Issued }) },
   }, async (request) => {
     const { user, session, device, newPin, confirmPin } = request.body;
-    return issuedReply(await commits.run(() => host.requestPinChange({ user, session, newPin, confirmPin, ...(device !== undefined && { serial: device }) })));
+    return issuedReply(await host.requestPinChange({ user, session, newPin, confirmPin, ...(device !== undefined && { serial: device }) }));
   });
 
   app.post<{ Body: Verify }>('/v1/pin-change/verify', {
@@ -105,7 +105,7 @@ export function publicRoutes(app: FastifyInstance, context: ServiceContext): voi
     schema: { summary: 'a challenge for a withdrawal (needs the session), from a device whose limits cover the amount', body: WithdrawalStartBody, response: withProblems({ 200: WithdrawalStartReply }) },
   }, async (request) => {
     const { user, session, amountUsd, device } = request.body;
-    const issued = await commits.run(() => host.authorizeWithdrawal({ user, session, amountUsd, ...(device !== undefined && { serial: device }) }));
+    const issued = await host.authorizeWithdrawal({ user, session, amountUsd, ...(device !== undefined && { serial: device }) });
     return { ...issuedReply(issued), amountUsd: issued.amountUsd };
   });
 

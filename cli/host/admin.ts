@@ -7,9 +7,9 @@ export const adminCommands: Record<string, HostCommand> = {
     summary: "administrator unlock: a device and its users' accounts, or an account and its devices",
     usage: 'dsc host unlock --device SERIAL  |  dsc host unlock --user U',
     options: { device: { type: 'string' }, user: { type: 'string' } },
-    run(host, v) {
+    async run(host, v) {
       if ((str(v, 'device') === undefined) === (str(v, 'user') === undefined)) throw new UsageError('give exactly one of --device or --user');
-      const infos = host.unlock({ ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), by: 'cli' });
+      const infos = await host.unlock({ ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), by: 'cli' });
       const what = str(v, 'user') !== undefined ? `account ${str(v, 'user')} and ` : '';
       return { code: exitOk, text: `unlocked ${what}${infos.map((i) => i.serial).join(', ') || 'no devices'}`, json: infos };
     },
@@ -18,8 +18,8 @@ export const adminCommands: Record<string, HostCommand> = {
     summary: 'the code that unlocks a PIN-locked digipass card, from the lock code it shows (L1406204)',
     usage: 'dsc host unlock-code --device SERIAL --lock-code L1234567',
     options: { device: { type: 'string' }, 'lock-code': { type: 'string' } },
-    run(host, v) {
-      const code = host.unlockCode({ serial: opt(v, 'device'), lockCode: opt(v, 'lock-code'), by: 'cli' });
+    async run(host, v) {
+      const code = await host.unlockCode({ serial: opt(v, 'device'), lockCode: opt(v, 'lock-code'), by: 'cli' });
       return { code: exitOk, text: code, json: { serial: opt(v, 'device'), unlockCode: code } };
     },
   },
@@ -27,8 +27,8 @@ export const adminCommands: Record<string, HostCommand> = {
     summary: 'the newest audit entries (who, when, device, outcome, reason)',
     usage: 'dsc host audit [--user U | --device SERIAL] [--limit N]',
     options: { user: { type: 'string' }, device: { type: 'string' }, limit: { type: 'string' } },
-    run(host, v) {
-      const entries = host.auditLog({ ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), limit: str(v, 'limit') === undefined ? 50 : integerOption('limit', str(v, 'limit')!, 100_000) });
+    async run(host, v) {
+      const entries = await host.auditLog({ ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), ...(str(v, 'device') !== undefined && { serial: str(v, 'device')! }), limit: str(v, 'limit') === undefined ? 50 : integerOption('limit', str(v, 'limit')!, 100_000) });
       const text = entries.map((e) => `${dateOf(e.atMs)}\t${e.user ?? '-'}\t${e.serial ?? '-'}\t${e.action}\t${e.outcome}${e.reason ? `\t${e.reason}` : ''}`).join('\n');
       return { code: exitOk, text, json: entries };
     },

@@ -23,7 +23,7 @@ export const deviceCommands: Record<string, HostCommand> = {
       }
       let info;
       try {
-        info = host.enroll({ user: opt(v, 'user'), record: json, ...(pin !== undefined && { pin }), ...(kindOption(str(v, 'kind')) && { kind: kindOption(str(v, 'kind'))! }) });
+        info = await host.enroll({ user: opt(v, 'user'), record: json, ...(pin !== undefined && { pin }), ...(kindOption(str(v, 'kind')) && { kind: kindOption(str(v, 'kind'))! }) });
       } catch (error) {
         if (error instanceof DeviceRecordError || error instanceof RangeError || error instanceof TypeError) throw new UsageError(`device file ${path}: ${error.message}`);
         throw error;
@@ -35,8 +35,8 @@ export const deviceCommands: Record<string, HostCommand> = {
     summary: 'give an enrolled device to another user (shared device), or --deactivate it',
     usage: 'dsc host assign --user U --device SERIAL [--deactivate]',
     options: { user: { type: 'string' }, device: { type: 'string' }, deactivate: { type: 'boolean' } },
-    run(host, v) {
-      const info = host.assign({ user: opt(v, 'user'), serial: opt(v, 'device'), active: v.deactivate !== true });
+    async run(host, v) {
+      const info = await host.assign({ user: opt(v, 'user'), serial: opt(v, 'device'), active: v.deactivate !== true });
       return { code: exitOk, text: `${info.serial} ${info.active ? 'active' : 'inactive'} for ${opt(v, 'user')} (users: ${info.users.join(', ')})`, json: info };
     },
   },
@@ -44,8 +44,8 @@ export const deviceCommands: Record<string, HostCommand> = {
     summary: "list a user's devices (or one device by serial)",
     usage: 'dsc host devices --user U  |  dsc host devices --device SERIAL',
     options: { user: { type: 'string' }, device: { type: 'string' } },
-    run(host, v) {
-      const list = str(v, 'device') !== undefined ? [host.device(str(v, 'device')!)] : host.devices(opt(v, 'user'));
+    async run(host, v) {
+      const list = str(v, 'device') !== undefined ? [await host.device(str(v, 'device')!)] : await host.devices(opt(v, 'user'));
       const text = list.map((d) => `${d.serial}\t${d.kind}\t${d.profile}\t${d.suite}\t${d.active ? 'active' : 'inactive'}${d.locked ? '\tLOCKED' : ''}${d.failures ? `\t${d.failures} failures` : ''}\tusers: ${d.users.join(',')}`).join('\n');
       return { code: exitOk, text, json: list };
     },

@@ -12,13 +12,13 @@ export const fallbackCommands: Record<string, HostCommand> = {
       const checking = v.check !== undefined;
       if (checking) {
         const code = await secrets.read(v, 'check', this.secrets!, 'temporary code');
-        const result = host.checkTempCode({ user: opt(v, 'user'), code });
+        const result = await host.checkTempCode({ user: opt(v, 'user'), code });
         if (!result.ok && result.reason === 'unknown user') throw new UsageError(`unknown user ${JSON.stringify(opt(v, 'user'))}`);
         const text = result.ok ? `ok: ${result.access} access` : result.reason === 'throttled' ? `throttled: retry in ${Math.ceil((result.retryAfterMs ?? 0) / 1000)} s` : result.locked ? `${result.reason} (account now locked)` : result.reason;
         return { code: result.ok ? exitOk : exitFailure, text, json: result };
       }
       void io;
-      const issued = host.issueTempCode({ user: opt(v, 'user'), by: 'cli' });
+      const issued = await host.issueTempCode({ user: opt(v, 'user'), by: 'cli' });
       return { code: exitOk, text: issued.code, note: `temporary code for ${opt(v, 'user')}: full access until ${dateOf(issued.fullUntilMs)}, online card printing until ${dateOf(issued.printUntilMs)}`, json: issued };
     },
   },
@@ -29,7 +29,7 @@ export const fallbackCommands: Record<string, HostCommand> = {
     secrets: ['temp-code'],
     async run(host, v, _io, secrets) {
       const tempCode = await secrets.read(v, 'temp-code', this.secrets!, 'temporary code');
-      const card = host.issueCodeCard({ user: opt(v, 'user'), tempCode });
+      const card = await host.issueCodeCard({ user: opt(v, 'user'), tempCode });
       const rows: string[] = [];
       for (let i = 0; i < card.codes.length; i += 8) {
         rows.push(card.codes.slice(i, i + 8).map((c, j) => `${String(i + j + 1).padStart(3, ' ')}:${c}`).join('  '));

@@ -62,7 +62,7 @@ function usage(): string {
   ].join('\n');
 }
 
-function openFor(io: Io, dbOption: string | undefined, creates: boolean): HostFile {
+function openFor(io: Io, dbOption: string | undefined, creates: boolean): Promise<HostFile> {
   const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
   return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
 }
@@ -73,14 +73,14 @@ function openFor(io: Io, dbOption: string | undefined, creates: boolean): HostFi
  */
 async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, values: Values, secrets: SecretReader): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
-    const file = openFor(io, dbOption, sub.creates === true);
+    const file = await openFor(io, dbOption, sub.creates === true);
     try {
       const result = await sub.run(file.host, values, io, secrets);
       if (result.code !== exitOk) return result;
       if (file.publish() !== 'raced') return result;
       if (attempt >= 2) throw new UsageError(`the database was created by another process meanwhile; run the command again`);
     } finally {
-      file.close();
+      await file.close();
     }
   }
 }

@@ -19,7 +19,7 @@ export const loginCommands: Record<string, HostCommand> = {
     secrets: ['password'],
     async run(host, v, _io, secrets) {
       const password = await secrets.read(v, 'password', this.secrets!, 'new password');
-      host.setPassword({ user: opt(v, 'user'), password, by: 'cli' });
+      await host.setPassword({ user: opt(v, 'user'), password, by: 'cli' });
       return { code: exitOk, text: `password set for ${opt(v, 'user')}`, json: { ok: true, user: opt(v, 'user') } };
     },
   },
@@ -30,7 +30,7 @@ export const loginCommands: Record<string, HostCommand> = {
     secrets: ['password'],
     async run(host, v, _io, secrets) {
       const password = await secrets.read(v, 'password', this.secrets!, 'password');
-      const result = host.login({ user: opt(v, 'user'), password, ...device(v) });
+      const result = await host.login({ user: opt(v, 'user'), password, ...device(v) });
       if (!result.ok) {
         const text = result.reason === 'throttled' ? `throttled: retry in ${Math.ceil((result.retryAfterMs ?? 0) / 1000)} s` : result.reason === 'locked' || result.locked ? `${result.reason} (account locked: an administrator runs dsc host unlock --user ${opt(v, 'user')})` : result.reason;
         return { code: exitFailure, text, json: result };
@@ -43,8 +43,8 @@ export const loginCommands: Record<string, HostCommand> = {
     summary: 'for administrators and scripts: a login challenge without the password step (rate-limited)',
     usage: 'dsc host challenge --user U [--device SERIAL]',
     options: { user: { type: 'string' }, device: { type: 'string' } },
-    run(host, v) {
-      const issued = host.challenge({ user: opt(v, 'user'), ...device(v) });
+    async run(host, v) {
+      const issued = await host.challenge({ user: opt(v, 'user'), ...device(v) });
       const note = issued.indexes ? `codes ${issued.indexes[0]} and ${issued.indexes[1]} of card ${issued.serial}` : `for device ${issued.serial}`;
       return { code: exitOk, text: issued.challenge, note, json: issued };
     },
@@ -57,7 +57,7 @@ export const loginCommands: Record<string, HostCommand> = {
     async run(host, v, _io, secrets) {
       const purpose = purposeOption(str(v, 'purpose'));
       const response = await secrets.read(v, 'response', this.secrets!, 'response');
-      const result = host.verify({ user: opt(v, 'user'), challenge: opt(v, 'challenge'), response, purpose });
+      const result = await host.verify({ user: opt(v, 'user'), challenge: opt(v, 'challenge'), response, purpose });
       if (result.ok) {
         if (result.session) return { code: exitOk, text: result.session.token, note: `ok: logged in with ${result.serial}; session token on stdout, valid until ${dateOf(result.session.expiresMs)}`, json: result };
         const text = result.purpose === 'withdrawal' ? `ok: withdrawal of ${usd(result.amountUsd ?? 0)} authorized` : 'ok: new PIN set';
@@ -78,7 +78,7 @@ export const loginCommands: Record<string, HostCommand> = {
       const session = await secrets.read(v, 'session', this.secrets!, 'session token');
       const newPin = await secrets.read(v, 'new-pin', this.secrets!, 'new PIN');
       const confirmPin = await secrets.read(v, 'confirm-pin', this.secrets!, 'new PIN again');
-      const issued = host.requestPinChange({ user: opt(v, 'user'), session, newPin, confirmPin, ...device(v) });
+      const issued = await host.requestPinChange({ user: opt(v, 'user'), session, newPin, confirmPin, ...device(v) });
       return { code: exitOk, text: issued.challenge, note: `answer with device ${issued.serial} and the NEW PIN, then dsc host verify --purpose pin-change`, json: issued };
     },
   },
@@ -90,7 +90,7 @@ export const loginCommands: Record<string, HostCommand> = {
     async run(host, v, _io, secrets) {
       const amountUsd = integerOption('amount', opt(v, 'amount'));
       const session = await secrets.read(v, 'session', this.secrets!, 'session token');
-      const issued = host.authorizeWithdrawal({ user: opt(v, 'user'), session, amountUsd, ...device(v) });
+      const issued = await host.authorizeWithdrawal({ user: opt(v, 'user'), session, amountUsd, ...device(v) });
       return { code: exitOk, text: issued.challenge, note: `${usd(issued.amountUsd)} with device ${issued.serial}: answer, then dsc host verify --purpose withdrawal`, json: issued };
     },
   },

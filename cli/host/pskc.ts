@@ -80,7 +80,7 @@ export const pskcCommands: Record<string, HostCommand> = {
         key?.fill(0);
       }
       try {
-        const result = importKeys(host, read, {
+        const result = await importKeys(host, read, {
           ...(str(v, 'user') !== undefined && { user: str(v, 'user')! }), ...(pin !== undefined && { pin }), ...(kind && { kind }),
           skipUnsupported: v['skip-unsupported'] === true, nowMs: Date.now(),
         });
@@ -128,7 +128,7 @@ export const pskcCommands: Record<string, HostCommand> = {
       const protection: PskcProtection = password !== undefined ? { type: 'password', keyName: str(v, 'key-name') ?? 'dscplus export', password }
         : key ? { type: 'preshared', keyName: str(v, 'key-name') ?? 'Pre-shared-key', key } : { type: 'none' };
       const devices = v.device as string[] | undefined;
-      const keys = host.exportKeys(devices === undefined ? undefined : [...new Set(devices)]);
+      const keys = await host.exportKeys(devices === undefined ? undefined : [...new Set(devices)]);
       try {
         const text = format === 'csv' ? writeOathCsv(keys.map(oathCsvKeyOf))
           : writePskc(keys.map((k) => pskcKeyOf(k, { algorithm, ...(str(v, 'issuer') !== undefined && { issuer: str(v, 'issuer')! }) })), protection, (n) => new Uint8Array(randomBytes(n)));

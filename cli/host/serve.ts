@@ -54,12 +54,12 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   const synchronous: Synchronous = values.durable === true ? 'FULL' : 'NORMAL';
   let opened;
   try {
-    opened = openServiceHost({ dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+    opened = await openServiceHost({ dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
   } catch (error) {
     if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
     throw error;
   }
-  const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(adminToken !== undefined && { adminToken }) });
+  const service = await buildService({ host: opened.host, storeStats: () => opened.store.stats!(), ...(adminToken !== undefined && { adminToken }) });
   // The signal handlers come before the address is printed: whoever reads it may signal at once. They stay
   // installed until the process exits, so a second signal never cuts a drain short.
   let draining = false;

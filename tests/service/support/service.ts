@@ -44,9 +44,9 @@ export interface TestService {
 export async function startTestService(options: { durable?: boolean; adminToken?: string | null } = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-service-'));
   const dbPath = join(dir, 'host.sqlite');
-  const opened = openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions });
+  const opened = await openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions });
   const token = options.adminToken === null ? undefined : (options.adminToken ?? adminToken);
-  const service = await buildService({ host: opened.host, transaction: opened.transaction, ...(token !== undefined && { adminToken: token }) });
+  const service = await buildService({ host: opened.host, storeStats: () => opened.store.stats!(), ...(token !== undefined && { adminToken: token }) });
   await service.app.listen({ host: '127.0.0.1', port: 0 });
   const address = service.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
