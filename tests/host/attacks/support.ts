@@ -12,18 +12,18 @@ export const cleanUp = () => rmSync(dir, { recursive: true, force: true });
 
 let files = 0;
 /** A host on a new SQLite file with the default issue limits and lockout. */
-export function sqliteHost(options: { lockLimit?: number } = {}): { host: LoginHost; clock: Clock; dbPath: string } {
+export async function sqliteHost(options: { lockLimit?: number } = {}): Promise<{ host: LoginHost; clock: Clock; dbPath: string }> {
   const dbPath = join(dir, `attack-${++files}.sqlite`);
-  const { host, clock } = testHost({ dbPath, realIssueLimits: true, ...options });
+  const { host, clock } = await testHost({ dbPath, realIssueLimits: true, ...options });
   return { host, clock, dbPath };
 }
 
 export const wrongOf = (r: string) => r.slice(0, -1) + String((Number(r.at(-1)) + 1) % 10);
 
 /** The owner's login: a challenge for `serial`, answered by the card; returns the session token. */
-export function ownerLogin(host: LoginHost, user: string, record: DeviceRecord, pin = '1234'): string {
-  const issued = host.challenge({ user, serial: record.serial });
-  const result = host.verify({ user, challenge: issued.challenge, response: cardResponse(record, issued.challenge, pin), purpose: 'login' });
+export async function ownerLogin(host: LoginHost, user: string, record: DeviceRecord, pin = '1234'): Promise<string> {
+  const issued = await host.challenge({ user, serial: record.serial });
+  const result = await host.verify({ user, challenge: issued.challenge, response: cardResponse(record, issued.challenge, pin), purpose: 'login' });
   if (!result.ok || !result.session) throw new Error(`owner login failed: ${JSON.stringify(result)}`);
   return result.session.token;
 }

@@ -24,9 +24,9 @@ export const unlimitedIssues = { perAccount: Number.MAX_SAFE_INTEGER, perDevice:
 /** A cheap scrypt cost for tests (the parameters are stored with each hash; bench/host.ts measures the real cost). */
 export const testPasswordCost = { N: 16, r: 8, p: 1 };
 
-export function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; random?: (n: number) => Uint8Array; realIssueLimits?: boolean } = {}): { host: LoginHost; clock: Clock } {
+export async function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; random?: (n: number) => Uint8Array; realIssueLimits?: boolean } = {}): Promise<{ host: LoginHost; clock: Clock }> {
   const c = options.clock ?? clock();
-  const host = openHost({
+  const host = await openHost({
     ...(options.store ? { store: options.store } : { dbPath: options.dbPath ?? ':memory:' }),
     hostKey,
     now: () => c.ms,
@@ -39,9 +39,9 @@ export function testHost(options: { clock?: Clock; store?: Store; dbPath?: strin
 }
 
 /** A live session of `user`: a login challenge answered by `answer` (the card's response to it). */
-export function loginSession(host: LoginHost, user: string, answer: (challenge: string) => string, serial?: string): string {
-  const issued = host.challenge({ user, ...(serial !== undefined && { serial }) });
-  const result = host.verify({ user, challenge: issued.challenge, response: answer(issued.challenge), purpose: 'login' });
+export async function loginSession(host: LoginHost, user: string, answer: (challenge: string) => string, serial?: string): Promise<string> {
+  const issued = await host.challenge({ user, ...(serial !== undefined && { serial }) });
+  const result = await host.verify({ user, challenge: issued.challenge, response: answer(issued.challenge), purpose: 'login' });
   if (!result.ok || !result.session) throw new Error(`test login of ${user} failed: ${JSON.stringify(result)}`);
   return result.session.token;
 }
