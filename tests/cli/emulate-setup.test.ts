@@ -19,7 +19,7 @@ const ioIn = (cwd: string, env: NodeJS.ProcessEnv = {}): Io => ({ stdin: process
 describe('the demo shares the default host database', () => {
   it('dsc host devices --user demo finds the demo card made by the first `dsc emulate`', async () => {
     const home = fresh();
-    const demo = ensureDemo(home);
+    const demo = await ensureDemo(home);
     expect(demo.dbPath).toBe(join(home, 'host.sqlite'));
     const listed = await runDscInProcess(['host', 'devices', '--user', 'demo', '--json'], { env: { ...process.env, DSC_HOME: home } });
     expect(listed.status, listed.stderr).toBe(0);
@@ -27,22 +27,22 @@ describe('the demo shares the default host database', () => {
     expect(listed.stdout).toContain(serial);
   });
 
-  it('keeps the users `dsc host` enrolled before the first demo', () => {
+  it('keeps the users `dsc host` enrolled before the first demo', async () => {
     const home = fresh();
     mkdirSync(home);
     const card = join(home, 'mine.json');
     const { record } = provisionDeviceFile(card, { pin: '4826' });
-    const before = openHostFile({ dbPath: join(home, 'host.sqlite'), create: true });
-    before.host.enroll({ user: 'trader1', record });
+    const before = await openHostFile({ dbPath: join(home, 'host.sqlite'), create: true });
+    await before.host.enroll({ user: 'trader1', record });
     expect(before.publish()).toBe('published');
     before.close();
-    ensureDemo(home);
-    const after = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false }).host;
+    await ensureDemo(home);
+    const after = (await openHostFile({ dbPath: join(home, 'host.sqlite'), create: false })).host;
     try {
-      expect(after.devices('trader1').map((d) => d.serial)).toEqual([record.serial]);
-      expect(after.devices('demo')).toHaveLength(1);
+      expect((await after.devices('trader1')).map((d) => d.serial)).toEqual([record.serial]);
+      expect(await after.devices('demo')).toHaveLength(1);
     } finally {
-      after.close();
+      await after.close();
     }
   });
 });
@@ -58,36 +58,36 @@ describe('dsc emulate refuses before it draws', () => {
     expect(existsSync(join(dir, 'no'))).toBe(false);
   });
 
-  it('a mistyped --user on the demo: refused, naming who holds the card, and no user is made', () => {
+  it('a mistyped --user on the demo: refused, naming who holds the card, and no user is made', async () => {
     const home = fresh();
-    ensureDemo(home);
+    await ensureDemo(home);
     const io = ioIn(dir, { DSC_HOME: home });
-    expect(() => openSetup({ user: 'demoo' }, io)).toThrow(UsageError);
-    expect(() => openSetup({ user: 'demoo' }, io)).toThrow(/--user "demoo": device \d+ is enrolled in .*host\.sqlite for "demo", not for this user \(check the spelling; `dsc host assign --user demoo --serial \d+` shares the device\)/);
-    const host = openHostFile({ dbPath: join(home, 'host.sqlite'), create: false }).host;
+    await expect(openSetup({ user: 'demoo' }, io)).rejects.toThrow(UsageError);
+    await expect(openSetup({ user: 'demoo' }, io)).rejects.toThrow(/--user "demoo": device \d+ is enrolled in .*host\.sqlite for "demo", not for this user \(check the spelling; `dsc host assign --user demoo --serial \d+` shares the device\)/);
+    const host = (await openHostFile({ dbPath: join(home, 'host.sqlite'), create: false })).host;
     try {
-      expect(() => host.devices('demoo')).toThrow(/demoo/);
+      await expect(host.devices('demoo')).rejects.toThrow(/demoo/);
     } finally {
-      host.close();
+      await host.close();
     }
-    const setup = openSetup({ user: 'demo' }, io);
-    setup.host.close();
+    const setup = await openSetup({ user: 'demo' }, io);
+    await setup.host.close();
     expect(setup.user).toBe('demo');
   });
 
-  it('a device file on a --db where another user holds it: refused; a new device is enrolled for --user', () => {
+  it('a device file on a --db where another user holds it: refused; a new device is enrolled for --user', async () => {
     const card = join(dir, `card-${folders++}.json`);
     provisionDeviceFile(card, { pin: '4826' });
     const db = join(dir, `db-${folders++}.sqlite`);
     const io = ioIn(dir);
-    const first = openSetup({ device: card, db, user: 'alice' }, io);
-    first.host.close();
-    expect(() => openSetup({ device: card, db, user: 'alicee' }, io)).toThrow(/--user "alicee": device \d+ is enrolled in .* for "alice", not for this user/);
-    const again = openSetup({ device: card, db, user: 'alice' }, io);
+    const first = await openSetup({ device: card, db, user: 'alice' }, io);
+    await first.host.close();
+    await expect(openSetup({ device: card, db, user: 'alicee' }, io)).rejects.toThrow(/--user "alicee": device \d+ is enrolled in .* for "alice", not for this user/);
+    const again = await openSetup({ device: card, db, user: 'alice' }, io);
     try {
-      expect(again.host.devices('alice')).toHaveLength(1);
+      expect(await again.host.devices('alice')).toHaveLength(1);
     } finally {
-      again.host.close();
+      await again.host.close();
     }
     expect(readdirSync(dir).filter((name) => name.startsWith('db-'))).toHaveLength(2); // the database and its key file
   });

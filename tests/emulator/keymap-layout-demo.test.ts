@@ -14,7 +14,7 @@ import { chooseLayout, minColumns, minRows } from '../../emulator/ui/layout.ts';
 import { powerHoldMs } from '../../firmware/types.ts';
 
 describe('key routing', () => {
-  it('sends digits, Enter and Backspace to the card when it has the focus', () => {
+  it('sends digits, Enter and Backspace to the card when it has the focus', async () => {
     expect(translateInput('7', {}, 'card')).toEqual([{ type: 'card', key: '7', holdMs: tapPressMs }]);
     expect(translateInput('', { return: true }, 'card')).toEqual([{ type: 'card', key: 'OK', holdMs: tapPressMs }]);
     // Most terminals send DEL (0x7f) for Backspace, which Ink reports as `delete`.
@@ -22,28 +22,28 @@ describe('key routing', () => {
     expect(translateInput('', { backspace: true }, 'card')).toEqual([{ type: 'card', key: 'BACK', holdMs: tapPressMs }]);
   });
 
-  it('makes h and Space a hold of PRESS longer than the firmware\'s power hold, p a short press', () => {
+  it('makes h and Space a hold of PRESS longer than the firmware\'s power hold, p a short press', async () => {
     expect(holdPressMs).toBeGreaterThan(powerHoldMs);
     expect(translateInput('h', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: holdPressMs }]);
     expect(translateInput(' ', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: holdPressMs }]);
     expect(translateInput('p', {}, 'card')).toEqual([{ type: 'card', key: 'PRESS', holdMs: tapPressMs }]);
   });
 
-  it('sends the same keys to the login page when it has the focus, never to the card', () => {
+  it('sends the same keys to the login page when it has the focus, never to the card', async () => {
     expect(translateInput('12', {}, 'login')).toEqual([{ type: 'loginDigit', digit: '1' }, { type: 'loginDigit', digit: '2' }]);
     expect(translateInput('', { return: true }, 'login')).toEqual([{ type: 'loginSubmit' }]);
     expect(translateInput('h', {}, 'login')).toEqual([]);
     expect(translateInput('cdnu', {}, 'login').map((a) => a.type)).toEqual(['newChallenge', 'nextDevice', 'changePin', 'unlockCode']);
   });
 
-  it('routes a pasted burst by the Tabs inside it, as tmux send-keys delivers them', () => {
+  it('routes a pasted burst by the Tabs inside it, as tmux send-keys delivers them', async () => {
     const actions = translateInput('12\t34\r\t5', {}, 'card');
     expect(actions.map((a) => (a.type === 'card' ? `card:${a.key}` : a.type === 'loginDigit' ? `login:${a.digit}` : a.type))).toEqual([
       'card:1', 'card:2', 'switchFocus', 'login:3', 'login:4', 'loginSubmit', 'switchFocus', 'card:5',
     ]);
   });
 
-  it('while help is open only ?, Esc, Tab and q do anything', () => {
+  it('while help is open only ?, Esc, Tab and q do anything', async () => {
     expect(translateInput('5', {}, 'card', true)).toEqual([]);
     expect(translateInput('?', {}, 'card', true)).toEqual([{ type: 'toggleHelp' }]);
     expect(translateInput('', { escape: true }, 'card', true)).toEqual([{ type: 'closeHelp' }]);
@@ -53,14 +53,14 @@ describe('key routing', () => {
 });
 
 describe('layout', () => {
-  it('draws the large LCD when there is room, the compact one at 80×24, and refuses below', () => {
+  it('draws the large LCD when there is room, the compact one at 80×24, and refuses below', async () => {
     expect(chooseLayout(120, 40)).toMatchObject({ type: 'fits', lcd: 'large' });
     expect(chooseLayout(minColumns, minRows)).toMatchObject({ type: 'fits', lcd: 'compact' });
     expect(chooseLayout(minColumns - 1, minRows)).toEqual({ type: 'tooSmall', columns: 79, rows: 24 });
     expect(chooseLayout(minColumns, minRows - 1)).toEqual({ type: 'tooSmall', columns: 80, rows: 23 });
   });
 
-  it('never lays out wider than the terminal, at every size from 80×24 to 200×60', () => {
+  it('never lays out wider than the terminal, at every size from 80×24 to 200×60', async () => {
     for (let columns = minColumns; columns <= 200; columns++) {
       for (let rows = minRows; rows <= 60; rows += 6) {
         const layout = chooseLayout(columns, rows);
@@ -75,39 +75,39 @@ describe('first-run demo', () => {
   const work = mkdtempSync(join(tmpdir(), 'dsc-demo-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('knows weak PINs (one digit repeated, runs up or down)', () => {
+  it('knows weak PINs (one digit repeated, runs up or down)', async () => {
     for (const pin of ['0000', '1111', '1234', '6789', '9876', '3210']) expect(isWeakPin(pin), pin).toBe(true);
     for (const pin of ['1357', '2580', '0051', '1243']) expect(isWeakPin(pin), pin).toBe(false);
   });
 
-  it('makes a device and an enrolled user under ./.dsc/ once, then reuses them', () => {
-    const first = ensureDemo(join(work, '.dsc'));
+  it('makes a device and an enrolled user under ./.dsc/ once, then reuses them', async () => {
+    const first = await ensureDemo(join(work, '.dsc'));
     expect(first.created).toBe(true);
     expect(isWeakPin(first.pin)).toBe(false);
     expect(statSync(first.configPath).mode & 0o077).toBe(0);
     const record = readDeviceFile(first.devicePath);
-    const host = openHost({ dbPath: first.dbPath });
+    const host = await openHost({ dbPath: first.dbPath });
     try {
-      expect(host.devices(first.user).map((d) => d.serial)).toEqual([record.serial]);
+      expect((await host.devices(first.user)).map((d) => d.serial)).toEqual([record.serial]);
     } finally {
-      host.close();
+      await host.close();
     }
-    const again = ensureDemo(join(work, '.dsc'));
+    const again = await ensureDemo(join(work, '.dsc'));
     expect(again).toMatchObject({ created: false, pin: first.pin, devicePath: first.devicePath });
     expect(readDeviceFile(again.devicePath).serial).toBe(record.serial);
     rememberDemoPin(again, '7391');
-    expect(ensureDemo(join(work, '.dsc')).pin).toBe('7391');
+    expect((await ensureDemo(join(work, '.dsc'))).pin).toBe('7391');
   });
 
-  it('a broken demo.json is reported by name and nothing is changed', () => {
+  it('a broken demo.json is reported by name and nothing is changed', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-broken-'));
     try {
-      ensureDemo(join(folder, '.dsc'));
+      await ensureDemo(join(folder, '.dsc'));
       const config = join(folder, '.dsc/demo.json');
       writeFileSync(config, '{"user":"demo","pin":"12"}');
       const device = readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8');
-      expect(() => ensureDemo(join(folder, '.dsc'))).toThrow(DemoSetupError);
-      expect(() => ensureDemo(join(folder, '.dsc'))).toThrow(/demo\.json.*4-digit "pin"/);
+      await expect(ensureDemo(join(folder, '.dsc'))).rejects.toThrow(DemoSetupError);
+      await expect(ensureDemo(join(folder, '.dsc'))).rejects.toThrow(/demo\.json.*4-digit "pin"/);
       expect(readFileSync(config, 'utf8')).toBe('{"user":"demo","pin":"12"}');
       expect(readFileSync(join(folder, '.dsc/demo-card.json'), 'utf8')).toBe(device);
     } finally {
@@ -115,23 +115,23 @@ describe('first-run demo', () => {
     }
   });
 
-  it('an interrupted first run (device file but no demo.json) is made again from scratch', () => {
+  it('an interrupted first run (device file but no demo.json) is made again from scratch', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'dsc-demo-partial-'));
     try {
-      const made = ensureDemo(join(folder, '.dsc'));
+      const made = await ensureDemo(join(folder, '.dsc'));
       const oldSerial = readDeviceFile(made.devicePath).serial;
       rmSync(made.configPath);
-      const remade = ensureDemo(join(folder, '.dsc'));
+      const remade = await ensureDemo(join(folder, '.dsc'));
       expect(remade.created).toBe(true);
       expect(existsSync(remade.configPath)).toBe(true);
       // The database is kept (dsc host may hold other users in it), and the leftover card is withdrawn:
       // the user holds exactly the new card.
-      const host = openHost({ dbPath: remade.dbPath });
+      const host = await openHost({ dbPath: remade.dbPath });
       try {
-        expect(host.devices(remade.user).filter((d) => d.active).map((d) => d.serial)).toEqual([readDeviceFile(remade.devicePath).serial]);
-        expect(host.devices(remade.user).find((d) => d.serial === oldSerial)).toMatchObject({ active: false });
+        expect((await host.devices(remade.user)).filter((d) => d.active).map((d) => d.serial)).toEqual([readDeviceFile(remade.devicePath).serial]);
+        expect((await host.devices(remade.user)).find((d) => d.serial === oldSerial)).toMatchObject({ active: false });
       } finally {
-        host.close();
+        await host.close();
       }
     } finally {
       rmSync(folder, { recursive: true, force: true });

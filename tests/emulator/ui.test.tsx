@@ -21,7 +21,7 @@ import { readLcd } from './support/read-lcd.ts';
 
 const profiles: readonly Profile[] = ['dscplus', 'digipass'];
 let rig: Rig | undefined;
-afterEach(() => {
+afterEach(async () => {
   rig?.close();
   rig = undefined;
 });
@@ -114,7 +114,7 @@ describe('keypad highlight', () => {
 
   for (const row of keypadRows) {
     for (const key of row) {
-      it(`draws ${key} lit and the others at rest`, () => {
+      it(`draws ${key} lit and the others at rest`, async () => {
         const { lastFrame, unmount } = render(<Keypad pressed={key} />);
         const frame = lastFrame() ?? '';
         expect(frame).toContain(keyCap(key, true));
@@ -289,7 +289,7 @@ describe.each(profiles)('help (%s)', (profile) => {
     }
   });
 
-  it('cuts the screen table to the terminal height and says how many more there are', () => {
+  it('cuts the screen table to the terminal height and says how many more there are', async () => {
     const { lastFrame, unmount } = render(<Help page="screens" screens={screens} profile={profile} columns={80} rows={8} />);
     const frame = lastFrame() ?? '';
     const more = /… (\d+) more in docs\/screens\.md/.exec(frame);
@@ -302,9 +302,9 @@ describe.each(profiles)('help (%s)', (profile) => {
 
 describe('a locked account on the login page', () => {
   it('says so and names the unlock command the shell gave it (the demo gives its own)', async () => {
-    const host = openHost({ dbPath: ':memory:', passwordCost: { N: 16, r: 8, p: 1 }, lockLimit: 2 });
-    host.enroll({ user: 'alice', record: newDeviceRecord({ profile: 'dscplus', pin: '4826', clockMs: Date.UTC(2026, 0, 1) }) });
-    host.setPassword({ user: 'alice', password: '2468013579' });
+    const host = await openHost({ dbPath: ':memory:', passwordCost: { N: 16, r: 8, p: 1 }, lockLimit: 2 });
+    await host.enroll({ user: 'alice', record: newDeviceRecord({ profile: 'dscplus', pin: '4826', clockMs: Date.UTC(2026, 0, 1) }) });
+    await host.setPassword({ user: 'alice', password: '2468013579' });
     const login = new LoginModel(host, 'alice', () => {}, 'unlock with npx dsc host unlock --user alice --db .dsc/demo-host.sqlite');
     await login.start();
     for (let i = 0; i < 2; i++) {
@@ -313,6 +313,6 @@ describe('a locked account on the login page', () => {
     }
     expect(login.state.verdict).toEqual({ ok: false, text: 'wrong password' });
     expect(login.state.notice).toBe('locked after too many failures: unlock with npx dsc host unlock --user alice --db .dsc/demo-host.sqlite');
-    host.close();
+    await host.close();
   });
 });

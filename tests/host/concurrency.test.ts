@@ -46,10 +46,10 @@ describe('several verifier processes on one SQLite file', () => {
   it(`${racers} processes verifying the same challenge: exactly one success`, async () => {
     const dbPath = join(dir, 'race.sqlite');
     const record = makeRecord({ serial: 808 });
-    const host = openHost({ dbPath, hostKey });
-    host.enroll({ user: 'trader1', record });
-    const { challenge } = host.challenge({ user: 'trader1' });
-    host.close();
+    const host = await openHost({ dbPath, hostKey });
+    await host.enroll({ user: 'trader1', record });
+    const { challenge } = await host.challenge({ user: 'trader1' });
+    await host.close();
     const response = cardResponse(record, challenge, '1234');
     const go = join(dir, 'go');
     let ready = 0;
@@ -71,9 +71,9 @@ describe('several verifier processes on one SQLite file', () => {
     const record = makeRecord({ serial: 909 });
     const devicePath = join(dir, 'card909.json');
     writeFileSync(devicePath, serializeDeviceRecord(record));
-    const host = openHost({ dbPath, hostKey });
-    host.enroll({ user: 'trader1', record });
-    host.close();
+    const host = await openHost({ dbPath, hostKey });
+    await host.enroll({ user: 'trader1', record });
+    await host.close();
     const child = spawn(process.execPath, ['--import', 'tsx', worker, 'loop', dbPath, 'trader1', devicePath], { env });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -106,10 +106,10 @@ describe('several verifier processes on one SQLite file', () => {
     expect(count('SELECT failures FROM devices')).toBe(0);
     db.close();
     // The database still works for the next verifier.
-    const after = openHost({ dbPath, hostKey, issueLimits: unlimitedIssues });
-    const { challenge } = after.challenge({ user: 'trader1' });
-    expect(after.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
-    after.close();
+    const after = await openHost({ dbPath, hostKey, issueLimits: unlimitedIssues });
+    const { challenge } = await after.challenge({ user: 'trader1' });
+    expect(await after.verify({ user: 'trader1', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
+    await after.close();
   });
 
   // Attack 12 (tests/host/attacks/files.test.ts): 1 in 24 concurrent first enrolments failed with "table devices already exists".
@@ -128,9 +128,9 @@ describe('several verifier processes on one SQLite file', () => {
       child.on('close', (code) => done({ code, stderr }));
     })));
     for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
-    const file = openHostFile({ dbPath: join(work, 'host.sqlite'), create: false });
+    const file = await openHostFile({ dbPath: join(work, 'host.sqlite'), create: false });
     try {
-      for (let i = 0; i < 8; i++) expect(file.host.devices(`u${i}`).map((d) => d.serial)).toEqual([String(1300 + i)]);
+      for (let i = 0; i < 8; i++) expect((await file.host.devices(`u${i}`)).map((d) => d.serial)).toEqual([String(1300 + i)]);
     } finally {
       file.close();
     }

@@ -85,21 +85,21 @@ function counted(w: World, user: User, result: { ok: boolean; reason?: string })
 }
 
 /** Run `fn`; a HostError (a refusal thrown, e.g. locked, rate or session) comes back as its reason. */
-function attempt<T>(fn: () => T): T | { ok: false; reason: string; thrown: true } {
+async function attempt<T>(fn: () => Promise<T>): Promise<T | { ok: false; reason: string; thrown: true }> {
   try {
-    return fn();
+    return await fn();
   } catch (error) {
     if (error instanceof HostError) return { ok: false, reason: error.reason, thrown: true };
     throw error;
   }
 }
 
-function step(w: World, a: Action): void {
+async function step(w: World, a: Action): Promise<void> {
   const { host } = w;
   switch (a.type) {
     case 'login': {
       const user = users[a.user]!;
-      const result = attempt(() => host.login({ user, password: a.right ? passwords[user] : `${passwords[user]}!`, serial: w.cards[user][a.device]!.serial }));
+      const result = await attempt(() => host.login({ user, password: a.right ? passwords[user] : `${passwords[user]}!`, serial: w.cards[user][a.device]!.serial }));
       if (!a.right) expect(result.ok, 'a wrong password accepted').toBe(false);
       counted(w, user, result as { ok: boolean; reason?: string });
       if (result.ok && 'issued' in result) w.open.push({ user, serial: result.issued.serial, challenge: result.issued.challenge, purpose: 'login' });
@@ -107,7 +107,7 @@ function step(w: World, a: Action): void {
     }
     case 'challenge': {
       const user = users[a.user]!;
-      const result = attempt(() => host.challenge({ user, serial: w.cards[user][a.device]!.serial }));
+      const result = await attempt(() => host.challenge({ user, serial: w.cards[user][a.device]!.serial }));
       if ('challenge' in result) w.open.push({ user, serial: result.serial, challenge: result.challenge, purpose: 'login' });
       return;
     }
@@ -121,7 +121,7 @@ function step(w: World, a: Action): void {
       const purpose = a.how === 'other purpose' ? (open.purpose === 'login' ? 'withdrawal' : 'login') : open.purpose;
       const otherCard = w.cards[open.user].find((c) => c.serial !== open.serial)!;
       const response = a.how === 'wrong' ? wrongOf(right) : a.how === 'other device' ? cardResponse(otherCard, open.challenge, w.pin.get(otherCard.serial)!) : right;
-      const result = host.verify({ user, challenge: open.challenge, response, purpose });
+      const result = await host.verify({ user, challenge: open.challenge, response, purpose });
       if (a.how !== 'right') expect(result.ok, `accepted: ${a.how}`).toBe(false);
       counted(w, user, result);
       if (result.ok) {
@@ -140,7 +140,7 @@ function step(w: World, a: Action): void {
       const user = users[a.user]!;
       const other = users.find((u) => u !== user)!;
       const session = a.session === 'own' ? w.session[user] : a.session === 'other user' ? w.session[other] : undefined;
-      const result = attempt(() =>
+      const result = await attempt(() =>
         a.type === 'pin-change'
           ? host.requestPinChange({ user, session: session ?? '', newPin: pins[a.pin]!, confirmPin: pins[a.pin]! })
           : host.authorizeWithdrawal({ user, session: session ?? '', amountUsd: a.amount, serial: w.cards[user][0]!.serial }));
@@ -156,7 +156,7 @@ function step(w: World, a: Action): void {
     }
     case 'temp-issue': {
       const user = users[a.user]!;
-      const result = attempt(() => host.issueTempCode({ user }));
+      const result = await attempt(() => host.issueTempCode({ user }));
       if ('code' in result) w.temp[user] = result.code;
       return;
     }
@@ -164,7 +164,7 @@ function step(w: World, a: Action): void {
       const user = users[a.user]!;
       const code = w.temp[user];
       if (code === undefined) return;
-      const result = host.checkTempCode({ user, code: a.right ? code : 'ZZZZZZZZZZ' });
+      const result = await host.checkTempCode({ user, code: a.right ? code : 'ZZZZZZZZZZ' });
       if (!a.right) expect(result.ok, 'a wrong temporary code accepted').toBe(false);
       counted(w, user, result);
       if (result.ok) w.guesses[user] = 0;
@@ -172,7 +172,7 @@ function step(w: World, a: Action): void {
     }
     case 'unlock': {
       const user = users[a.user]!;
-      host.unlock({ user });
+      await host.unlock({ user });
       w.guesses[user] = 0;
       return;
     }
@@ -183,12 +183,12 @@ function step(w: World, a: Action): void {
 }
 
 describe('every path of the verifier against a model', () => {
-  it('no wrong value, purpose, user or device is accepted; sessions are required; at most the lock limit of guesses per account', () => {
+  it('no wrong value, purpose, user or device is accepted; sessions are required; at most the lock limit of guesses per account', async () => {
     const reached = new Map<string, number>();
     let runs = 0;
-    fc.assert(
-      fc.property(fc.array(action, { minLength: 20, maxLength: 120 }), (actions) => {
-        const { host, clock } = testHost({ lockLimit });
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 20, maxLength: 120 }), async (actions) => {
+        const { host, clock } = await testHost({ lockLimit });
         const cards = {
           ann: [makeRecord({ serial: 1, pin: '1357' }), makeRecord({ serial: 2, profile: 'digipass' })],
           bob: [makeRecord({ serial: 3, pin: '2468' }), makeRecord({ serial: 4, profile: 'digipass', secret: new Uint8Array(20).fill(4) })],
@@ -196,14 +196,14 @@ describe('every path of the verifier against a model', () => {
         const pin = new Map<string, string>();
         for (const user of users) {
           for (const card of cards[user]) {
-            host.enroll({ user, record: card, ...(card.profile === 'digipass' && { kind: 'dsc' as const }) });
+            await host.enroll({ user, record: card, ...(card.profile === 'digipass' && { kind: 'dsc' as const }) });
             pin.set(card.serial, card.serial === '1' ? '1357' : card.serial === '3' ? '2468' : '1234');
           }
-          host.setPassword({ user, password: passwords[user] });
+          await host.setPassword({ user, password: passwords[user] });
         }
         const world: World = { host, clock, cards, pin, open: [], session: {}, temp: {}, guesses: { ann: 0, bob: 0 }, seen: new Set() };
-        for (const a of actions) step(world, a);
-        host.close();
+        for (const a of actions) await step(world, a);
+        await host.close();
         runs++;
         for (const s of world.seen) reached.set(s, (reached.get(s) ?? 0) + 1);
       }),

@@ -31,10 +31,10 @@ interface Real {
 
 const wrongOf = (r: string) => r.slice(0, -1) + String((Number(r.at(-1)) + 1) % 10);
 
-class Issue implements fc.Command<Model, Real> {
+class Issue implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => !m.locked;
-  run(m: Model, r: Real): void {
-    const { challenge } = r.host.challenge({ user: 'u' });
+  async run(m: Model, r: Real): Promise<void> {
+    const { challenge } = await r.host.challenge({ user: 'u' });
     expect(m.used).not.toContain(challenge);
     expect(m.open.map((o) => o.challenge)).not.toContain(challenge);
     m.open.push({ challenge, issuedMs: r.clock.ms, attempts: 0 });
@@ -42,14 +42,14 @@ class Issue implements fc.Command<Model, Real> {
   toString = () => 'issue';
 }
 
-class Answer implements fc.Command<Model, Real> {
+class Answer implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number, readonly right: boolean) {}
   check = (m: Readonly<Model>) => m.open.length > 0;
-  run(m: Model, r: Real): void {
+  async run(m: Model, r: Real): Promise<void> {
     const index = this.pick % m.open.length;
     const open = m.open[index]!;
     const correct = cardResponse(r.record, open.challenge, '1234');
-    const result = r.host.verify({ user: 'u', challenge: open.challenge, response: this.right ? correct : wrongOf(correct), purpose: 'login' });
+    const result = await r.host.verify({ user: 'u', challenge: open.challenge, response: this.right ? correct : wrongOf(correct), purpose: 'login' });
     const now = r.clock.ms;
     if (m.locked) return void expect(result).toMatchObject({ ok: false, reason: 'locked' });
     if (open.attempts >= attemptsPerChallengeMax) return void expect(result).toMatchObject({ ok: false, reason: 'attempts exhausted' });
@@ -76,30 +76,30 @@ class Answer implements fc.Command<Model, Real> {
   toString = () => `answer(${this.pick}, ${this.right ? 'right' : 'wrong'})`;
 }
 
-class Replay implements fc.Command<Model, Real> {
+class Replay implements fc.AsyncCommand<Model, Real> {
   constructor(readonly pick: number) {}
   check = (m: Readonly<Model>) => m.used.length > 0;
-  run(m: Model, r: Real): void {
+  async run(m: Model, r: Real): Promise<void> {
     const challenge = m.used[this.pick % m.used.length]!;
-    const result = r.host.verify({ user: 'u', challenge, response: cardResponse(r.record, challenge, '1234'), purpose: 'login' });
+    const result = await r.host.verify({ user: 'u', challenge, response: cardResponse(r.record, challenge, '1234'), purpose: 'login' });
     expect(result).toMatchObject({ ok: false, reason: m.locked ? 'locked' : 'already used' });
   }
   toString = () => `replay(${this.pick})`;
 }
 
-class Wait implements fc.Command<Model, Real> {
+class Wait implements fc.AsyncCommand<Model, Real> {
   constructor(readonly ms: number) {}
   check = () => true;
-  run(_m: Model, r: Real): void {
+  async run(_m: Model, r: Real): Promise<void> {
     r.clock.advance(this.ms);
   }
   toString = () => `wait(${this.ms})`;
 }
 
-class Unlock implements fc.Command<Model, Real> {
+class Unlock implements fc.AsyncCommand<Model, Real> {
   check = () => true;
-  run(m: Model, r: Real): void {
-    r.host.unlock({ serial: r.record.serial });
+  async run(m: Model, r: Real): Promise<void> {
+    await r.host.unlock({ serial: r.record.serial });
     m.failures = 0;
     m.locked = false;
     m.notBeforeMs = 0;
@@ -121,20 +121,20 @@ const commands = [
 ];
 
 describe('the host agrees with a simple model', () => {
-  it('over random command sequences (lock holds at the limit, no replay, attempts, expiry, throttling)', () => {
+  it('over random command sequences (lock holds at the limit, no replay, attempts, expiry, throttling)', async () => {
     let runs = 0;
     const reached = new Map<string, number>();
-    fc.assert(
-      fc.property(fc.commands(commands, { maxCommands: 80, size: 'max' }), (cmds) => {
-        const { host, clock } = testHost({ lockLimit });
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 80, size: 'max' }), async (cmds) => {
+        const { host, clock } = await testHost({ lockLimit });
         const record = makeRecord({ serial: 2718 });
-        host.enroll({ user: 'u', record });
+        await host.enroll({ user: 'u', record });
         const model: Model = { failures: 0, locked: false, notBeforeMs: 0, open: [], used: [], seen: new Set() };
-        fc.modelRun(() => ({ model, real: { host, clock, record } }), cmds);
+        await fc.asyncModelRun(() => ({ model, real: { host, clock, record } }), cmds);
         runs++;
         for (const situation of model.seen) reached.set(situation, (reached.get(situation) ?? 0) + 1);
-        expect(host.devices('u')[0]).toMatchObject({ failures: model.failures, locked: model.locked });
-        host.close();
+        expect((await host.devices('u'))[0]).toMatchObject({ failures: model.failures, locked: model.locked });
+        await host.close();
       }),
       propertyParams(400),
     );

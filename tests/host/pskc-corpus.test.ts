@@ -37,7 +37,7 @@ const fallbackPin = '7319';
 describe.each(corpus)('$file ($writer: $protection)', (doc) => {
   const supported = doc.keys.filter((k) => !doc.unsupported?.includes(k.id));
 
-  it('reads every key with its secret, suite, serial, counter, check-digit flag and PIN', () => {
+  it('reads every key with its secret, suite, serial, counter, check-digit flag and PIN', async () => {
     const result = readPskc(read(doc.file), decryptKeys(doc));
     expect(result.skipped).toEqual([]);
     expect(result.keys.map((k) => k.id)).toEqual(doc.keys.map((k) => k.id));
@@ -52,15 +52,15 @@ describe.each(corpus)('$file ($writer: $protection)', (doc) => {
     else expect(result.warnings).toEqual([]);
   });
 
-  it('imports and logs in with a response computed independently of the engine', () => {
-    const { host, clock } = testHost();
-    const result = importKeys(host, readPskc(read(doc.file), decryptKeys(doc)), { user: 'trader1', pin: fallbackPin, skipUnsupported: doc.unsupported !== undefined, nowMs: clock.ms });
+  it('imports and logs in with a response computed independently of the engine', async () => {
+    const { host, clock } = await testHost();
+    const result = await importKeys(host, readPskc(read(doc.file), decryptKeys(doc)), { user: 'trader1', pin: fallbackPin, skipUnsupported: doc.unsupported !== undefined, nowMs: clock.ms });
     expect(result.imported.map((d) => d.serial).sort()).toEqual(supported.map((k) => k.serial).sort());
     // Every unsupported key is listed with the key and the field named.
     expect(result.skipped.map((s) => s.id)).toEqual(doc.unsupported ?? []);
     for (const s of result.skipped) expect(s.reason).toMatch(new RegExp(`^key "${s.id}" AlgorithmParameters/Suite: .*numeric question`));
     for (const key of supported) {
-      const { challenge } = host.challenge({ user: 'trader1', serial: key.serial });
+      const { challenge } = await host.challenge({ user: 'trader1', serial: key.serial });
       const question = key.checkDigits ? challenge.slice(0, -1) : challenge;
       if (key.checkDigits) expect(luhnOk(challenge)).toBe(true);
       const { response } = referenceOcra({
@@ -69,7 +69,7 @@ describe.each(corpus)('$file ($writer: $protection)', (doc) => {
         ...(/-P/.test(key.suite) && { pin: key.pin ?? fallbackPin }),
         ...(key.timeInterval !== undefined && { timeStep: BigInt(Math.floor(clock.ms / 1000 / key.timeInterval)) }),
       });
-      expect(host.verify({ user: 'trader1', challenge, response, purpose: 'login' }), `${doc.file} ${key.serial}`).toMatchObject({ ok: true, serial: key.serial });
+      expect(await host.verify({ user: 'trader1', challenge, response, purpose: 'login' }), `${doc.file} ${key.serial}`).toMatchObject({ ok: true, serial: key.serial });
     }
   });
 });

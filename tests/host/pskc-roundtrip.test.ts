@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOathCsv, writeOathCsv } from '../../host/oath-csv.ts';
 import { ocraFragment, ocraUrn, readPskc, writePskc, type PskcProtection } from '../../host/pskc.ts';
 import { oathCsvKeyOf, pskcKeyOf } from '../../host/transfer/export.ts';
@@ -27,10 +27,10 @@ const cards = [
   { serial: 'D400', user: 'alice', profile: 'dscplus', suite: 'OCRA-1:HOTP-SHA512-10:QN16-PSHA256', pin: '9051', checkDigit: true, counter: undefined, secretBytes: 64 },
 ] as const;
 
-function sourceHost(): LoginHost {
-  const { host } = testHost();
+async function sourceHost(): Promise<LoginHost> {
+  const { host } = await testHost();
   for (const c of cards) {
-    host.enrollKey({
+    await host.enrollKey({
       user: c.user, serial: c.serial, profile: c.profile, suite: c.suite, secret: random(c.secretBytes), checkDigit: c.checkDigit,
       ...(c.pin !== undefined && { pin: c.pin }), ...(c.counter !== undefined && { counter: c.counter }),
     });
@@ -39,8 +39,8 @@ function sourceHost(): LoginHost {
 }
 
 /** What must survive a round trip, per serial. */
-function facts(host: LoginHost) {
-  return host.exportKeys().map((k) => ({ serial: k.serial, suite: k.suite, secret: Buffer.from(k.secret).toString('hex'), counter: k.counter, checkDigit: k.checkDigit, pin: k.pin, users: k.users, profile: k.profile }));
+async function facts(host: LoginHost) {
+  return (await host.exportKeys()).map((k) => ({ serial: k.serial, suite: k.suite, secret: Buffer.from(k.secret).toString('hex'), counter: k.counter, checkDigit: k.checkDigit, pin: k.pin, users: k.users, profile: k.profile }));
 }
 
 const protections: [string, () => { protection: PskcProtection; keys: { presharedKey?: Uint8Array; password?: string } }][] = [
@@ -51,33 +51,37 @@ const protections: [string, () => { protection: PskcProtection; keys: { preshare
 ];
 
 describe('round trips through our own exports', () => {
-  const source = sourceHost();
-  const want = facts(source);
+  let source: LoginHost;
+  let want: Awaited<ReturnType<typeof facts>>;
+  beforeAll(async () => {
+    source = await sourceHost();
+    want = await facts(source);
+  });
 
-  it.each(protections)('PSKC (%s): re-import gives back every secret, suite, serial, counter, check digit, PIN and user', (_name, make) => {
+  it.each(protections)('PSKC (%s): re-import gives back every secret, suite, serial, counter, check digit, PIN and user', async (_name, make) => {
     const { protection, keys } = make();
-    const exported = source.exportKeys();
+    const exported = await source.exportKeys();
     const xml = writePskc(exported.map((k) => pskcKeyOf(k)), protection, random);
     for (const k of exported) k.secret.fill(0);
-    const { host: target, clock } = testHost();
+    const { host: target, clock } = await testHost();
     // No --user and no --pin: the owner comes from UserId, each PIN from its PIN key.
-    const result = importKeys(target, readPskc(xml, keys), { nowMs: clock.ms });
+    const result = await importKeys(target, readPskc(xml, keys), { nowMs: clock.ms });
     expect(result.skipped).toEqual([]);
-    expect(facts(target)).toEqual(want);
+    expect(await facts(target)).toEqual(want);
   });
 
-  it('OATH CSV: re-import gives back the same', () => {
-    const exported = source.exportKeys();
+  it('OATH CSV: re-import gives back the same', async () => {
+    const exported = await source.exportKeys();
     const csv = writeOathCsv(exported.map(oathCsvKeyOf));
     for (const k of exported) k.secret.fill(0);
-    const { host: target, clock } = testHost();
-    const result = importKeys(target, readOathCsv(csv), { nowMs: clock.ms });
+    const { host: target, clock } = await testHost();
+    const result = await importKeys(target, readOathCsv(csv), { nowMs: clock.ms });
     expect(result.skipped).toEqual([]);
-    expect(facts(target)).toEqual(want);
+    expect(await facts(target)).toEqual(want);
   });
 
-  it('writes the :ocra URN by default and #OCRA-1 on request, and reads both', () => {
-    const exported = source.exportKeys();
+  it('writes the :ocra URN by default and #OCRA-1 on request, and reads both', async () => {
+    const exported = await source.exportKeys();
     for (const algorithm of ['ocra', 'ocra-1'] as const) {
       const xml = writePskc(exported.map((k) => pskcKeyOf(k, { algorithm })), { type: 'none' }, random);
       const read = readPskc(xml);
@@ -87,8 +91,8 @@ describe('round trips through our own exports', () => {
     for (const k of exported) k.secret.fill(0);
   });
 
-  it('writes accurate metadata and reads it back: ChallengeFormat from QN, Issuer, KeyUsage CR, dates, user, time step, PINPolicy', () => {
-    const exported = source.exportKeys();
+  it('writes accurate metadata and reads it back: ChallengeFormat from QN, Issuer, KeyUsage CR, dates, user, time step, PINPolicy', async () => {
+    const exported = await source.exportKeys();
     const read = readPskc(writePskc(exported.map((k) => pskcKeyOf(k, { issuer: 'Example Bank' })), { type: 'none' }, random));
     for (const k of exported) k.secret.fill(0);
     const byId = new Map(read.keys.map((k) => [k.id, k]));
@@ -102,9 +106,9 @@ describe('round trips through our own exports', () => {
 });
 
 describe("privacyIDEA's reading of our OATH CSV export", () => {
-  it('yields one OCRA token per device with the right suite and seed', () => {
-    const source = sourceHost();
-    const exported = source.exportKeys();
+  it('yields one OCRA token per device with the right suite and seed', async () => {
+    const source = await sourceHost();
+    const exported = await source.exportKeys();
     const tokens = privacyIdeaReadOathCsv(writeOathCsv(exported.map(oathCsvKeyOf)));
     expect(Object.keys(tokens).sort()).toEqual(cards.map((c) => c.serial).sort());
     for (const k of exported) {
@@ -113,7 +117,7 @@ describe("privacyIDEA's reading of our OATH CSV export", () => {
     }
   });
 
-  it('and our reader follows the same rules on its version-2 form (owner columns) and comments', () => {
+  it('and our reader follows the same rules on its version-2 form (owner columns) and comments', async () => {
     const csv = '# version: 2\n# a comment\ntrader7,resolver1,realm1,Z900,3132333435363738393031323334353637383930,ocra,OCRA-1:HOTP-SHA1-8:QN06\n,,,,\n';
     expect(privacyIdeaReadOathCsv(csv)).toMatchObject({ Z900: { type: 'ocra', ocrasuite: 'OCRA-1:HOTP-SHA1-8:QN06', user: { username: 'trader7' } } });
     const read = readOathCsv(csv);
@@ -142,11 +146,11 @@ describe.skipIf(pythonSkipReason !== null)('python-pskc reads our PSKC exports',
   const dir = mkdtempSync(join(tmpdir(), 'dsc-pskc-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(protections)('%s: every secret, suite, serial, counter, check digit and PIN', (name, make) => {
+  it.each(protections)('%s: every secret, suite, serial, counter, check digit and PIN', async (name, make) => {
     const { protection, keys } = make();
-    const source = sourceHost();
-    const want = facts(source);
-    const exported = source.exportKeys();
+    const source = await sourceHost();
+    const want = await facts(source);
+    const exported = await source.exportKeys();
     const file = join(dir, `${name.replace(/\W+/g, '-')}.pskcxml`);
     writeFileSync(file, writePskc(exported.map((k) => pskcKeyOf(k)), protection, random), { mode: 0o600 });
     for (const k of exported) k.secret.fill(0);

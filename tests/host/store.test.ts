@@ -14,19 +14,19 @@ const dir = mkdtempSync(join(tmpdir(), 'dsc-host-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SQLite store', () => {
-  it('creates the schema at the current version and reopens without migrating again', () => {
+  it('creates the schema at the current version and reopens without migrating again', async () => {
     const path = join(dir, 'v.sqlite');
-    openSqliteStore(path).close();
+    await openSqliteStore(path).close();
     const db = new Database(path);
     expect(db.pragma('user_version', { simple: true })).toBe(schemaVersion);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
     const again = openSqliteStore(path);
-    expect(again.serials()).toEqual([]);
-    again.close();
+    expect(await again.transaction((tx) => tx.serials())).toEqual([]);
+    await again.close();
   });
 
-  it('refuses a database from a newer dsc, and a foreign one, without changing them', () => {
+  it('refuses a database from a newer dsc, and a foreign one, without changing them', async () => {
     const newer = join(dir, 'newer.sqlite');
     const db = new Database(newer);
     db.pragma(`user_version = ${schemaVersion + 1}`);
@@ -43,34 +43,36 @@ describe('SQLite store', () => {
     check.close();
   });
 
-  it('rolls a failed transaction back completely', () => {
+  it('rolls a failed transaction back completely', async () => {
     const store = openSqliteStore(join(dir, 'rollback.sqlite'));
-    const { host } = testHost({ store });
-    expect(() => host.enrollKeys([
+    const { host } = await testHost({ store });
+    await expect(host.enrollKeys([
       { user: 'a', serial: '1', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 },
       { user: 'a', serial: 'bad serial', profile: 'digipass', suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret: secret20 },
-    ])).toThrow(HostError);
-    expect(store.serials()).toEqual([]);
-    expect(host.auditLog()).toEqual([]);
+    ])).rejects.toThrow(HostError);
+    expect(await store.transaction((tx) => tx.serials())).toEqual([]);
+    expect(await host.auditLog()).toEqual([]);
   });
 });
 
 describe('memory store', () => {
-  it(`keeps the newest ${memoryAuditEntriesMax} audit entries, newest first`, () => {
+  it(`keeps the newest ${memoryAuditEntriesMax} audit entries, newest first`, async () => {
     const store = memoryStore();
     const total = memoryAuditEntriesMax + 5;
-    for (let i = 0; i < total; i++) store.audit({ atMs: i, user: null, serial: null, action: 'x', outcome: 'ok', reason: null });
-    const newest = store.auditLog({ limit: 3 });
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < total; i++) await tx.audit({ atMs: i, user: null, serial: null, action: 'x', outcome: 'ok', reason: null });
+    });
+    const newest = await store.transaction((tx) => tx.auditLog({ limit: 3 }));
     expect(newest.map((e) => e.atMs)).toEqual([total - 1, total - 2, total - 3]);
-    const all = store.auditLog({ limit: total });
+    const all = await store.transaction((tx) => tx.auditLog({ limit: total }));
     expect(all).toHaveLength(memoryAuditEntriesMax);
     expect(all.at(-1)!.atMs).toBe(5);
   });
 });
 
-describe('bad input to the library names the value', () => {
-  const { host } = testHost();
-  host.enroll({ user: 'trader1', record: makeRecord({ serial: 1 }) });
+describe('bad input to the library names the value', async () => {
+  const { host } = await testHost();
+  await host.enroll({ user: 'trader1', record: makeRecord({ serial: 1 }) });
   it.each([
     ['verify: user not a string', () => host.verify({ user: 42 as unknown as string, challenge: '123456', response: '12345678', purpose: 'login' }), /the user expected a string/],
     ['verify: user with a space', () => host.verify({ user: 'a b', challenge: '123456', response: '12345678', purpose: 'login' }), /the user expected 1\.\.64 characters/],
@@ -85,7 +87,7 @@ describe('bad input to the library names the value', () => {
     ['authorizeWithdrawal: zero', () => host.authorizeWithdrawal({ user: 'trader1', session: '', amountUsd: 0 }), /whole US dollars/],
     ['unlock: unknown device', () => host.unlock({ serial: '404' }), /no device 404/],
     ['requestPinChange: letters', () => host.requestPinChange({ user: 'trader1', session: '', newPin: 'abcd', confirmPin: 'abcd' }), /new PIN expected 4 digits/],
-  ])('%s', (_name, call, message) => {
-    expect(call).toThrow(message);
+  ])('%s', async (_name, call, message) => {
+    await expect(call()).rejects.toThrow(message);
   });
 });

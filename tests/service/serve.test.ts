@@ -19,7 +19,7 @@ const users = 4;
 /** Sixteen CLI starts on a loaded 2-core machine: more than the default hook limit. */
 const setupTimeoutMs = 240_000;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dsc-serve-'));
   for (let i = 0; i < users; i++) {
     expect(runDsc(['provision', '--pin', '2580', '--serial', String(52000000 + i), '--out', `card${i}.json`], { cwd: dir }).status).toBe(0);
@@ -36,14 +36,14 @@ const post = (url: string, path: string, body: unknown, headers: Record<string, 
   fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 describe('dsc host serve', () => {
-  it('refuses a non-loopback address unless --allow-remote, and writes nothing', () => {
+  it('refuses a non-loopback address unless --allow-remote, and writes nothing', async () => {
     const r = runDsc(['host', 'serve', '--listen', '0.0.0.0:0', '--db', 'host.sqlite'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--allow-remote');
     expect(runDsc(['host', 'serve', '--listen', 'example.com:80'], { cwd: dir }).status).toBe(2);
   });
 
-  it('refuses an admin token file others can read, or a short token', () => {
+  it('refuses an admin token file others can read, or a short token', async () => {
     writeFileSync(join(dir, 'open.token'), `${token}\n`, { mode: 0o644 });
     chmodSync(join(dir, 'open.token'), 0o644);
     const open = runDsc(['host', 'serve', '--db', 'host.sqlite', '--admin-token-file', 'open.token'], { cwd: dir });
@@ -87,11 +87,11 @@ describe('dsc host serve', () => {
       // Prepare 8 open challenges per user (the administrator's path, in this process, on the same database
       // file), then fire all 32 answers and SIGTERM while they are in flight.
       const prepared: { user: string; challenge: string; response: string }[] = [];
-      const file = openHostFile({ dbPath: join(dir, 'host.sqlite'), create: false });
+      const file = await openHostFile({ dbPath: join(dir, 'host.sqlite'), create: false });
       try {
         for (let round = 0; round < 8; round++) {
           for (let i = 0; i < users; i++) {
-            const { challenge } = file.host.challenge({ user: `u${i}` });
+            const { challenge } = await file.host.challenge({ user: `u${i}` });
             prepared.push({ user: `u${i}`, challenge, response: cardResponse(records[i], challenge, '2580') });
             challenges.push(challenge);
           }

@@ -10,46 +10,46 @@ import { cleanUp, ownerLogin, sqliteHost } from './support.ts';
 afterAll(cleanUp);
 
 describe('attack 4: denial of service by drawing challenges', () => {
-  it('issue is rate-limited per account and per device, and a refusal says when to retry', () => {
-    const { host, clock } = sqliteHost();
-    host.enroll({ user: 'u', record: makeRecord({ serial: 401 }) });
-    host.assign({ user: 'u2', serial: '401' });
-    for (let i = 0; i < issueLimitsDefault.perAccount; i++) host.challenge({ user: 'u' });
-    expect(() => host.challenge({ user: 'u' })).toThrow(/30 challenges per 60 min reached; retry in 3600 s/);
+  it('issue is rate-limited per account and per device, and a refusal says when to retry', async () => {
+    const { host, clock } = await sqliteHost();
+    await host.enroll({ user: 'u', record: makeRecord({ serial: 401 }) });
+    await host.assign({ user: 'u2', serial: '401' });
+    for (let i = 0; i < issueLimitsDefault.perAccount; i++) await host.challenge({ user: 'u' });
+    await expect(host.challenge({ user: 'u' })).rejects.toThrow(/30 challenges per 60 min reached; retry in 3600 s/);
     // The device's own limit holds for another user of the same (shared) device.
-    expect(() => host.challenge({ user: 'u2' })).toThrow(/device 401: 30 challenges/);
+    await expect(host.challenge({ user: 'u2' })).rejects.toThrow(/device 401: 30 challenges/);
     clock.advance(issueLimitsDefault.windowMs);
-    expect(host.challenge({ user: 'u' }).challenge).toMatch(/^\d{6}$/);
-    host.close();
+    expect((await host.challenge({ user: 'u' })).challenge).toMatch(/^\d{6}$/);
+    await host.close();
   });
 
-  it('the user-facing login issues no challenge without the password', () => {
-    const { host, dbPath } = sqliteHost();
-    host.enroll({ user: 'u', record: makeRecord({ serial: 402 }) });
-    host.setPassword({ user: 'u', password: 'correct horse battery' });
-    expect(host.login({ user: 'u', password: 'not the password' })).toMatchObject({ ok: false, reason: 'wrong password' });
-    expect(host.login({ user: 'nobody', password: 'not the password' })).toMatchObject({ ok: false, reason: 'wrong password' });
-    host.close();
+  it('the user-facing login issues no challenge without the password', async () => {
+    const { host, dbPath } = await sqliteHost();
+    await host.enroll({ user: 'u', record: makeRecord({ serial: 402 }) });
+    await host.setPassword({ user: 'u', password: 'correct horse battery' });
+    expect(await host.login({ user: 'u', password: 'not the password' })).toMatchObject({ ok: false, reason: 'wrong password' });
+    expect(await host.login({ user: 'nobody', password: 'not the password' })).toMatchObject({ ok: false, reason: 'wrong password' });
+    await host.close();
     const db = new Database(dbPath, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM challenges').pluck().get()).toBe(0);
     db.close();
   });
 
-  it('what "never reissued" keeps per device is bounded (a bitmap), and expired challenge rows are pruned', () => {
-    const { host, clock, dbPath } = sqliteHost();
-    host.enroll({ user: 'u', record: makeRecord({ serial: 403 }) });
+  it('what "never reissued" keeps per device is bounded (a bitmap), and expired challenge rows are pruned', async () => {
+    const { host, clock, dbPath } = await sqliteHost();
+    await host.enroll({ user: 'u', record: makeRecord({ serial: 403 }) });
     const seen = new Set<string>();
     for (let hour = 0; hour < 40; hour++) {
       for (let i = 0; i < issueLimitsDefault.perAccount; i++) {
-        const { challenge } = host.challenge({ user: 'u' });
+        const { challenge } = await host.challenge({ user: 'u' });
         expect(seen.has(challenge)).toBe(false);
         seen.add(challenge);
       }
       clock.advance(issueLimitsDefault.windowMs);
     }
     clock.advance(challengeRowKeepMs);
-    host.challenge({ user: 'u' });
-    host.close();
+    await host.challenge({ user: 'u' });
+    await host.close();
     const db = new Database(dbPath, { readonly: true });
     // 1,200 challenges issued; the rows older than the keep time are gone, the bitmap remembers them all.
     expect(db.prepare('SELECT count(*) FROM challenges').pluck().get()).toBe(1);
@@ -63,53 +63,53 @@ describe('attack 4: denial of service by drawing challenges', () => {
 });
 
 describe('attack 6: time suites locking out honest users', () => {
-  it('a T1H card logging in once a minute with fresh challenges: every login verifies; the same challenge never twice', () => {
-    const { host, clock } = sqliteHost();
+  it('a T1H card logging in once a minute with fresh challenges: every login verifies; the same challenge never twice', async () => {
+    const { host, clock } = await sqliteHost();
     const record = makeRecord({ serial: 601, suite: 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1-T1H' });
-    host.enroll({ user: 'u', record });
+    await host.enroll({ user: 'u', record });
     const stepOf = (ms: number) => Math.floor(ms / 3_600_000);
     for (let minute = 0; minute < 12; minute++) {
-      const { challenge } = host.challenge({ user: 'u' });
+      const { challenge } = await host.challenge({ user: 'u' });
       const response = cardResponse(record, challenge, '1234', { timeStep: stepOf(clock.ms) });
-      expect(host.verify({ user: 'u', challenge, response, purpose: 'login' })).toMatchObject({ ok: true });
-      expect(host.verify({ user: 'u', challenge, response, purpose: 'login' })).toMatchObject({ ok: false, reason: 'already used' });
+      expect(await host.verify({ user: 'u', challenge, response, purpose: 'login' })).toMatchObject({ ok: true });
+      expect(await host.verify({ user: 'u', challenge, response, purpose: 'login' })).toMatchObject({ ok: false, reason: 'already used' });
       clock.advance(60_000);
     }
-    expect(host.devices('u')[0]).toMatchObject({ failures: 0, locked: false });
-    host.close();
+    expect((await host.devices('u'))[0]).toMatchObject({ failures: 0, locked: false });
+    await host.close();
   });
 });
 
 describe('attack 7: an answer used for another purpose', () => {
-  it('a response phished from a login cannot authorize a withdrawal, and the attempt counts', () => {
-    const { host, clock } = sqliteHost();
+  it('a response phished from a login cannot authorize a withdrawal, and the attempt counts', async () => {
+    const { host, clock } = await sqliteHost();
     const record = makeRecord({ serial: 701 });
-    host.enroll({ user: 'u', record });
-    const session = ownerLogin(host, 'u', record);
-    const phished = host.challenge({ user: 'u' });
+    await host.enroll({ user: 'u', record });
+    const session = await ownerLogin(host, 'u', record);
+    const phished = await host.challenge({ user: 'u' });
     const answer = cardResponse(record, phished.challenge, '1234');
-    expect(host.verify({ user: 'u', challenge: phished.challenge, response: answer, purpose: 'withdrawal' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
-    const withdrawal = host.authorizeWithdrawal({ user: 'u', session, amountUsd: 5_000 });
+    expect(await host.verify({ user: 'u', challenge: phished.challenge, response: answer, purpose: 'withdrawal' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
+    const withdrawal = await host.authorizeWithdrawal({ user: 'u', session, amountUsd: 5_000 });
     const withdrawalAnswer = cardResponse(record, withdrawal.challenge, '1234');
-    expect(host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
-    expect(host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'pin-change' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
-    expect(host.auditLog({ user: 'u' }).filter((e) => e.action === 'account' && e.outcome === 'failed')).toHaveLength(3);
+    expect(await host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
+    expect(await host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'pin-change' })).toMatchObject({ ok: false, reason: 'wrong purpose' });
+    expect((await host.auditLog({ user: 'u' })).filter((e) => e.action === 'account' && e.outcome === 'failed')).toHaveLength(3);
     clock.advance(failureDelayMs(3)); // three failures in a row: the account waits before the next attempt
-    expect(host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'withdrawal' })).toMatchObject({ ok: true, amountUsd: 5_000 });
+    expect(await host.verify({ user: 'u', challenge: withdrawal.challenge, response: withdrawalAnswer, purpose: 'withdrawal' })).toMatchObject({ ok: true, amountUsd: 5_000 });
     // The type makes forgetting the purpose a compile error; a caller bypassing it is refused at run time.
-    expect(() => host.verify({ user: 'u', challenge: phished.challenge, response: answer } as never)).toThrow(HostError);
-    host.close();
+    await expect(host.verify({ user: 'u', challenge: phished.challenge, response: answer } as never)).rejects.toThrow(HostError);
+    await host.close();
   });
 });
 
 describe('attack 8: answering with a withdrawn device', () => {
-  it('a device deactivated after the challenge was issued cannot answer it', () => {
-    const { host } = sqliteHost();
+  it('a device deactivated after the challenge was issued cannot answer it', async () => {
+    const { host } = await sqliteHost();
     const record = makeRecord({ serial: 801 });
-    host.enroll({ user: 'u', record });
-    const { challenge } = host.challenge({ user: 'u' });
-    host.assign({ user: 'u', serial: '801', active: false });
-    expect(host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: false, reason: 'device inactive' });
-    host.close();
+    await host.enroll({ user: 'u', record });
+    const { challenge } = await host.challenge({ user: 'u' });
+    await host.assign({ user: 'u', serial: '801', active: false });
+    expect(await host.verify({ user: 'u', challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: false, reason: 'device inactive' });
+    await host.close();
   });
 });

@@ -17,7 +17,7 @@ afterAll(cleanUp);
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 describe('attack 10: capturing files through symlinks at temporary names', () => {
-  it('a device-file write follows no symlink planted at the old predictable name or at guessed temp names', () => {
+  it('a device-file write follows no symlink planted at the old predictable name or at guessed temp names', async () => {
     const target = join(dir, 'card.json');
     const trap = join(dir, 'attacker-owned.txt');
     writeFileSync(trap, '');
@@ -32,61 +32,61 @@ describe('attack 10: capturing files through symlinks at temporary names', () =>
 });
 
 describe('attack 11: sealing secrets under a wrong host key', () => {
-  it('a well-formed but different key is refused at open, before anything is written', () => {
-    const { host, dbPath } = sqliteHost();
-    host.enroll({ user: 'u', record: makeRecord({ serial: 1101 }) });
-    host.close();
+  it('a well-formed but different key is refused at open, before anything is written', async () => {
+    const { host, dbPath } = await sqliteHost();
+    await host.enroll({ user: 'u', record: makeRecord({ serial: 1101 }) });
+    await host.close();
     const before = sha(dbPath);
-    expect(() => openHost({ dbPath, hostKey: new Uint8Array(32).fill(9) })).toThrow(/not the key of/);
+    await expect(openHost({ dbPath, hostKey: new Uint8Array(32).fill(9) })).rejects.toThrow(/not the key of/);
     expect(sha(dbPath)).toBe(before);
     // The right key still opens it.
-    openHost({ dbPath, hostKey }).close();
+    (await openHost({ dbPath, hostKey })).close();
   });
 });
 
 describe('attack 12: crashing or corrupting with odd input', () => {
-  it('a counter near 2^53 is refused at enrolment; one already stored makes verify refuse, not crash', () => {
-    const { host, dbPath } = sqliteHost();
+  it('a counter near 2^53 is refused at enrolment; one already stored makes verify refuse, not crash', async () => {
+    const { host, dbPath } = await sqliteHost();
     const suite = 'OCRA-1:HOTP-SHA1-8:C-QN06';
-    expect(() => host.enrollKey({ user: 'u', serial: '1201', profile: 'digipass', suite, secret: secret20, counter: 2 ** 53 - 2 })).toThrow(/counter expected 0\.\./);
-    host.enrollKey({ user: 'u', serial: '1201', profile: 'digipass', suite, secret: secret20, counter: counterMax });
-    host.close();
+    await expect(host.enrollKey({ user: 'u', serial: '1201', profile: 'digipass', suite, secret: secret20, counter: 2 ** 53 - 2 })).rejects.toThrow(/counter expected 0\.\./);
+    await host.enrollKey({ user: 'u', serial: '1201', profile: 'digipass', suite, secret: secret20, counter: counterMax });
+    await host.close();
     const db = new Database(dbPath);
     db.prepare("UPDATE devices SET counter = ? WHERE serial = '1201'").run(Number.MAX_SAFE_INTEGER - 1);
     db.close();
-    const again = openHost({ dbPath, hostKey });
-    const { challenge } = again.challenge({ user: 'u' });
-    expect(again.verify({ user: 'u', challenge, response: '12345678', purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong response' });
-    again.close();
+    const again = await openHost({ dbPath, hostKey });
+    const { challenge } = await again.challenge({ user: 'u' });
+    expect(await again.verify({ user: 'u', challenge, response: '12345678', purpose: 'login' })).toMatchObject({ ok: false, reason: 'wrong response' });
+    await again.close();
   });
 
-  it('a device file with a damaged orderPin is bad input, not a crash', () => {
-    const { host } = sqliteHost();
+  it('a device file with a damaged orderPin is bad input, not a crash', async () => {
+    const { host } = await sqliteHost();
     const record = makeRecord({ serial: 1202 }) as unknown as Record<string, string>;
     const damaged = { ...record, orderPin: record.orderPin!.slice(0, -2) + (record.orderPin!.endsWith('00') ? '11' : '00') };
     let error: unknown;
     try {
-      host.enroll({ user: 'u', record: damaged });
+      await host.enroll({ user: 'u', record: damaged });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(HostError);
     expect((error as HostError).badInput).toBe(true);
-    host.close();
+    await host.close();
   });
 
-  it('a zero-length database is refused by every command, and left as it was', () => {
+  it('a zero-length database is refused by every command, and left as it was', async () => {
     const dbPath = join(dir, 'empty.sqlite');
     writeFileSync(dbPath, '');
-    for (const create of [false, true]) expect(() => openHostFile({ dbPath, create, hostKeyHex: '00'.repeat(32) })).toThrow(/empty file/);
+    for (const create of [false, true]) await expect(openHostFile({ dbPath, create, hostKeyHex: '00'.repeat(32) })).rejects.toThrow(/empty file/);
     expect(statSync(dbPath).size).toBe(0);
   });
 
-  it('a refused first enrolment leaves no database and no key file', () => {
+  it('a refused first enrolment leaves no database and no key file', async () => {
     const dbPath = join(dir, 'refused', 'host.sqlite');
-    const file = openHostFile({ dbPath, create: true });
+    const file = await openHostFile({ dbPath, create: true });
     try {
-      expect(() => file.host.enroll({ user: 'u', record: { format: 'nope' } })).toThrow();
+      await expect(file.host.enroll({ user: 'u', record: { format: 'nope' } })).rejects.toThrow();
     } finally {
       file.close();
     }
