@@ -45,9 +45,9 @@ export async function makeRig(profile: Profile, columns = 120, rows = 40): Promi
   const scheduler = new VirtualScheduler(session);
   const listeners = new Set<(key: Key | undefined) => void>();
   const driver = new KeyDriver(session, scheduler, { onPressed: (key) => listeners.forEach((listener) => listener(key)) });
-  const host = openHost({ dbPath: ':memory:', now: () => session.nowMs, passwordCost: { N: 16, r: 8, p: 1 } });
-  host.enroll({ user: 'alice', record });
-  host.setPassword({ user: 'alice', password: testPassword });
+  const host = await openHost({ dbPath: ':memory:', now: () => session.nowMs, passwordCost: { N: 16, r: 8, p: 1 } });
+  await host.enroll({ user: 'alice', record });
+  await host.setPassword({ user: 'alice', password: testPassword });
   const login = new LoginModel(host, 'alice');
   await login.start();
   await enterPassword(login);
@@ -81,7 +81,7 @@ export async function makeRig(profile: Profile, columns = 120, rows = 40): Promi
       app.unmount();
       driver.close();
       session.close();
-      host.close();
+      void host.close();
     },
   };
 }
