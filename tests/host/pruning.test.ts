@@ -22,22 +22,22 @@ const hourMs = 60 * 60_000;
 const chunksPerDeviceMax = Math.ceil(900_000 / 8 / issuedChunkBytes);
 
 describe('pruning: the database does not grow per login', () => {
-  it('after the keep period, logins at a steady rate leave every table but the audit at the same row count', () => {
+  it('after the keep period, logins at a steady rate leave every table but the audit at the same row count', async () => {
     expect(loginEveryMs * issueLimitsDefault.perAccount).toBeGreaterThan(issueLimitsDefault.windowMs);
-    const { host, clock, dbPath } = sqliteHost();
+    const { host, clock, dbPath } = await sqliteHost();
     const records = Array.from({ length: users }, (_, i) => makeRecord({ serial: 9_100 + i }));
-    records.forEach((record, i) => host.enroll({ user: `u${i}`, record }));
+    for (const [i, record] of records.entries()) await host.enroll({ user: `u${i}`, record });
     const issued = records.map(() => new Set<string>());
     let logins = 0;
-    const loginsFor = (durationMs: number) => {
+    const loginsFor = async (durationMs: number) => {
       for (let elapsed = 0; elapsed < durationMs; elapsed += loginEveryMs) {
-        records.forEach((record, i) => {
-          const { challenge } = host.challenge({ user: `u${i}` });
+        for (const [i, record] of records.entries()) {
+          const { challenge } = await host.challenge({ user: `u${i}` });
           expect(issued[i]!.has(challenge)).toBe(false); // never reissued, though older rows are gone
           issued[i]!.add(challenge);
-          expect(host.verify({ user: `u${i}`, challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
+          expect(await host.verify({ user: `u${i}`, challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
           logins++;
-        });
+        }
         clock.advance(loginEveryMs);
       }
     };
@@ -46,9 +46,9 @@ describe('pruning: the database does not grow per login', () => {
     const snapshot = () => ({ challenges: count('challenges'), sessions: count('sessions'), rateWindows: count('rate_windows'), issuedBits: count('issued_bits'), audit: count('audit'), logins });
 
     // Warm-up: past the first keep period, every later login prunes as many rows as it adds.
-    loginsFor(challengeRowKeepMs + challengeTtlMs + hourMs);
+    await loginsFor(challengeRowKeepMs + challengeTtlMs + hourMs);
     const before = snapshot();
-    loginsFor(24 * hourMs);
+    await loginsFor(24 * hourMs);
     const after = snapshot();
     const loginsBetween = after.logins - before.logins;
     expect(loginsBetween).toBe(users * (24 * hourMs) / loginEveryMs);
@@ -72,6 +72,6 @@ describe('pruning: the database does not grow per login', () => {
     // The audit keeps its record: a challenge issued and a login verified, two rows a login.
     expect(after.audit - before.audit).toBe(2 * loginsBetween);
     db.close();
-    host.close();
+    await host.close();
   });
 });
