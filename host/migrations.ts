@@ -1,9 +1,16 @@
 /**
- * The schema, as an ordered list of migrations. `PRAGMA user_version` records how many have run; opening a
- * database applies the missing ones in one transaction, and refuses a database newer than this code.
- * Never edit a released migration: append a new one.
+ * The schema, as an ordered list of migrations, each in both dialects: SQLite (`PRAGMA user_version` records how
+ * many have run) and PostgreSQL (the `dsc_schema` table records it, host/pg-schema.ts). Opening a database
+ * applies the missing ones in one transaction, and refuses a database newer than this code.
+ * Never edit a released migration: append a new one, in both dialects (the type makes both required).
  */
-export const migrations: readonly string[] = [
+export interface Migration {
+  readonly sqlite: string;
+  readonly postgres: string;
+}
+
+/** The SQLite dialect of each migration. */
+const sqliteMigrations = [
   // 1: devices, their users, challenges, audit, withdrawals, temporary codes.
   `
   CREATE TABLE devices (
@@ -111,9 +118,127 @@ export const migrations: readonly string[] = [
     value BLOB NOT NULL
   ) STRICT;
   `,
-];
+] as const;
 
-export const schemaVersion = migrations.length;
+// PostgreSQL has no STRICT tables and no 0/1 booleans: BOOLEAN, BYTEA for bytes, BIGINT for every millisecond
+// time and counter (the store parses them back to numbers), identity columns for the ids. `user` is a reserved
+// word there, so the column is always written quoted. Sort orders use COLLATE "C" where the store promises
+// SQLite's byte order.
+const postgresMigrations = [
+  // 1
+  `
+  CREATE TABLE devices (
+    serial TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    check_digit BOOLEAN NOT NULL,
+    sealed_secret BYTEA NOT NULL,
+    sealed_pin BYTEA,
+    key_version INTEGER NOT NULL DEFAULT 1,
+    counter BIGINT NOT NULL DEFAULT 0,
+    last_time_step BIGINT NOT NULL DEFAULT -1,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked BOOLEAN NOT NULL DEFAULT false,
+    not_before_ms BIGINT NOT NULL DEFAULT 0,
+    expires_ms BIGINT,
+    enrolled_ms BIGINT NOT NULL
+  );
+  CREATE TABLE assignments (
+    "user" TEXT NOT NULL,
+    serial TEXT NOT NULL REFERENCES devices(serial),
+    active BOOLEAN NOT NULL DEFAULT true,
+    PRIMARY KEY ("user", serial)
+  );
+  CREATE INDEX assignments_serial ON assignments(serial);
+  CREATE TABLE challenges (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    serial TEXT NOT NULL REFERENCES devices(serial),
+    "user" TEXT NOT NULL,
+    challenge TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    sealed_payload BYTEA,
+    amount_usd BIGINT,
+    issued_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'open',
+    UNIQUE (challenge, serial)
+  );
+  CREATE TABLE audit (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    "user" TEXT,
+    serial TEXT,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT
+  );
+  CREATE TABLE withdrawals (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    "user" TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    amount_usd BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL
+  );
+  CREATE INDEX withdrawals_user ON withdrawals("user", at_ms);
+  CREATE TABLE temp_codes (
+    "user" TEXT PRIMARY KEY,
+    code_mac BYTEA NOT NULL,
+    issued_ms BIGINT NOT NULL,
+    full_until_ms BIGINT NOT NULL,
+    print_until_ms BIGINT NOT NULL,
+    blocks_next BOOLEAN NOT NULL
+  );
+  `,
+  // 2
+  `
+  CREATE TABLE accounts (
+    "user" TEXT PRIMARY KEY,
+    password_hash TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked BOOLEAN NOT NULL DEFAULT false,
+    not_before_ms BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE TABLE sessions (
+    token_hash BYTEA PRIMARY KEY,
+    "user" TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions("user", expires_ms);
+  CREATE TABLE rate_windows (
+    key TEXT PRIMARY KEY,
+    window_start_ms BIGINT NOT NULL,
+    count INTEGER NOT NULL
+  );
+  CREATE TABLE issued_bits (
+    serial TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    bits BYTEA NOT NULL,
+    PRIMARY KEY (serial, chunk)
+  );
+  CREATE INDEX challenges_expiry ON challenges(expires_ms);
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+  );
+  `,
+] as const;
+
+// A migration added in one dialect only fails the type check here: both lists are tuples of known length.
+type SameLength<A extends readonly unknown[], B extends readonly unknown[]> = [A['length'], B['length']] extends [B['length'], A['length']] ? true : never;
+const dialectsAgree: SameLength<typeof sqliteMigrations, typeof postgresMigrations> = true;
+void dialectsAgree;
+
+export const migrationSteps: readonly Migration[] = sqliteMigrations.map((sqlite, i) => ({ sqlite, postgres: postgresMigrations[i]! }));
+
+/** The SQLite dialect, in order (what host/sqlite-store.ts applies). */
+export const migrations: readonly string[] = migrationSteps.map((m) => m.sqlite);
+
+export const schemaVersion = migrationSteps.length;
 
 /**
  * The page size a NEW database is created with (bytes), applied before its first table. A durable commit

@@ -1,0 +1,198 @@
+/**
+ * The PostgreSQL store (node-postgres), for several verifier instances on one database. Every transaction runs
+ * at SERIALIZABLE on a connection of its own from a bounded pool, so what holds for one SQLite writer holds
+ * across instances: a challenge is consumed once, and failures count toward one lockout. The rows that decide
+ * a race (the challenge, the device, the account, a rate window) are read `FOR UPDATE`, so a second transaction
+ * on the same row waits at that read instead of working on a stale copy; when the first one changed the row,
+ * PostgreSQL still aborts the second (40001, a snapshot cannot move), and `transaction` re-runs it, a bounded
+ * number of times, on a fresh snapshot.
+ */
+import pg from 'pg';
+import { migratePostgres } from './pg-schema.ts';
+import { lockingStatements, pgTx, type Query } from './pg-tx.ts';
+import { StoreError } from './sqlite-store.ts';
+import type { Store, StoreTx } from './store.ts';
+
+/** Connections per instance: the most transactions one instance runs at once (others wait for a connection). */
+export const poolConnectionsMax = 10;
+/** How long a transaction waits for a free connection before failing. */
+export const poolConnectWaitMs = 10_000;
+/** How long a statement waits for a row or table lock another transaction holds. */
+export const lockWaitMaxMs = 10_000;
+/** A connection idle inside a transaction this long is ended by the server (a stuck instance frees its locks). */
+export const idleInTransactionMaxMs = 30_000;
+/** Re-runs of a transaction after a serialization failure or deadlock, after the first run. */
+export const serializationRetriesMax = 10;
+/** The backoff before re-run n is random in [0, min(retryBackoffMaxMs, retryBackoffBaseMs × 2^n)] ms. */
+export const retryBackoffBaseMs = 2;
+export const retryBackoffMaxMs = 100;
+
+/** Advisory locks a re-run queues on at most (one per row its failed run locked). */
+export const retryLanesMax = 16;
+/** The lane of a re-run whose failed run locked no row (a conflict on what it read, not on what it locked). */
+const anyRowLane = 'dsc:any-row';
+
+/** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
+const retryableCodes = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+/** A transaction still conflicted after `serializationRetriesMax` re-runs; nothing of it was committed. */
+export class StoreConflictError extends StoreError {
+  override name = 'StoreConflictError';
+}
+
+export type PgStore = Store & {
+  /** Re-runs after serialization failures or deadlocks since the store was opened (for tests and metrics). */
+  readonly retries: () => number;
+};
+
+export interface PgStoreOptions {
+  /** Create the schema in an empty database (default true); otherwise an empty one is refused. */
+  readonly create?: boolean;
+  /** Connections in the pool (default `poolConnectionsMax`). */
+  readonly connectionsMax?: number;
+}
+
+// BIGINT (OID 20) arrives as a string by default, since it may exceed 2^53; every BIGINT here is a millisecond
+// time, a counter or an id, so it is parsed to a number, and one that is not a safe integer is a broken row.
+const int8Oid = 20;
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new StoreError(`a BIGINT column holds ${text}, beyond the safe integers`);
+  return value;
+}
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === int8Oid && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** The URL as messages show it: never its password. */
+export function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Open (creating the schema when the database is empty) the store in the PostgreSQL database at `url`. The
+ * password, when one is needed, comes from PGPASSWORD or ~/.pgpass, as for libpq.
+ * @example
+ * const store = await openPgStore('postgres://dsc@127.0.0.1:5432/dsc');
+ * await store.transaction(async (tx) => tx.serials()); // []
+ * await store.close();
+ */
+export async function openPgStore(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+  const where = shownUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.connectionsMax ?? poolConnectionsMax,
+    connectionTimeoutMillis: poolConnectWaitMs,
+    lock_timeout: lockWaitMaxMs,
+    idle_in_transaction_session_timeout: idleInTransactionMaxMs,
+    application_name: 'dsc-host',
+    types,
+  });
+  // An idle connection the server dropped (a restart) must not crash the process: the pool replaces it.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await migratePostgres(client, where, options.create ?? true);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    if (error instanceof StoreError) throw error;
+    const { code, message } = error as { code?: string; message: string };
+    throw new StoreError(`database ${where} cannot be opened: ${message}${code ? ` (${code})` : ''}`);
+  }
+
+  let retries = 0;
+  let closed = false;
+  /**
+   * One run of `fn` in one SERIALIZABLE transaction. A re-run first queues, outside any transaction, on session
+   * advisory locks named after the rows the failed run locked (`lanes`), so re-runs contending for one row
+   * go one after another, each taking its snapshot after the previous one committed: they wait instead of
+   * aborting each other again. Returns the rows this run locked, for the next lanes when it fails.
+   */
+  const runOnce = async <T>(fn: (tx: StoreTx) => Promise<T>, lanes: readonly string[], locked: Set<string>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const state = { open: true, retryable: undefined as Error | undefined };
+    // Every statement of the transaction goes through here: a serialization failure seen by any of them
+    // decides, even when `fn` caught it (the transaction is aborted anyway and every later statement fails).
+    const query: Query = async (config) => {
+      if (!state.open) throw new Error('store: a transaction handle was used after its transaction ended');
+      if (config.name !== undefined && lockingStatements.has(config.name)) locked.add(`${config.name}:${JSON.stringify(config.values)}`);
+      try {
+        return await client.query(config);
+      } catch (error) {
+        if (retryableCodes.has((error as { code?: string }).code ?? '')) state.retryable ??= error as Error;
+        throw error;
+      }
+    };
+    try {
+      // Sorted, so two re-runs wanting the same lanes never wait for each other in a circle.
+      for (const lane of [...lanes].sort()) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lane]);
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      let result: T;
+      try {
+        result = await fn(pgTx(query));
+      } catch (error) {
+        throw state.retryable ?? error;
+      }
+      state.open = false;
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      state.open = false;
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw error;
+    } finally {
+      if (lanes.length > 0 && !broken) {
+        await client.query('SELECT pg_advisory_unlock_all()').catch((e: Error) => {
+          broken = e;
+        });
+      }
+      client.release(broken);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+      if (closed) throw new StoreError(`store ${where} is closed`);
+      const lanes = new Set<string>();
+      for (let attempt = 0; ; attempt++) {
+        const locked = new Set<string>();
+        try {
+          return await runOnce(fn, [...lanes], locked);
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? '';
+          if (!retryableCodes.has(code)) throw error;
+          if (attempt >= serializationRetriesMax) {
+            throw new StoreConflictError(`a transaction on ${where} still conflicted after ${serializationRetriesMax} re-runs (${code}); nothing of it was committed`);
+          }
+          retries++;
+          for (const row of locked) if (lanes.size < retryLanesMax) lanes.add(row);
+          if (lanes.size === 0) lanes.add(anyRowLane);
+          await sleep(Math.random() * Math.min(retryBackoffMaxMs, retryBackoffBaseMs * 2 ** attempt));
+        }
+      }
+    },
+    retries: () => retries,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
