@@ -10,6 +10,7 @@
 import pg from 'pg';
 import { migratePostgres } from './pg-schema.ts';
 import { lockingStatements, pgTx, type Query } from './pg-tx.ts';
+import { lookUpPassword } from './pgpass.ts';
 import { StoreError } from './sqlite-store.ts';
 import type { Store, StoreTx } from './store.ts';
 
@@ -50,6 +51,10 @@ export interface PgStoreOptions {
   readonly create?: boolean;
   /** Connections in the pool (default `poolConnectionsMax`). */
   readonly connectionsMax?: number;
+  /** The environment the password is looked up in (PGPASSWORD, PGPASSFILE, HOME; default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Hears why a password file was skipped (default console.warn). */
+  readonly warn?: (message: string) => void;
 }
 
 // BIGINT (OID 20) arrives as a string by default, since it may exceed 2^53; every BIGINT here is a millisecond
@@ -76,6 +81,24 @@ export function shownUrl(url: string): string {
   }
 }
 
+/**
+ * A client that closes its socket when connecting fails. node-postgres leaves it open when the failure is on
+ * our side (no password to give): the server would then hold that half-authenticated connection, and block a
+ * DROP DATABASE, until its authentication_timeout.
+ */
+class ClosingClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    const connect = (callback: (error: Error | undefined) => void): void =>
+      pg.Client.prototype.connect.call(this, (error: Error | undefined) => {
+        if (error) (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        callback(error);
+      });
+    // pg-pool connects with a callback; the promise form is not used on a pooled client.
+    Object.defineProperty(this, 'connect', { value: connect });
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -88,14 +111,33 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export async function openPgStore(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
   const where = shownUrl(url);
+  // Where the connection goes once the URL, PG* variables and defaults are read (node-postgres's own parsing):
+  // what the password file matches. The pool gets these parts rather than the URL, because a URL's empty
+  // password would override the password function below.
+  const target = new pg.Client({ connectionString: url });
+  const passTarget = { host: target.host, port: target.port, database: target.database ?? target.user ?? '', user: target.user ?? '' };
+  const env = options.env ?? process.env;
   const pool = new pg.Pool({
-    connectionString: url,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    database: passTarget.database,
+    ssl: target.ssl,
+    // Asked only when the server wants a password (never logged, never in a message).
+    password: async () => {
+      // A library caller's URL may carry one (the CLI refuses that: host/pg-url.ts).
+      if (typeof target.password === 'string' && target.password !== '') return target.password;
+      const password = lookUpPassword(passTarget, env, options.warn ?? console.warn);
+      if (password === undefined) throw new StoreError(`database ${where} asks for a password for ${passTarget.user}: set PGPASSWORD or add a line to ~/.pgpass (PGPASSFILE), as for psql`);
+      return password;
+    },
     max: options.connectionsMax ?? poolConnectionsMax,
     connectionTimeoutMillis: poolConnectWaitMs,
     lock_timeout: lockWaitMaxMs,
     idle_in_transaction_session_timeout: idleInTransactionMaxMs,
     application_name: 'dsc-host',
     types,
+    Client: ClosingClient as unknown as new () => pg.ClientBase,
   });
   // An idle connection the server dropped (a restart) must not crash the process: the pool replaces it.
   pool.on('error', () => undefined);

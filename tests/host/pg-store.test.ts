@@ -4,6 +4,9 @@
  * exactly one of many racing transactions consumes a challenge, counters lose no update, two instances
  * migrate an empty database once, and a conflict that never clears ends in a typed error after the bound.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../host/migrations.ts';
@@ -11,7 +14,7 @@ import { versionTable } from '../../host/pg-schema.ts';
 import { openPgStore, serializationRetriesMax, StoreConflictError, type PgStore } from '../../host/pg-store.ts';
 import { StoreError } from '../../host/sqlite-store.ts';
 import type { DeviceRow, StoreTx } from '../../host/store.ts';
-import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
+import { passwordGroup, postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
 
 const t0 = 1_764_000_000_000;
 const device: DeviceRow = {
@@ -32,10 +35,14 @@ async function sql<T extends pg.QueryResultRow>(url: string, text: string, value
 
 describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instances on one database', () => {
   let server: TestPostgres;
+  const dir = mkdtempSync(join(tmpdir(), 'dsc-pg-store-'));
   beforeAll(async () => {
     server = await testPostgres();
   });
-  afterAll(() => server?.stop());
+  afterAll(() => {
+    server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   /** A fresh database and two instances on it. */
   async function twoInstances(body: (a: PgStore, b: PgStore, url: string) => Promise<void>): Promise<void> {
@@ -166,6 +173,37 @@ describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instance
         expect(await sql(db.url, `SELECT version FROM ${versionTable}`)).toEqual([{ version: schemaVersion + 1 }]);
       } finally {
         await db.drop();
+      }
+    });
+
+    it('takes the password from PGPASSWORD or the password file, never from the URL, and says when none is found', async () => {
+      const role = `dsc_pw_${process.pid}_${Date.now().toString(36)}`;
+      const secret = `pw-${Math.random().toString(36).slice(2)}`;
+      await sql(server.url, `CREATE ROLE ${passwordGroup} NOLOGIN`).catch((error: { code?: string }) => {
+        if (error.code !== '42710' && error.code !== '23505') throw error; // another test made it first
+      });
+      await sql(server.url, `CREATE ROLE ${role} LOGIN PASSWORD '${secret}' IN ROLE ${passwordGroup}`);
+      const url = new URL(server.url);
+      url.username = role;
+      const dbName = `${role}_db`;
+      await sql(server.url, `CREATE DATABASE ${dbName} OWNER ${role}`);
+      url.pathname = `/${dbName}`;
+      const passFile = join(dir, 'pgpass');
+      writeFileSync(passFile, `127.0.0.1:*:${dbName}:${role}:${secret}\n`, { mode: 0o600 });
+      try {
+        const none = openPgStore(url.toString(), { env: { PGPASSFILE: join(dir, 'absent') } });
+        await expect(none).rejects.toThrow(/asks for a password .*PGPASSWORD or add a line to ~\/\.pgpass/);
+        const wrong = await openPgStore(url.toString(), { env: { PGPASSWORD: 'wrong-one' } }).catch((error: Error) => error.message);
+        expect(wrong).toMatch(/password authentication failed/);
+        expect(wrong).not.toContain('wrong-one');
+        for (const env of [{ PGPASSWORD: secret }, { PGPASSFILE: passFile }]) {
+          const store = await openPgStore(url.toString(), { env });
+          expect(await store.transaction((tx) => tx.serials())).toEqual([]);
+          await store.close();
+        }
+      } finally {
+        await sql(server.url, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await sql(server.url, `DROP ROLE IF EXISTS ${role}`);
       }
     });
 

@@ -5,7 +5,7 @@
  * they were skipped, except under CI=true, where they must run and fail instead.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,14 @@ export const postgresSkipReason: string | null = process.env.DSC_TEST_PG_URL || 
   ? null
   : 'PostgreSQL is not installed and DSC_TEST_PG_URL is not set: skipping the PostgreSQL tests (apt-get install postgresql; CI=true makes this a failure)';
 if (postgresSkipReason !== null) console.warn(`tests: ${postgresSkipReason}`);
+
+/** The group whose members must give a password (the password tests); everyone else is trusted. `.ci/run` writes the same. */
+export const passwordGroup = 'dsc_password_users';
+const pgHbaConf = `local all all trust
+host all +${passwordGroup} 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 trust
+host all all ::1/128 trust
+`;
 
 export interface TestPostgres {
   readonly url: string;
@@ -59,6 +67,7 @@ export async function testPostgres(): Promise<TestPostgres> {
   };
   const port = await freePort();
   run('initdb', ['-D', join(dir, 'data'), '-U', 'dsc', '--auth=trust', '-E', 'UTF8']);
+  writeFileSync(join(dir, 'data', 'pg_hba.conf'), pgHbaConf);
   run('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']);
   return {
     url: `postgres://dsc@127.0.0.1:${port}/postgres`,
