@@ -12,7 +12,7 @@ import { migratePostgres } from './pg-schema.ts';
 import { lockingStatements, pgTx, type Query } from './pg-tx.ts';
 import { lookUpPassword } from './pgpass.ts';
 import { StoreError } from './sqlite-store.ts';
-import type { Store, StoreTx } from './store.ts';
+import { StoreRefusal, type Store, type StoreTx } from './store.ts';
 
 /** Connections per instance: the most transactions one instance runs at once (others wait for a connection). */
 export const poolConnectionsMax = 10;
@@ -22,6 +22,8 @@ export const poolConnectWaitMs = 10_000;
 export const lockWaitMaxMs = 10_000;
 /** A connection idle inside a transaction this long is ended by the server (a stuck instance frees its locks). */
 export const idleInTransactionMaxMs = 30_000;
+/** Transactions waiting for a connection at most; beyond it one is refused at once ('busy') and writes nothing. */
+export const waitingCallsMax = 4_096;
 /** Re-runs of a transaction after a serialization failure or deadlock, after the first run. */
 export const serializationRetriesMax = 10;
 /** The backoff before re-run n is random in [0, min(retryBackoffMaxMs, retryBackoffBaseMs × 2^n)] ms. */
@@ -36,9 +38,15 @@ const anyRowLane = 'dsc:any-row';
 /** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
 const retryableCodes = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 
-/** A transaction still conflicted after `serializationRetriesMax` re-runs; nothing of it was committed. */
-export class StoreConflictError extends StoreError {
+/**
+ * A transaction still conflicted after `serializationRetriesMax` re-runs; nothing of it was committed. A refusal
+ * of kind 'busy', as when too many calls wait: the caller may try again later (a service answers 503).
+ */
+export class StoreConflictError extends StoreRefusal {
   override name = 'StoreConflictError';
+  constructor(message: string) {
+    super('busy', message);
+  }
 }
 
 export type PgStore = Store & {
@@ -157,6 +165,9 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
 
   let retries = 0;
   let closed = false;
+  let commits = 0;
+  let waiting = 0;
+  const inFlight = new Set<Promise<unknown>>();
   /**
    * One run of `fn` in one SERIALIZABLE transaction. A re-run first queues, outside any transaction, on session
    * advisory locks named after the rows the failed run locked (`lanes`), so re-runs contending for one row
@@ -164,7 +175,13 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
    * aborting each other again. Returns the rows this run locked, for the next lanes when it fails.
    */
   const runOnce = async <T>(fn: (tx: StoreTx) => Promise<T>, lanes: readonly string[], locked: Set<string>): Promise<T> => {
-    const client = await pool.connect();
+    waiting++;
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } finally {
+      waiting--;
+    }
     let broken: Error | undefined;
     const state = { open: true, retryable: undefined as Error | undefined };
     // Every statement of the transaction goes through here: a serialization failure seen by any of them
@@ -191,6 +208,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       }
       state.open = false;
       await client.query('COMMIT');
+      commits++;
       return result;
     } catch (error) {
       state.open = false;
@@ -210,31 +228,44 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
 
   return {
     kind: 'postgres',
-    async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-      if (closed) throw new StoreError(`store ${where} is closed`);
-      const lanes = new Set<string>();
-      for (let attempt = 0; ; attempt++) {
-        const locked = new Set<string>();
-        try {
-          return await runOnce(fn, [...lanes], locked);
-        } catch (error) {
-          const code = (error as { code?: string }).code ?? '';
-          if (!retryableCodes.has(code)) throw error;
-          if (attempt >= serializationRetriesMax) {
-            throw new StoreConflictError(`a transaction on ${where} still conflicted after ${serializationRetriesMax} re-runs (${code}); nothing of it was committed`);
-          }
-          retries++;
-          for (const row of locked) if (lanes.size < retryLanesMax) lanes.add(row);
-          if (lanes.size === 0) lanes.add(anyRowLane);
-          await sleep(Math.random() * Math.min(retryBackoffMaxMs, retryBackoffBaseMs * 2 ** attempt));
-        }
-      }
+    transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new StoreRefusal('closed', 'the host database is closing: the call was not run'));
+      if (waiting >= waitingCallsMax) return Promise.reject(new StoreRefusal('busy', `busy: ${waitingCallsMax} calls are already waiting for a database connection; retry later`));
+      const running = runWithRetries(fn);
+      inFlight.add(running);
+      const forget = () => void inFlight.delete(running);
+      running.then(forget, forget);
+      return running;
     },
+    stats: () => ({ commits, calls: commits, largestBatch: commits > 0 ? 1 : 0, queued: waiting }),
     retries: () => retries,
     async close() {
       if (closed) return;
       closed = true;
+      // Calls already accepted finish (and commit) first.
+      await Promise.allSettled([...inFlight]);
       await pool.end();
     },
   };
+
+  /** `runOnce`, re-run after a serialization failure or deadlock, at most `serializationRetriesMax` times. */
+  async function runWithRetries<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const lanes = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      const locked = new Set<string>();
+      try {
+        return await runOnce(fn, [...lanes], locked);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? '';
+        if (!retryableCodes.has(code)) throw error;
+        if (attempt >= serializationRetriesMax) {
+          throw new StoreConflictError(`a transaction on ${where} still conflicted after ${serializationRetriesMax} re-runs (${code}); nothing of it was committed`);
+        }
+        retries++;
+        for (const row of locked) if (lanes.size < retryLanesMax) lanes.add(row);
+        if (lanes.size === 0) lanes.add(anyRowLane);
+        await sleep(Math.random() * Math.min(retryBackoffMaxMs, retryBackoffBaseMs * 2 ** attempt));
+      }
+    }
+  }
 }
