@@ -20,6 +20,7 @@ const integration = [
   'tests/service/browser.test.ts',
   'tests/service/readme-client.test.ts',
   'tests/service/postgres-cluster.test.ts',
+  'tests/service/multi-instance.test.ts',
 ];
 
 export default defineConfig({

@@ -1,5 +1,5 @@
 /**
- * Opening the verifier for the service: the SQLite store with the durability the operator chose (its group
+ * Opening the verifier for the service: a PostgreSQL database (host/pg-open.ts), or the SQLite store with the durability the operator chose (its group
  * commit batches the requests that arrive together; its counts feed /metrics) and the host key resolved as
  * `dsc host` resolves it: DSC_HOST_KEY's hex, else the key file beside the database.
  */
@@ -9,6 +9,8 @@ import { openHost, openSqliteStore, StoreError, type LoginHost, type Store } fro
 import { keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
 import type { Synchronous } from '../host/sqlite-store.ts';
 import type { HostOptions } from '../host/open.ts';
+import { openPgHost } from '../host/pg-open.ts';
+import { isPostgresUrl } from '../host/pg-url.ts';
 
 export interface ServiceHost {
   readonly host: LoginHost;
@@ -26,6 +28,10 @@ export interface OpenServiceHostOptions {
   readonly create: boolean;
   /** Tests and the bench: a cheaper password hash, wider issue limits (the defaults otherwise). */
   readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
+  /** With a postgres:// `dbPath`: the host key file (when `hostKeyHex` is not given). */
+  readonly keyFile?: string;
+  /** Where a PostgreSQL password is looked up (PGPASSWORD, PGPASSFILE; default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -34,6 +40,12 @@ export interface OpenServiceHostOptions {
  */
 export async function openServiceHost(options: OpenServiceHostOptions): Promise<ServiceHost> {
   const { dbPath } = options;
+  if (isPostgresUrl(dbPath)) {
+    return openPgHost({
+      url: dbPath, create: options.create, ...(options.env && { env: options.env }), ...(options.hostOptions && { hostOptions: options.hostOptions }),
+      ...(options.hostKeyHex !== undefined && { hostKeyHex: options.hostKeyHex }), ...(options.keyFile !== undefined && { keyFile: options.keyFile }),
+    });
+  }
   const shown = options.shownAs ?? dbPath;
   const isNew = !existsSync(dbPath);
   if (isNew && !options.create) throw new StoreError(`no host database at ${shown} (enroll a device with dsc host enroll first, or pass --create)`);

@@ -7,7 +7,11 @@
  * a file exporting a Record<string, HostCommand> added to `groups` below.
  */
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { HostError, HostKeyError, openHostFile, SealError, StoreError, type HostFile } from '../../host/index.ts';
+import { openPgHost } from '../../host/pg-open.ts';
+import { isPostgresUrl } from '../../host/pg-url.ts';
+import { StoreRefusal } from '../../host/store.ts';
 import { dataFolder, exitFailure, exitOk, exitUsage, parseOptions, UsageError, write, type Io } from '../io.ts';
 import { adminCommands } from './admin.ts';
 import type { CommandResult, HostCommand, Values } from './command.ts';
@@ -36,10 +40,14 @@ export const hostCommands: Readonly<Record<string, HostCommand>> = (() => {
 
 const common = `Common options:
   --db PATH   the host database (default ./.dsc/${defaultDbName}, or $DSC_HOME/${defaultDbName}); created by enroll and import only
+  --db postgres://USER@HOST:PORT/DATABASE
+              a PostgreSQL database shared by several verifiers; never a password in the URL: PGPASSWORD or ~/.pgpass
+  --key-file PATH   with --db postgres://…: the host key file (mode 0600; created with a new database)
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
-created with mode 0600 beside a new database; the database keeps a check value of it and refuses another key.
+created with mode 0600 beside a new database (with PostgreSQL: --key-file); the database keeps a check value
+of it and refuses another key.
 Secrets (passwords, PINs, responses, codes, session tokens): ${visibleNote}
 Exit codes: 0 ok; 1 refused (wrong response, expired, already used, locked…); 2 bad input (nothing written).`;
 
@@ -62,9 +70,19 @@ function usage(): string {
   ].join('\n');
 }
 
-function openFor(io: Io, dbOption: string | undefined, creates: boolean): Promise<HostFile> {
+async function openFor(io: Io, dbOption: string | undefined, keyFile: string | undefined, creates: boolean): Promise<HostFile> {
+  const hostKeyHex = io.env.DSC_HOST_KEY;
+  if (dbOption !== undefined && isPostgresUrl(dbOption)) {
+    // Every commit goes straight to the server: there is no new file to publish.
+    const { host, close } = await openPgHost({
+      url: dbOption, create: creates, env: io.env,
+      ...(hostKeyHex !== undefined && { hostKeyHex }), ...(keyFile !== undefined && { keyFile: resolve(io.cwd, keyFile) }),
+    });
+    return { host, publish: () => 'existing', close };
+  }
+  if (keyFile !== undefined) throw new UsageError('--key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
   const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
-  return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+  return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(hostKeyHex !== undefined && { hostKeyHex }) });
 }
 
 /**
@@ -73,7 +91,7 @@ function openFor(io: Io, dbOption: string | undefined, creates: boolean): Promis
  */
 async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, values: Values, secrets: SecretReader): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
-    const file = await openFor(io, dbOption, sub.creates === true);
+    const file = await openFor(io, dbOption, values['key-file'] as string | undefined, sub.creates === true);
     try {
       const result = await sub.run(file.host, values, io, secrets);
       if (result.code !== exitOk) return result;
@@ -95,7 +113,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (name === 'serve') return (await import('./serve.ts')).serve(rest, io);
   const sub = Object.hasOwn(hostCommands, name) ? hostCommands[name] : undefined;
   if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}; run \`dsc host --help\` for the list`);
-  const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     const secretsNote = sub.secrets ? `\nSecret options (${sub.secrets.map((n) => `--${n}`).join(', ')}): give - to read each from stdin, one line each in this order, or leave them out to be asked. ${visibleNote}\n` : '';
     write(io.stdout, `usage: ${sub.usage}\n\n${sub.summary}.\n${secretsNote}\n${common}`);
@@ -120,6 +138,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? join(dataFolder(io), defaultDbName)}: ${(error as Error).message} (${code})`);
+    // A PostgreSQL error mid-command (the server went away): the transaction was rolled back.
+    if (error instanceof pg.DatabaseError || error instanceof StoreRefusal) throw new UsageError(`database ${values.db}: ${(error as Error).message}${code ? ` (${code})` : ''}; nothing was changed`);
     throw error;
   }
 }

@@ -4,7 +4,8 @@
  * requests finish and commit, and exits 0.
  */
 import { join, resolve } from 'node:path';
-import { HostKeyError, SealError, StoreError } from '../../host/index.ts';
+import { HostKeyError, lockLimitMax, SealError, StoreError } from '../../host/index.ts';
+import { isPostgresUrl } from '../../host/pg-url.ts';
 import type { Synchronous } from '../../host/sqlite-store.ts';
 import { AdminTokenError, adminTokenEnv, loadAdminToken } from '../../service/admin-token.ts';
 import { buildService } from '../../service/app.ts';
@@ -12,7 +13,8 @@ import { defaultListen, ListenError, parseListen } from '../../service/listen.ts
 import { openServiceHost } from '../../service/open.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from '../io.ts';
 
-const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH] [--durable] [--admin-token-file FILE] [--allow-remote] [--create]
+const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH | --db postgres://USER@HOST:PORT/DB [--key-file FILE]]
+                      [--durable] [--admin-token-file FILE] [--allow-remote] [--create] [--lock-limit N]
 
 Serve the verifier over HTTP: the login calls (/v1/login/start, /v1/login/verify, PIN change, withdrawals),
 the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, /metrics and a login page at /.
@@ -20,7 +22,14 @@ the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, 
   --listen HOST:PORT        where to listen (default ${defaultListen}); port 0 picks a free one
   --allow-remote            allow a non-loopback --listen address (put TLS in front of it)
   --db PATH                 the host database (default ./.dsc/host.sqlite, or $DSC_HOME/host.sqlite)
-  --create                  create an empty database (and its key file) when PATH does not exist
+  --db postgres://USER@HOST:PORT/DB
+                            a PostgreSQL database: run several instances on it (a challenge is consumed once,
+                            failures count toward one lockout); no password in the URL: PGPASSWORD or ~/.pgpass
+  --key-file FILE           with PostgreSQL: the host key file (mode 0600), when DSC_HOST_KEY is not set
+  --create                  create an empty database (and its key file) when PATH does not exist (PostgreSQL:
+                            the schema in an empty database, and the key file when it does not exist)
+  --lock-limit N            consecutive failures that lock a device and an account (default 10, at most ${lockLimitMax});
+                            give every instance on one database the same value
   --durable                 synchronous=FULL: every answer is on disk before it is sent (group commit
                             shares one fsync among the verifications that arrive together)
   --admin-token-file FILE   the admin token (mode 0600, at least 32 characters); else $${adminTokenEnv};
@@ -34,7 +43,7 @@ export const drainTimeoutMs = 30_000;
 export async function serve(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
     listen: { type: 'string' }, 'allow-remote': { type: 'boolean' }, db: { type: 'string' }, create: { type: 'boolean' },
-    durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' },
+    durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' }, 'key-file': { type: 'string' }, 'lock-limit': { type: 'string' },
   });
   if (values.help) {
     write(io.stdout, usage);
@@ -50,11 +59,25 @@ export async function serve(argv: string[], io: Io): Promise<number> {
     if (error instanceof ListenError || error instanceof AdminTokenError) throw new UsageError(error.message);
     throw error;
   }
-  const dbPath = values.db === undefined ? join(dataFolder(io), 'host.sqlite') : resolve(io.cwd, values.db);
+  const postgres = values.db !== undefined && isPostgresUrl(values.db);
+  const keyFile = values['key-file'];
+  if (keyFile !== undefined && !postgres) throw new UsageError('--key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
+  if (postgres && values.durable === true) throw new UsageError('--durable is for SQLite: PostgreSQL commits are durable as the server is configured (synchronous_commit)');
+  const dbPath = values.db === undefined ? join(dataFolder(io), 'host.sqlite') : postgres ? values.db : resolve(io.cwd, values.db);
   const synchronous: Synchronous = values.durable === true ? 'FULL' : 'NORMAL';
+  let lockLimit: number | undefined;
+  if (values['lock-limit'] !== undefined) {
+    lockLimit = Number(values['lock-limit']);
+    if (!/^\d{1,3}$/.test(values['lock-limit']) || lockLimit < 1 || lockLimit > lockLimitMax) throw new UsageError(`--lock-limit expected 1..${lockLimitMax} failures, got ${JSON.stringify(values['lock-limit'].slice(0, 20))}`);
+  }
   let opened;
   try {
-    opened = await openServiceHost({ dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }) });
+    opened = await openServiceHost({
+      dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, env: io.env,
+      ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }),
+      ...(keyFile !== undefined && { keyFile: resolve(io.cwd, keyFile) }),
+      ...(lockLimit !== undefined && { hostOptions: { lockLimit } }),
+    });
   } catch (error) {
     if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);
     throw error;
@@ -91,7 +114,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   const address = service.app.server.address();
   const port = typeof address === 'object' && address ? address.port : listen.port;
   const shownHost = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  write(io.stdout, `dsc host serve: listening on http://${shownHost}:${port}/ (${listen.loopback ? 'loopback only: other machines cannot connect' : 'REMOTE: reachable from other machines'}), database ${values.db ?? dbPath} (${synchronous === 'FULL' ? 'durable, group commit' : 'synchronous=NORMAL'}), admin calls ${adminToken === undefined ? 'disabled (no admin token)' : 'enabled'}`);
+  write(io.stdout, `dsc host serve: listening on http://${shownHost}:${port}/ (${listen.loopback ? 'loopback only: other machines cannot connect' : 'REMOTE: reachable from other machines'}), database ${values.db ?? dbPath} (${postgres ? 'PostgreSQL, shared with every instance on it' : synchronous === 'FULL' ? 'durable, group commit' : 'synchronous=NORMAL'}), admin calls ${adminToken === undefined ? 'disabled (no admin token)' : 'enabled'}`);
   await finished;
   return exitOk;
 }

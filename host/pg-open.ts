@@ -1,0 +1,93 @@
+/**
+ * Opening the verifier on a PostgreSQL database, as `dsc host … --db postgres://…` and `dsc host serve` do.
+ * There is no database file for a key file to sit beside, so the host key comes from DSC_HOST_KEY (hex) or a
+ * key file named with `--key-file` (mode 0600, created with a new database by a command that may create one).
+ * The database's key check value refuses a wrong key before anything is written with it (host/open.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { FileExistsError, secretFileMode, writeFileAtomic } from '../platform/atomic-file.ts';
+import { HostKeyError, loadOrCreateKeyFile, parseHostKeyHex } from './host-key.ts';
+import type { Host } from './host.ts';
+import { keyCheckName, openHost, type HostOptions } from './open.ts';
+import { openPgStore, type PgStore } from './pg-store.ts';
+import { checkPostgresUrl } from './pg-url.ts';
+import { hostKeyBytes } from './seal.ts';
+import type { Store } from './store.ts';
+
+export interface PgHostOptions {
+  /** The database's URL, without a password. */
+  readonly url: string;
+  /** How messages name the option the URL came from. */
+  readonly option?: string;
+  /** DSC_HOST_KEY's value; when absent or empty, `keyFile`. */
+  readonly hostKeyHex?: string;
+  /** The key file's path (absolute, or relative to the working folder). */
+  readonly keyFile?: string;
+  /** Whether this command may create the schema in an empty database, and a new key file with it. */
+  readonly create: boolean;
+  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
+  /** Where PGPASSWORD / PGPASSFILE are read (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface PgHost {
+  readonly host: Host;
+  readonly store: PgStore;
+  close(): Promise<void>;
+}
+
+/** Whether the database holds no host yet: no key check value and no device. */
+async function isFresh(store: Store): Promise<boolean> {
+  return store.transaction(async (tx) => (await tx.meta(keyCheckName)) === undefined && (await tx.serials()).length === 0);
+}
+
+async function hostKeyFor(options: PgHostOptions, store: Store, shown: string): Promise<Uint8Array> {
+  if (options.hostKeyHex !== undefined && options.hostKeyHex !== '') return parseHostKeyHex(options.hostKeyHex, 'DSC_HOST_KEY');
+  const path = options.keyFile!;
+  try {
+    return loadOrCreateKeyFile(path, false);
+  } catch (error) {
+    if (!(error instanceof HostKeyError) || !/does not exist/.test(error.message)) throw error;
+  }
+  if (!options.create) throw new HostKeyError(`host key file ${path} does not exist (give the key file of ${shown}, or set DSC_HOST_KEY)`);
+  // A new key only for a database that has none: a missing key file is never a reason to mint a key that
+  // cannot open what is already sealed.
+  if (!(await isFresh(store))) throw new HostKeyError(`host key file ${path} does not exist, and ${shown} already has a host key (give its key file, or set DSC_HOST_KEY)`);
+  const key = new Uint8Array(randomBytes(hostKeyBytes));
+  try {
+    writeFileAtomic(path, `${bytesToHex(key)}\n`, { exclusive: true, mode: secretFileMode });
+    return key;
+  } catch (error) {
+    if (!(error instanceof FileExistsError)) throw error;
+    // Another process created it meanwhile: use theirs.
+    key.fill(0);
+    return loadOrCreateKeyFile(path, false);
+  }
+}
+
+/**
+ * @example
+ * const opened = await openPgHost({ url: 'postgres://dsc@127.0.0.1:5432/dsc', hostKeyHex: process.env.DSC_HOST_KEY, create: false });
+ * try { await opened.host.devices({ user: 'trader1' }); } finally { await opened.close(); }
+ */
+export async function openPgHost(options: PgHostOptions): Promise<PgHost> {
+  const option = options.option ?? '--db';
+  const url = checkPostgresUrl(options.url, option);
+  if ((options.hostKeyHex === undefined || options.hostKeyHex === '') && options.keyFile === undefined) {
+    throw new HostKeyError(`a PostgreSQL database has no key file beside it: set DSC_HOST_KEY (${hostKeyBytes * 2} hex digits) or give --key-file PATH`);
+  }
+  const store = await openPgStore(url, { create: options.create, ...(options.env && { env: options.env }) });
+  const shown = new URL(url).toString();
+  let hostKey: Uint8Array | undefined;
+  try {
+    hostKey = await hostKeyFor(options, store, shown);
+    const host = await openHost({ ...options.hostOptions, store, hostKey, dbPath: shown });
+    return { host, store, close: () => host.close() };
+  } catch (error) {
+    await store.close();
+    throw error;
+  } finally {
+    hostKey?.fill(0);
+  }
+}
