@@ -21,6 +21,7 @@ const integration = [
   'tests/service/readme-client.test.ts',
   'tests/service/postgres-cluster.test.ts',
   'tests/service/multi-instance.test.ts',
+  'tests/service/readme-postgres.test.ts',
 ];
 
 export default defineConfig({

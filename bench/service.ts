@@ -2,18 +2,21 @@
  * The verifier as a service under load: `dsc host serve`'s app (service/app.ts) on loopback, 32 clients in a
  * separate process answering prepared login challenges for 10 s each run, on SQLite with synchronous=NORMAL
  * and with synchronous=FULL (group commit), next to this disk's fsync rate measured just before and after;
- * then one client on FULL next to a bare one-row SQLite commit loop. Every answer must verify (errors = 0).
- * PostgreSQL has no store yet (docs/service.md has the plan): its row says so.
+ * then one client on FULL next to a bare one-row SQLite commit loop; then the 32 clients on PostgreSQL. Every
+ * answer must verify (errors = 0).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ocra } from '../firmware/ocra/index.ts';
+import { poolConnectionsMax, type PgStore } from '../host/pg-store.ts';
 import type { Synchronous } from '../host/sqlite-store.ts';
 import { buildService } from '../service/app.ts';
 import { openServiceHost } from '../service/open.ts';
+import { postgresSkipReason, testDatabase, testPostgres } from '../tests/support/postgres.ts';
 import { percentiles, type Row } from './harness.ts';
 
 const section = 'service';
@@ -66,9 +69,14 @@ function bareCommitRate(dir: string): number {
   return n / (referenceMs / 1000);
 }
 
-async function loadRun(dir: string, synchronous: Synchronous, clients: number, durationMs: number) {
-  const dbPath = join(dir, `host-${synchronous}-${clients}.sqlite`);
-  const opened = await openServiceHost({ dbPath, synchronous, create: true, hostOptions: { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } } });
+/** Where a load run keeps its verifier: a SQLite file with this durability, or a PostgreSQL database. */
+type Backend = { readonly synchronous: Synchronous } | { readonly postgresUrl: string };
+
+async function loadRun(dir: string, backend: Backend, clients: number, durationMs: number) {
+  const hostOptions = { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } };
+  const opened = 'postgresUrl' in backend
+    ? await openServiceHost({ dbPath: backend.postgresUrl, synchronous: 'NORMAL', create: true, hostKeyHex: randomBytes(32).toString('hex'), hostOptions })
+    : await openServiceHost({ dbPath: join(dir, `host-${backend.synchronous}-${clients}.sqlite`), synchronous: backend.synchronous, create: true, hostOptions });
   await opened.host.enrollKeys(Array.from({ length: users }, (_, i) => ({ user: `u${i}`, serial: String(70_000_000 + i), profile: 'dscplus' as const, suite, secret: secretOf(i), pin })));
   // Challenges issued by the administrator's path (no password hash per login: the load is the verification).
   // Asked together, a chunk at a time (within the store's queue bound): they share commits.
@@ -94,9 +102,33 @@ async function loadRun(dir: string, synchronous: Synchronous, clients: number, d
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited with ${code}`))));
   });
   const commits = opened.store.stats!().commits - commitsBefore;
+  const retries = 'retries' in opened.store ? (opened.store as PgStore).retries() : 0;
   await service.close();
   const { median, p99 } = percentiles(result.latenciesMs);
-  return { perSecond: result.done / (result.elapsedMs / 1000), done: result.done, errors: result.errors, firstError: result.firstError, exhausted: result.exhausted, median, p99, callsPerCommit: result.done / Math.max(1, commits) };
+  return { perSecond: result.done / (result.elapsedMs / 1000), done: result.done, errors: result.errors, firstError: result.firstError, exhausted: result.exhausted, median, p99, callsPerCommit: result.done / Math.max(1, commits), retries };
+}
+
+/**
+ * The same load on PostgreSQL: the cluster of DSC_TEST_PG_URL (CI), else a throw-away one (tests/support/
+ * postgres.ts: initdb in a temporary folder, fsync on, as installed), a new database for the run.
+ */
+async function postgresRows(dir: string, describe: (r: Awaited<ReturnType<typeof loadRun>>) => string): Promise<Row[]> {
+  if (postgresSkipReason !== null) return [{ section, name: `${loadClients} clients, PostgreSQL`, value: Number.NaN, unit: '-', note: `not measured: ${postgresSkipReason}` }];
+  const server = await testPostgres();
+  try {
+    const db = await testDatabase(server);
+    try {
+      const r = await loadRun(dir, { postgresUrl: db.url }, loadClients, loadDurationMs);
+      return [
+        { section, name: `${loadClients} clients, PostgreSQL (one instance, ${poolConnectionsMax} connections)`, value: r.perSecond, unit: 'verifications/s', note: `${describe(r)}; ${r.retries} serialization re-runs` },
+        { section, name: `${loadClients} clients, PostgreSQL: p50 / p99 latency`, value: r.median, unit: 'ms', note: `p99 ${r.p99.toFixed(2)} ms` },
+      ];
+    } finally {
+      await db.drop();
+    }
+  } finally {
+    server.stop();
+  }
 }
 
 export async function bench(): Promise<Row[]> {
@@ -104,20 +136,20 @@ export async function bench(): Promise<Row[]> {
   try {
     const rows: Row[] = [];
     const describe = (r: Awaited<ReturnType<typeof loadRun>>) => `${r.done} verifications, ${r.errors} errors${r.errors ? ` (first: ${r.firstError})` : ''}${r.exhausted ? ', ran out of prepared answers' : ''}; p50 ${r.median.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms; ${r.callsPerCommit.toFixed(1)} per commit`;
-    const normal = await loadRun(dir, 'NORMAL', loadClients, loadDurationMs);
+    const normal = await loadRun(dir, { synchronous: 'NORMAL' }, loadClients, loadDurationMs);
     rows.push({ section, name: `${loadClients} clients, SQLite synchronous=NORMAL`, value: normal.perSecond, unit: 'verifications/s', note: describe(normal) });
     rows.push({ section, name: `${loadClients} clients, NORMAL: p50 / p99 latency`, value: normal.median, unit: 'ms', note: `p99 ${normal.p99.toFixed(2)} ms` });
     const before = fsyncRate(dir);
-    const full = await loadRun(dir, 'FULL', loadClients, loadDurationMs);
+    const full = await loadRun(dir, { synchronous: 'FULL' }, loadClients, loadDurationMs);
     const after = fsyncRate(dir);
     const disk = (before + after) / 2;
     rows.push({ section, name: `${loadClients} clients, SQLite FULL, group commit`, value: full.perSecond, unit: 'verifications/s', ratio: full.perSecond / disk, reference: "disk fsync'd writes", note: `target ≥ 3×; ${describe(full)}` });
     rows.push({ section, name: `${loadClients} clients, FULL: p50 / p99 latency`, value: full.median, unit: 'ms', note: `p99 ${full.p99.toFixed(2)} ms` });
     rows.push({ section, name: "disk: fsync'd 128-byte writes", value: disk, unit: 'fsyncs/s', note: `before ${Math.round(before)}, after ${Math.round(after)} the FULL run` });
     const bare = bareCommitRate(dir);
-    const single = await loadRun(dir, 'FULL', 1, loadDurationMs / 2);
+    const single = await loadRun(dir, { synchronous: 'FULL' }, 1, loadDurationMs / 2);
     rows.push({ section, name: '1 client, SQLite FULL over HTTP', value: single.perSecond, unit: 'verifications/s', ratio: single.perSecond / bare, reference: 'bare one-row SQLite FULL commit loop', note: `target ≥ 0.8×; bare loop ${Math.round(bare)}/s; ${describe(single)}` });
-    rows.push({ section, name: 'PostgreSQL', value: Number.NaN, unit: '-', note: 'not measured: the PostgreSQL store is not built yet (docs/service.md has the plan)' });
+    rows.push(...(await postgresRows(dir, describe)));
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -151,10 +151,16 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await migratePostgres(client, where, options.create ?? true);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   } catch (error) {
     await pool.end().catch(() => undefined);
@@ -183,6 +189,12 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       waiting--;
     }
     let broken: Error | undefined;
+    // A connection the server ends mid-transaction (a restart, an administrator) is reported as an event as
+    // well as a failed query; unheard, the event would end the process. The query's error decides.
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
     const state = { open: true, retryable: undefined as Error | undefined };
     // Every statement of the transaction goes through here: a serialization failure seen by any of them
     // decides, even when `fn` caught it (the transaction is aborted anyway and every later statement fails).
@@ -222,6 +234,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
           broken = e;
         });
       }
+      client.off('error', onError);
       client.release(broken);
     }
   };

@@ -147,6 +147,18 @@ describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instance
     });
   });
 
+  it('a connection the server ends mid-transaction fails that transaction only: nothing committed, the process and the next one fine', async () => {
+    await twoInstances(async (a, _b, url) => {
+      const attempt = a.transaction(async (tx) => {
+        await tx.putMeta('half', new Uint8Array([1]));
+        await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'dsc-host' AND state = 'idle in transaction'");
+        await tx.putMeta('other-half', new Uint8Array([2]));
+      });
+      await expect(attempt).rejects.toThrow(/connection/);
+      expect(await a.transaction(async (tx) => [await tx.meta('half'), await tx.meta('other-half')])).toEqual([undefined, undefined]);
+    });
+  });
+
   it('refuses a transaction handle used after its transaction ended', async () => {
     await twoInstances(async (a) => {
       let leaked: StoreTx | undefined;
