@@ -95,6 +95,8 @@ async function loadRun(dir: string, backend: Backend, clients: number, durationM
   const address = service.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const commitsBefore = opened.store.stats!().commits;
+  const retriesOf = () => ('retries' in opened.store ? (opened.store as PgStore).retries() : 0);
+  const retriesBefore = retriesOf();
   const result = await new Promise<{ done: number; errors: number; firstError: string; elapsedMs: number; exhausted: boolean; latenciesMs: number[] }>((resolve, reject) => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'run-ts.js'), join(import.meta.dirname, 'service-client.ts'), url, workFile, String(clients), String(durationMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -102,7 +104,7 @@ async function loadRun(dir: string, backend: Backend, clients: number, durationM
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited with ${code}`))));
   });
   const commits = opened.store.stats!().commits - commitsBefore;
-  const retries = 'retries' in opened.store ? (opened.store as PgStore).retries() : 0;
+  const retries = retriesOf() - retriesBefore;
   await service.close();
   const { median, p99 } = percentiles(result.latenciesMs);
   return { perSecond: result.done / (result.elapsedMs / 1000), done: result.done, errors: result.errors, firstError: result.firstError, exhausted: result.exhausted, median, p99, callsPerCommit: result.done / Math.max(1, commits), retries };
@@ -120,7 +122,7 @@ async function postgresRows(dir: string, describe: (r: Awaited<ReturnType<typeof
     try {
       const r = await loadRun(dir, { postgresUrl: db.url }, loadClients, loadDurationMs);
       return [
-        { section, name: `${loadClients} clients, PostgreSQL (one instance, ${poolConnectionsMax} connections)`, value: r.perSecond, unit: 'verifications/s', note: `${describe(r)}; ${r.retries} serialization re-runs` },
+        { section, name: `${loadClients} clients, PostgreSQL (one instance, ${poolConnectionsMax} connections)`, value: r.perSecond, unit: 'verifications/s', note: `${describe(r)}; ${r.retries} serialization re-runs during the load` },
         { section, name: `${loadClients} clients, PostgreSQL: p50 / p99 latency`, value: r.median, unit: 'ms', note: `p99 ${r.p99.toFixed(2)} ms` },
       ];
     } finally {

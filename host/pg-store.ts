@@ -144,6 +144,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     lock_timeout: lockWaitMaxMs,
     idle_in_transaction_session_timeout: idleInTransactionMaxMs,
     application_name: 'dsc-host',
+    // Under SERIALIZABLE a sequential scan locks the whole table's predicate: every concurrent writer of that
+    // table then conflicts, and transactions abort for rows they never shared. Every lookup here has an
+    // index; the planner must use it even on a small table (PostgreSQL's manual, "Serializable Isolation").
+    options: '-c enable_seqscan=off',
     types,
     Client: ClosingClient as unknown as new () => pg.ClientBase,
   });

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../host/migrations.ts';
 import { versionTable } from '../../host/pg-schema.ts';
+import { openPgHost } from '../../host/pg-open.ts';
 import { openPgStore, serializationRetriesMax, StoreConflictError, type PgStore } from '../../host/pg-store.ts';
 import { StoreError } from '../../host/sqlite-store.ts';
 import type { DeviceRow, StoreTx } from '../../host/store.ts';
@@ -120,6 +121,27 @@ describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instance
       expect(results.filter(Boolean)).toHaveLength(3);
       expect(await a.transaction((tx) => tx.withdrawnSince('u', 0))).toBe(900);
     });
+  });
+
+  it('1,024 challenges issued at once for 512 users over two instances: none refused (no table-wide conflicts)', async () => {
+    const db = await testDatabase(server);
+    const hostKeyHex = 'ab'.repeat(32);
+    const hostOptions = { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } };
+    const a = await openPgHost({ url: db.url, hostKeyHex, create: true, hostOptions });
+    const b = await openPgHost({ url: db.url, hostKeyHex, create: false, hostOptions });
+    try {
+      const secret = new Uint8Array(20).fill(9);
+      await a.host.enrollKeys(Array.from({ length: 512 }, (_, i) => ({ user: `u${i}`, serial: String(71_000_000 + i), profile: 'digipass' as const, suite: 'OCRA-1:HOTP-SHA1-8:QN06', secret })));
+      const before = a.store.retries() + b.store.retries();
+      const outcomes = await Promise.all(Array.from({ length: 1024 }, (_, i) =>
+        (i % 2 ? a : b).host.challenge({ user: `u${i % 512}` }).then(() => 'issued', (error: Error) => error.message)));
+      console.log(`1,024 concurrent issues: ${a.store.retries() + b.store.retries() - before} re-runs`);
+      expect(outcomes.filter((o) => o !== 'issued')).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+      await db.drop();
+    }
   });
 
   it(`a conflict that never clears ends in StoreConflictError after ${serializationRetriesMax} re-runs, nothing committed`, async () => {
