@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== null)("the README's Python client", () => {
   let s: TestService;
   beforeAll(async () => {
     s = await startTestService();
-    s.enrol('alice', 43000001);
+    await s.enrol('alice', 43000001);
   });
   afterAll(() => s.close());
 

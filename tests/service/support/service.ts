@@ -1,12 +1,14 @@
 /**
- * A real service for the tests: the verifier on a fresh SQLite file, served by fastify on a loopback port,
+ * A real service for the tests: the verifier on a fresh SQLite file (or a given PostgreSQL database), served by fastify on a loopback port,
  * called with real HTTP (fetch). `snapshot` reads every table through a second connection, so a test can show
  * that a refused request wrote nothing.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { DeviceRecord } from '../../../firmware/device-record.ts';
 import { buildService, type Service } from '../../../service/app.ts';
 import { openServiceHost } from '../../../service/open.ts';
@@ -30,21 +32,46 @@ export interface TestService {
   readonly service: Service;
   /** Device records by serial, for computing the card's answers. */
   readonly cards: Map<string, { record: DeviceRecord; pin: string }>;
-  enrol(user: string, serial: number, options?: { pin?: string; kind?: 'dsc' | 'dscplus' | 'security-code-card' | 'mobile-app' }): DeviceRecord;
+  enrol(user: string, serial: number, options?: { pin?: string; kind?: 'dsc' | 'dscplus' | 'security-code-card' | 'mobile-app' }): Promise<DeviceRecord>;
   answer(serial: string, challenge: string, pin?: string): string;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** Log in (password, challenge, the card's answer) and return the session token. */
   login(user: string, device?: string): Promise<string>;
   /** Every row of every table, as one string. */
-  snapshot(): string;
+  snapshot(): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startTestService(options: { durable?: boolean; adminToken?: string | null } = {}): Promise<TestService> {
+/** Every row of every table of a PostgreSQL database, in a fixed order, as one string. */
+async function postgresSnapshot(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = (await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")).rows.map((r) => r.tablename);
+    const out: [string, string[]][] = [];
+    for (const table of tables) {
+      const rows = (await client.query({ text: `SELECT * FROM "${table}"`, rowMode: 'array' })).rows as unknown[][];
+      out.push([table, rows.map((r) => JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))).sort()]);
+    }
+    return JSON.stringify(out);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * @example
+ * const s = await startTestService();                          // SQLite, in a temporary folder
+ * const p = await startTestService({ postgresUrl: db.url });   // PostgreSQL (tests/support/postgres.ts)
+ */
+export async function startTestService(options: { durable?: boolean; adminToken?: string | null; postgresUrl?: string } = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-service-'));
-  const dbPath = join(dir, 'host.sqlite');
-  const opened = await openServiceHost({ dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions });
+  const dbPath = options.postgresUrl ?? join(dir, 'host.sqlite');
+  const opened = await openServiceHost({
+    dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions,
+    ...(options.postgresUrl !== undefined && { hostKeyHex: randomBytes(32).toString('hex') }),
+  });
   const token = options.adminToken === null ? undefined : (options.adminToken ?? adminToken);
   const service = await buildService({ host: opened.host, storeStats: () => opened.store.stats!(), ...(token !== undefined && { adminToken: token }) });
   await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -64,11 +91,11 @@ export async function startTestService(options: { durable?: boolean; adminToken?
   };
   return {
     url, dbPath, service, cards,
-    enrol(user, serial, enrolOptions = {}) {
+    async enrol(user, serial, enrolOptions = {}) {
       const pin = enrolOptions.pin ?? '2580';
       const record = makeRecord({ serial, pin });
-      opened.host.enroll({ user, record, ...(enrolOptions.kind && { kind: enrolOptions.kind }) });
-      opened.host.setPassword({ user, password });
+      await opened.host.enroll({ user, record, ...(enrolOptions.kind && { kind: enrolOptions.kind }) });
+      await opened.host.setPassword({ user, password });
       cards.set(String(serial), { record, pin });
       return record;
     },
@@ -87,7 +114,8 @@ export async function startTestService(options: { durable?: boolean; adminToken?
       if (verified.status !== 200) throw new Error(`login/verify: ${JSON.stringify(verified.body)}`);
       return verified.body.session.token;
     },
-    snapshot() {
+    async snapshot() {
+      if (options.postgresUrl !== undefined) return postgresSnapshot(options.postgresUrl);
       const db = new Database(dbPath, { readonly: true });
       try {
         const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
