@@ -254,7 +254,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       running.then(forget, forget);
       return running;
     },
-    stats: () => ({ commits, calls: commits, largestBatch: commits > 0 ? 1 : 0, queued: waiting }),
+    stats: () => ({ commits, calls: commits, largestBatch: commits > 0 ? 1 : 0, queued: waiting, retries }),
     retries: () => retries,
     async close() {
       if (closed) return;

@@ -191,6 +191,8 @@ export interface StoreStats {
   readonly largestBatch: number;
   /** Calls waiting for their turn now. */
   readonly queued: number;
+  /** Transactions run again after a serialization failure or deadlock (PostgreSQL), when the store re-runs. */
+  readonly retries?: number;
 }
 
 export interface Store {

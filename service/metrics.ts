@@ -88,6 +88,13 @@ export class Metrics {
         '# TYPE dsc_commit_queue_calls gauge',
         `dsc_commit_queue_calls ${commits.queued}`,
       );
+      if (commits.retries !== undefined) {
+        out.push(
+          '# HELP dsc_store_retries_total Transactions run again after a serialization failure or deadlock (PostgreSQL).',
+          '# TYPE dsc_store_retries_total counter',
+          `dsc_store_retries_total ${commits.retries}`,
+        );
+      }
     }
     return `${out.join('\n')}\n`;
   }

@@ -9,7 +9,6 @@ import { openHost, openSqliteStore, StoreError, type LoginHost, type Store } fro
 import { keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from '../host/host-key.ts';
 import type { Synchronous } from '../host/sqlite-store.ts';
 import type { HostOptions } from '../host/open.ts';
-import { openPgHost } from '../host/pg-open.ts';
 import { isPostgresUrl } from '../host/pg-url.ts';
 
 export interface ServiceHost {
@@ -41,6 +40,7 @@ export interface OpenServiceHostOptions {
 export async function openServiceHost(options: OpenServiceHostOptions): Promise<ServiceHost> {
   const { dbPath } = options;
   if (isPostgresUrl(dbPath)) {
+    const { openPgHost } = await import('../host/pg-open.ts');
     return openPgHost({
       url: dbPath, create: options.create, ...(options.env && { env: options.env }), ...(options.hostOptions && { hostOptions: options.hostOptions }),
       ...(options.hostKeyHex !== undefined && { hostKeyHex: options.hostKeyHex }), ...(options.keyFile !== undefined && { keyFile: options.keyFile }),

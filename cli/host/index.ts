@@ -7,9 +7,7 @@
  * a file exporting a Record<string, HostCommand> added to `groups` below.
  */
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { HostError, HostKeyError, openHostFile, SealError, StoreError, type HostFile } from '../../host/index.ts';
-import { openPgHost } from '../../host/pg-open.ts';
 import { isPostgresUrl } from '../../host/pg-url.ts';
 import { StoreRefusal } from '../../host/store.ts';
 import { dataFolder, exitFailure, exitOk, exitUsage, parseOptions, UsageError, write, type Io } from '../io.ts';
@@ -74,6 +72,8 @@ async function openFor(io: Io, dbOption: string | undefined, keyFile: string | u
   const hostKeyHex = io.env.DSC_HOST_KEY;
   if (dbOption !== undefined && isPostgresUrl(dbOption)) {
     // Every commit goes straight to the server: there is no new file to publish.
+    // node-postgres is loaded only for a PostgreSQL database: SQLite commands do not pay for it.
+    const { openPgHost } = await import('../../host/pg-open.ts');
     const { host, close } = await openPgHost({
       url: dbOption, create: creates, env: io.env,
       ...(hostKeyHex !== undefined && { hostKeyHex }), ...(keyFile !== undefined && { keyFile: resolve(io.cwd, keyFile) }),
@@ -139,7 +139,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new UsageError(`database ${values.db ?? join(dataFolder(io), defaultDbName)}: ${(error as Error).message} (${code})`);
     // A PostgreSQL error mid-command (the server went away): the transaction was rolled back.
-    if (error instanceof pg.DatabaseError || error instanceof StoreRefusal) throw new UsageError(`database ${values.db}: ${(error as Error).message}${code ? ` (${code})` : ''}; nothing was changed`);
+    if (typeof (error as { severity?: unknown }).severity === 'string' || error instanceof StoreRefusal) throw new UsageError(`database ${values.db}: ${(error as Error).message}${code ? ` (${code})` : ''}; nothing was changed`);
     throw error;
   }
 }

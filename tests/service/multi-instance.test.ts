@@ -91,6 +91,8 @@ describe.skipIf(postgresSkipReason !== null)('two dsc host serve instances on on
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(replies.filter((r) => r.status !== 200).map((r) => r.body.reason)).toEqual(Array(31).fill('already used'));
     expect(await sql(db.url, `SELECT count(*)::int AS n FROM sessions WHERE "user" = 'racer'`)).toEqual([{ n: 1 }]);
+    const retries = await Promise.all([a, b].map(async (s) => Number(/^dsc_store_retries_total (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())![1])));
+    console.log(`race: re-runs after serialization failures, by instance: ${retries.join(', ')}`);
   });
 
   it(`20 wrong guesses spread over both instances lock the account at the limit (${lockLimit}), counted across instances`, async () => {

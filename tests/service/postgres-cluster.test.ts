@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL the store tests will use (tests/support/postgres.ts): reachable, and a committed row
- * survives a new connection. This checks the harness `.ci/run` and the tests share; the PostgreSQL store
- * itself is the next step (docs/service.md).
+ * The PostgreSQL the store tests use (tests/support/postgres.ts): reachable, and a committed row survives a
+ * new connection. This checks the harness `.ci/run` and the tests share; the store itself is tested in
+ * tests/host/store-contract.test.ts, tests/host/pg-store.test.ts and tests/service/multi-instance.test.ts.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
