@@ -8,7 +8,6 @@ import { defineConfig } from 'vitest/config';
 const integration = [
   'tests/board/*.test.ts',
   'tests/cli/binary.test.ts',
-  'tests/cli/host-cli.test.ts',
   'tests/emulator/e2e-tmux.test.ts',
   'tests/host/concurrency.test.ts',
   'tests/serial/bridge.test.ts',
