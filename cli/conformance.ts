@@ -14,6 +14,7 @@ import { progressLine } from './progress.ts';
 import { targetFromDeviceFile, targetFromPskc, TargetError, type Target } from '../conformance/target.ts';
 import { exploreHelp, exploreOptions, runExplore } from './conformance-explore.ts';
 import { exitFailure, exitOk, integerOption, parseOptions, pinOption, required, UsageError, write, type Io } from './io.ts';
+import { SecretReader, visibleNote } from './secrets.ts';
 
 /** The most random challenges one run asks for. */
 export const responsesMax = 1_000;
@@ -40,6 +41,8 @@ protocol's refusals of damaged and repeated lines, every transition of the scree
   --pskc FILE      or a PSKC key container (RFC 6030) with the card's OCRA key, chosen by --serial N;
                    --password P for a password-protected container; --pin is then required
   --pin 1234       the card's PIN, when the device file holds none or it was changed
+  Secret options (--pin, --password): - reads each from stdin, one line each in that order.
+  ${visibleNote}
   --baud N         line speed, default ${defaultBaudRate}
   --responses N    random challenges to verify (default ${responsesDefault})
   --destructive    also run the transitions that block a digipass card for good
@@ -71,6 +74,9 @@ function formatResult(result: CheckResult): string {
   const tag = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' }[result.status];
   return `${tag}  ${result.name}  (${result.detail})`;
 }
+
+/** The secret options, in the order their `-` lines are read from stdin. */
+const secretOrder = ['pin', 'password'] as const;
 
 function loadTarget(values: { device?: string; pskc?: string; serial?: string; pin?: string; password?: string }): Target {
   if ((values.device === undefined) === (values.pskc === undefined)) throw new UsageError('give either --device FILE or --pskc FILE --serial N');
@@ -119,7 +125,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const responses = values.responses === undefined ? responsesDefault : integerOption('responses', values.responses, responsesMax);
   const lines = portLines(values, (text) => write(io.stderr, `dsc conformance: ${text}`));
   const explore = values.explore === true ? exploreOptions(values) : undefined;
-  const target = loadTarget(values);
+  const secrets = new SecretReader(io);
+  const pin = await secrets.optional(values, 'pin', secretOrder);
+  const password = await secrets.optional(values, 'password', secretOrder);
+  const target = loadTarget({ ...values, pin, password });
   try {
     let port;
     try {

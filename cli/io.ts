@@ -119,25 +119,3 @@ export async function* readLines(stream: NodeJS.ReadableStream, lineCharsMax: nu
   if (discarding > 0) yield { tooLong: discarding };
   else if (pending.length > 0) yield pending.replace(/\r$/, '');
 }
-
-/** Bytes of stdin read for one secret option given as `-`. */
-export const secretLineBytesMax = 4_096;
-
-/**
- * A secret option (`--pin`): `-` reads it from the first line of stdin, so it stays out of the command line
- * that other users see (`ps`); any other value is taken as given.
- * @example
- * const pin = await secretOption(io, 'pin', values.pin); // printf '1234\n' | dsc respond … --pin -
- */
-export async function secretOption(io: Io, name: string, value: string | undefined): Promise<string | undefined> {
-  if (value !== '-') return value;
-  let text = '';
-  for await (const chunk of io.stdin as AsyncIterable<Buffer | string>) {
-    text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    if (text.includes('\n')) break;
-    if (text.length > secretLineBytesMax) throw new UsageError(`--${name} -: stdin's first line is longer than ${secretLineBytesMax} bytes`);
-  }
-  const line = text.split(/\r?\n/)[0] ?? '';
-  if (line === '') throw new UsageError(`--${name} -: stdin has no line for it`);
-  return line;
-}

@@ -5,12 +5,16 @@
 import { hexToBytesNamed } from '../firmware/assert.ts';
 import { ocra, parseSuite, timeStepAt, type OcraInputs, type OcraSuite } from '../firmware/ocra/index.ts';
 import { exitOk, parseOptions, readLines, UsageError, write, type Io } from './io.ts';
+import { SecretReader, visibleNote } from './secrets.ts';
 
 const help = `usage: dsc ocra --suite S --key HEX --challenge Q [--challenge Q2] [--counter N]
                 [--pin P | --pin-hash HEX] [--session HEX] [--time-step N | --time ISO8601]
        dsc ocra --batch < requests.ndjson
 
 Computes an OATH OCRA response (RFC 6287) and prints it on stdout.
+
+Secret options (--key, --pin, --pin-hash): - reads each from stdin, one line each in that order.
+${visibleNote}
 
   --suite S        e.g. OCRA-1:HOTP-SHA1-8:QN06-PSHA1 (the DSC+ default)
   --key HEX        the shared secret
@@ -109,6 +113,9 @@ async function runBatch(io: Io): Promise<number> {
   return exitOk;
 }
 
+/** The secret options, in the order their `-` lines are read from stdin. */
+const secretOrder = ['key', 'pin', 'pin-hash'] as const;
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
     suite: { type: 'string' },
@@ -134,16 +141,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
   for (const name of ['suite', 'key', 'challenge'] as const) {
     if (values[name] === undefined) throw new UsageError(`--${name} is required (see dsc ocra --help)`);
   }
+  const secrets = new SecretReader(io);
+  const [key, pin, pinHash] = [await secrets.read(values, 'key', secretOrder, 'key'), await secrets.optional(values, 'pin', secretOrder), await secrets.optional(values, 'pin-hash', secretOrder)];
   const challenges = values.challenge!;
   if (challenges.length > 2) throw new UsageError(`--challenge given ${challenges.length} times; at most 2 (mutual challenge-response)`);
   try {
     const response = computeRequest({
       suite: values.suite,
-      key: values.key,
+      key,
       challenge: challenges.length === 2 ? challenges : challenges[0],
       counter: values.counter,
-      pin: values.pin,
-      pinHash: values['pin-hash'],
+      pin,
+      pinHash,
       session: values.session,
       timeStep: values['time-step'],
       time: values.time,

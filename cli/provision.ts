@@ -6,7 +6,8 @@ import { hexToBytesNamed } from '../firmware/assert.ts';
 import { profiles, type Profile } from '../firmware/types.ts';
 import { serialMax } from '../firmware/device-record.ts';
 import { DeviceFileError, provisionDeviceFile } from '../emulator/card.ts';
-import { exitOk, integerOption, parseOptions, pinOption, required, UsageError, write, type Io, secretOption } from './io.ts';
+import { exitOk, integerOption, parseOptions, pinOption, required, UsageError, write, type Io } from './io.ts';
+import { SecretReader, visibleNote } from './secrets.ts';
 import { resolve } from 'node:path';
 
 const help = `usage: dsc provision [--profile dscplus|digipass] [--suite S] [--serial N] [--pin 4826]
@@ -22,13 +23,18 @@ Makes a device file for a new card and prints its serial number.
   --pin 4826|-    the PIN chosen when ordering (- reads it from stdin, unseen by other users): sealed in the file for the host; for digipass also the
                   card's first PIN (without it a digipass card asks for a new PIN at first use); a weak
                   PIN (all one digit, or a run up or down: 1111, 1234, 9876) is refused, as the keypad refuses it
-  --seed HEX      the OCRA secret (16..64 bytes); random when not given (20 bytes for SHA1 suites)
+  --seed HEX|-    the OCRA secret (16..64 bytes); random when not given (20 bytes for SHA1 suites)
   --check-digit   challenges carry a Luhn check digit (PSKC CheckDigits): one more digit to type
   --force         replace DEVICE.json if it exists (default: refuse)
+
+Secret options (--pin, --seed): - reads each from stdin, one line each in that order. ${visibleNote}
 
 example:
   $ dsc provision --pin 4826 --out card.json
   40417265`;
+
+/** The secret options, in the order their `-` lines are read from stdin. */
+const secretOrder = ['pin', 'seed'] as const;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -46,7 +52,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return exitOk;
   }
   const out = resolve(io.cwd, required('out', values.out));
-  values.pin = await secretOption(io, 'pin', values.pin);
+  // Both read before either is written back: the stdin line of each depends on which options were given as -.
+  const secrets = new SecretReader(io);
+  const [pin, seed] = [await secrets.optional(values, 'pin', secretOrder), await secrets.optional(values, 'seed', secretOrder)];
+  values.pin = pin;
+  values.seed = seed;
   const profile = values.profile ?? 'dscplus';
   if (!(profiles as readonly string[]).includes(profile)) throw new UsageError(`--profile expected dscplus or digipass, got ${JSON.stringify(profile)}`);
   // Never echo a PIN or a seed, even a malformed one: it may be the real one mistyped.

@@ -9,10 +9,11 @@ import { runKeyScript, parseKeyScript } from '../emulator/key-script.ts';
 import { cardSuite } from '../firmware/card-suite.ts';
 import { luhnCheckDigit } from '../firmware/luhn.ts';
 import { lcdWidthChars, powerHoldMs, turnMs } from '../firmware/types.ts';
-import { exitFailure, exitOk, parseOptions, pinOption, required, UsageError, write, type Io, secretOption } from './io.ts';
+import { exitFailure, exitOk, parseOptions, pinOption, required, UsageError, write, type Io } from './io.ts';
+import { SecretReader, visibleNote } from './secrets.ts';
 
 const help = `usage: dsc respond --device DEVICE.json --pin - --challenge 123456
-(--pin - reads the PIN from stdin; a PIN given on the command line is visible to other users)
+(--pin - reads the PIN from stdin; left out, it is asked for at a terminal. ${visibleNote})
 
 Runs the whole key sequence on the card in DEVICE.json (hold PRESS, PIN, OK, challenge, OK) and prints
 only the response. On a card set up with --check-digit, give the challenge with its Luhn digit, or
@@ -44,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return exitOk;
   }
   const devicePath = resolve(io.cwd, required('device', values.device));
-  const pin = required('pin', await secretOption(io, 'pin', values.pin));
+  const pin = await new SecretReader(io).read(values, 'pin', ['pin'], 'PIN');
   let challenge = required('challenge', values.challenge);
   pinOption('pin', pin);
   if (!/^[0-9]+$/.test(challenge)) throw new UsageError(`--challenge expected decimal digits, got ${JSON.stringify(challenge)}`);

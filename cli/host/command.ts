@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { LoginHost } from '../../host/index.ts';
 import { deviceKinds, type DeviceKind } from '../../host/index.ts';
 import { required, UsageError, type Io } from '../io.ts';
-import type { SecretReader } from './secrets.ts';
+import type { SecretReader } from '../secrets.ts';
 
 /** Device files and PSKC containers larger than this are refused unread. */
 export const inputFileBytesMax = 4 * 1024 * 1024;

@@ -13,7 +13,7 @@ import { StoreRefusal } from '../../host/store.ts';
 import { dataFolder, exitFailure, exitOk, exitUsage, parseOptions, UsageError, write, type Io } from '../io.ts';
 import { adminCommands } from './admin.ts';
 import type { CommandResult, HostCommand, Values } from './command.ts';
-import { SecretReader, visibleNote } from './secrets.ts';
+import { SecretReader, visibleNote } from '../secrets.ts';
 import { deviceCommands } from './devices.ts';
 import { fallbackCommands } from './fallbacks.ts';
 import { loginCommands } from './login.ts';

@@ -13,7 +13,7 @@ import { ImportRefused, importKeys } from '../../host/transfer/import.ts';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
 import { exitFailure, exitOk, UsageError, type Io } from '../io.ts';
 import { kindOption, opt, readInput, str, type HostCommand, type Values } from './command.ts';
-import type { SecretReader } from './secrets.ts';
+import type { SecretReader } from '../secrets.ts';
 
 /** AES key lengths a pre-shared key file may hold, in hex digits (AES-128, -192, -256). */
 const presharedHexDigits = [32, 48, 64];

@@ -1,11 +1,11 @@
 /**
- * Secrets (passwords, PINs, responses, temporary codes, session tokens) reach `dsc host` without touching the
- * command line, where other users of the machine can read them (`ps`, /proc): an option given as `-` is read
+ * Secrets (passwords, PINs, keys, seeds, responses, temporary codes, session tokens) reach every `dsc` command
+ * without touching the command line, where other users of the machine can read them (`ps`, /proc): an option given as `-` is read
  * from stdin, one line per such option in the order the command's help lists them; an option left out is
  * asked for at a prompt (not echoed) when stdin is a terminal. A value on the command line still works, for
  * scripts on a machine of their own, and the help says it is visible.
  */
-import { UsageError, type Io } from '../io.ts';
+import { UsageError, type Io } from './io.ts';
 
 /** Stdin read for secrets is bounded: a few short lines. */
 export const secretInputBytesMax = 64 * 1024;
@@ -81,5 +81,11 @@ export class SecretReader {
     }
     if ((this.io.stdin as NodeJS.ReadStream).isTTY) return this.#prompt(label);
     throw new UsageError(`--${name} is required (give - to read it from stdin)`);
+  }
+
+  /** An optional secret option: its `-` line from stdin, the (visible) argument, or undefined when left out. */
+  async optional(values: Readonly<Record<string, unknown>>, name: string, order: readonly string[]): Promise<string | undefined> {
+    if (values[name] === undefined) return undefined;
+    return this.read(values, name, order, name);
   }
 }
