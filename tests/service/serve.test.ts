@@ -9,27 +9,25 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHostFile } from '../../host/index.ts';
-import { runDsc } from '../support/cli.ts';
+import { runDscInProcess } from '../support/cli.ts';
 import { cardResponse } from '../host/support/devices.ts';
 import { startServe } from './support/serve-process.ts';
 
 let dir: string;
 const token = 'serve-test-token-abcdefghijklmnopqrstuvwxyz012345';
 const users = 4;
-/** Sixteen CLI starts on a loaded 2-core machine: more than the default hook limit. */
-const setupTimeoutMs = 240_000;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dsc-serve-'));
   for (let i = 0; i < users; i++) {
-    expect(runDsc(['provision', '--pin', '2580', '--serial', String(52000000 + i), '--out', `card${i}.json`], { cwd: dir }).status).toBe(0);
+    expect((await runDscInProcess(['provision', '--pin', '2580', '--serial', String(52000000 + i), '--out', `card${i}.json`], { cwd: dir })).status).toBe(0);
   }
   for (let i = 0; i < users; i++) {
-    const r = runDsc(['host', 'enroll', '--user', `u${i}`, '--device', `card${i}.json`, '--db', 'host.sqlite'], { cwd: dir });
+    const r = await runDscInProcess(['host', 'enroll', '--user', `u${i}`, '--device', `card${i}.json`, '--db', 'host.sqlite'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
   }
   writeFileSync(join(dir, 'admin.token'), `${token}\n`, { mode: 0o600 });
-}, setupTimeoutMs);
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const post = (url: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -37,20 +35,20 @@ const post = (url: string, path: string, body: unknown, headers: Record<string, 
 
 describe('dsc host serve', () => {
   it('refuses a non-loopback address unless --allow-remote, and writes nothing', async () => {
-    const r = runDsc(['host', 'serve', '--listen', '0.0.0.0:0', '--db', 'host.sqlite'], { cwd: dir });
+    const r = await runDscInProcess(['host', 'serve', '--listen', '0.0.0.0:0', '--db', 'host.sqlite'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--allow-remote');
-    expect(runDsc(['host', 'serve', '--listen', 'example.com:80'], { cwd: dir }).status).toBe(2);
+    expect((await runDscInProcess(['host', 'serve', '--listen', 'example.com:80'], { cwd: dir })).status).toBe(2);
   });
 
   it('refuses an admin token file others can read, or a short token', async () => {
     writeFileSync(join(dir, 'open.token'), `${token}\n`, { mode: 0o644 });
     chmodSync(join(dir, 'open.token'), 0o644);
-    const open = runDsc(['host', 'serve', '--db', 'host.sqlite', '--admin-token-file', 'open.token'], { cwd: dir });
+    const open = await runDscInProcess(['host', 'serve', '--db', 'host.sqlite', '--admin-token-file', 'open.token'], { cwd: dir });
     expect(open.status).toBe(2);
     expect(open.stderr).toContain('readable by others');
     expect(open.stderr).not.toContain(token);
-    const short = runDsc(['host', 'serve', '--db', 'host.sqlite'], { cwd: dir, env: { ...process.env, DSC_ADMIN_TOKEN: 'short' } });
+    const short = await runDscInProcess(['host', 'serve', '--db', 'host.sqlite'], { cwd: dir, env: { ...process.env, DSC_ADMIN_TOKEN: 'short' } });
     expect(short.status).toBe(2);
     expect(short.stderr).toContain('32..');
   });
