@@ -3,11 +3,11 @@
  *
  * @example
  * import { openHost } from './host/index.ts';
- * const host = openHost({ dbPath: './.dsc/host.sqlite' });
- * host.enroll({ user: 'trader1', record });          // a parsed device file
- * const { challenge } = host.challenge({ user: 'trader1' });
- * host.verify({ user: 'trader1', challenge, response }); // { ok: true, serial, purpose: 'login' }
- * host.close();
+ * const host = await openHost({ dbPath: './.dsc/host.sqlite' });
+ * await host.enroll({ user: 'trader1', record });          // a parsed device file
+ * const { challenge } = await host.challenge({ user: 'trader1' });
+ * await host.verify({ user: 'trader1', challenge, response, purpose: 'login' }); // { ok: true, serial, purpose: 'login', session }
+ * await host.close();
  */
 import type { Host } from './host.ts';
 
@@ -15,7 +15,7 @@ export { Host } from './host.ts';
 export { openHost, openHostFile, type HostOptions, type HostFileOptions, type HostFile } from './open.ts';
 export type { DeviceInfo, EnrolKeyInput, ExportedKey, Issued, VerifyInput, VerifyReason, VerifyResult } from './types.ts';
 export type { PasswordLogin } from './login.ts';
-export { passwordCostDefault, passwordCharsMin, passwordCharsMax, type ScryptCost } from './password.ts';
+export { passwordCostDefault, passwordCharsMin, passwordCharsMax, passwordChecksMax, type ScryptCost } from './password.ts';
 export { issueLimitsDefault, type IssueLimits } from './rate-limit.ts';
 export { sessionTtlMs, sessionsPerUserMax, type Session } from './session.ts';
 export { challengePurposes, type ChallengePurpose } from './store.ts';
@@ -35,7 +35,9 @@ export { HostKeyError, keyPathFor } from './host-key.ts';
 export { withdrawalLimits, businessWindowStartMs } from './limits.ts';
 export { defaultLockLimit, lockLimitMax, failureDelayMs } from './throttle.ts';
 export { deviceKinds } from './store.ts';
-export type { Store, DeviceKind, AuditEntry } from './store.ts';
+export type { Store, StoreTx, StoreStats, DeviceKind, AuditEntry } from './store.ts';
+export { StoreRefusal } from './store.ts';
+export { batchCallsMax, queueCallsMax } from './transaction-queue.ts';
 
 /** The contract's name for the verifier the emulator's login page and `dsc host` use. */
 export type LoginHost = Host;

@@ -204,7 +204,7 @@ export function memoryStore(): Store {
       undo = null;
     },
   };
-  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall));
+  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall), 'now');
   return {
     kind: 'memory',
     transaction: (fn) => queue.run(fn),

@@ -13,7 +13,8 @@
  *
  * Batching needs no timer: the runner starts with setImmediate, after the event loop's I/O phase, so the
  * requests parsed in that phase are all waiting by then; while a batch commits (synchronously, in SQLite) the
- * next requests wait in their sockets.
+ * next requests wait in their sockets. A store without a commit to share (memory) starts its runner at once
+ * instead (`start: 'now'`, a microtask): the turn of the event loop costs more than it saves there.
  */
 import { StoreRefusal, type StoreStats, type StoreTx } from './store.ts';
 
@@ -61,6 +62,7 @@ export class TransactionQueue {
   constructor(
     private readonly steps: BatchSteps,
     private readonly tx: StoreTx,
+    private readonly start: 'after-io' | 'now' = 'after-io',
     private readonly limits: { batchCallsMax: number; queueCallsMax: number } = { batchCallsMax, queueCallsMax },
   ) {}
 
@@ -89,7 +91,8 @@ export class TransactionQueue {
   #schedule(): void {
     if (this.#scheduled || this.#running) return;
     this.#scheduled = true;
-    setImmediate(() => void this.#flush());
+    if (this.start === 'now') queueMicrotask(() => void this.#flush());
+    else setImmediate(() => void this.#flush());
   }
 
   async #flush(): Promise<void> {
