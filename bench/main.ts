@@ -5,14 +5,15 @@
  */
 import { printTable, type Row } from './harness.ts';
 
-type Section = { readonly name: string; readonly load: () => Promise<{ bench: () => Promise<Row[]> }> };
+/** `optIn`: runs only when named (`npm run bench -- scale`): it takes minutes. */
+type Section = { readonly name: string; readonly optIn?: boolean; readonly load: () => Promise<{ bench: () => Promise<Row[]> }> };
 
 const sections: Section[] = [
   { name: 'ocra', load: () => import('./ocra.ts') },
   { name: 'host', load: () => import('./host.ts') },
   { name: 'key-cache', load: () => import('./key-cache.ts') },
   { name: 'service', load: () => import('./service.ts') },
-  { name: 'scale', load: () => import('./scale.ts') },
+  { name: 'scale', optIn: true, load: () => import('./scale.ts') },
   { name: 'startup', load: () => import('./startup.ts') },
   { name: 'serial', load: () => import('./serial.ts') },
   { name: 'board', load: () => import('./board.ts') },
@@ -21,7 +22,7 @@ const sections: Section[] = [
 const only = process.argv.slice(2);
 const rows: Row[] = [];
 for (const section of sections) {
-  if (only.length > 0 && !only.includes(section.name)) continue;
+  if (only.length > 0 ? !only.includes(section.name) : section.optIn) continue;
   process.stderr.write(`bench: ${section.name}…\n`);
   try {
     const { bench } = await section.load();
