@@ -58,7 +58,8 @@ export class ProblemError extends Error {
   }
 }
 
-function toProblem(error: FastifyError | Error, instance: string): Problem {
+/** `bodyLimit`: the route's own bound (the import's is larger than `bodyBytesMax`). */
+function toProblem(error: FastifyError | Error, instance: string, bodyLimit = bodyBytesMax): Problem {
   if (error instanceof ProblemError) return { ...error.problem, instance };
   if (error instanceof HostError) return problem(error.reason, error.message, { instance });
   if (error instanceof StoreRefusal) return problem(error.reason === 'busy' ? 'busy' : 'shutting down', error.message, { instance });
@@ -67,7 +68,7 @@ function toProblem(error: FastifyError | Error, instance: string): Problem {
   if (fastifyError.validation) return problem('bad input', fastifyError.message, { instance });
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem('body too large', `the request body is larger than ${bodyBytesMax} bytes`, { instance });
+      return problem('body too large', `the request body is larger than ${bodyLimit} bytes`, { instance });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem('unsupported media type', 'send the request body as application/json', { instance });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -119,7 +120,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   });
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    const body = toProblem(error, request.url.split("?")[0]!);
+    const body = toProblem(error, request.url.split("?")[0]!, request.routeOptions.bodyLimit);
     if (body.status >= 500 && body.reason === 'internal error') process.stderr.write(`dsc host serve: ${request.method} ${request.routeOptions.url ?? request.url}: ${error.stack ?? error.message}\n`);
     if (body.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(body.retryAfterMs / 1000)));
     if (body.status === 401) reply.header('www-authenticate', 'Bearer realm="dsc admin"');

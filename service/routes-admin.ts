@@ -1,12 +1,13 @@
 /**
  * The administrator's calls: enrol a device file, set a password, list a user's devices, read the audit log,
- * unlock a device or an account.
+ * unlock a device or an account; import and export keys (service/routes-transfer.ts).
  * Each needs `Authorization: Bearer <admin token>`; a missing or wrong token is refused (401) and counted
  * (`dsc_admin_auth_failures_total`), before the body is looked at.
  */
 import type { FastifyInstance } from 'fastify';
 import { ProblemError, type ServiceContext } from './app.ts';
 import { problem } from './problem.ts';
+import { transferRoutes } from './routes-transfer.ts';
 import {
   AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, Done, EnrollBody, PasswordBody, TempCodeIssueBody, TempCodeIssueReply, UnlockBody, UnlockReply, withProblems,
   type AuditQuery as Audit, type DevicesQuery as Devices, type EnrollBody as Enroll, type PasswordBody as SetPassword, type TempCodeIssueBody as TempCodeIssue, type UnlockBody as Unlock,
@@ -72,4 +73,6 @@ export function adminRoutes(app: FastifyInstance, context: ServiceContext): void
     await host.setPassword({ ...request.body, by: 'admin-api' });
     return { ok: true as const };
   });
+
+  transferRoutes(app, context, security);
 }

@@ -6,6 +6,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { pinDigits } from '../firmware/types.ts';
 import { amountUsdMax, deviceKinds } from '../host/index.ts';
+import { pskcKeysMax } from '../host/pskc-model.ts';
+import { xmlCharsMax } from '../host/safe-xml.ts';
 import { serialCharsMax, userCharsMax } from '../host/validate.ts';
 
 const namePattern = '^[A-Za-z0-9._@+-]+$';
@@ -117,6 +119,41 @@ export const UnlockReply = Type.Object({ devices: Type.Array(DeviceInfo) });
 export const PasswordBody = Type.Object({ user: User, password: Password }, strict);
 export const Done = Type.Object({ ok: Type.Literal(true) });
 
+// Keys in and out of other OATH servers (host/transfer/, as dsc host import | export).
+const TransferFormat = Type.Union([Type.Literal('pskc'), Type.Literal('csv')], { description: 'a PSKC (RFC 6030) container or an OATH CSV seed file (privacyIDEA format)' });
+const ContainerPassword = Type.String({ minLength: 1, maxLength: 1024, description: 'the PSKC container password (PBKDF2)' });
+const PresharedKeyHex = Type.String({ pattern: '^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$', description: 'a pre-shared AES-128, -192 or -256 key, in hex' });
+const Skipped = Type.Object({ id: Type.String(), field: Type.String(), reason: Type.String() });
+export const ImportBody = Type.Object({
+  format: TransferFormat,
+  content: Type.String({ minLength: 1, maxLength: xmlCharsMax, description: 'the file, as text' }),
+  password: Type.Optional(ContainerPassword),
+  presharedKeyHex: Type.Optional(PresharedKeyHex),
+  allowNoMac: Type.Optional(Type.Boolean({ description: 'accept an encrypted PSKC container without a MAC' })),
+  user: Type.Optional(User),
+  pin: Type.Optional(Pin),
+  kind: Type.Optional(Kind),
+  skipUnsupported: Type.Optional(Type.Boolean({ description: 'import the usable keys and list the others, instead of refusing the whole file' })),
+}, strict);
+export const ImportReply = Type.Object({ imported: Type.Array(Type.String()), skipped: Type.Array(Skipped), warnings: Type.Array(Type.String()) });
+export const ExportBody = Type.Object({
+  format: TransferFormat,
+  devices: Type.Array(Serial, { minItems: 1, maxItems: pskcKeysMax, description: 'the serials to export' }),
+  password: Type.Optional(ContainerPassword),
+  presharedKeyHex: Type.Optional(PresharedKeyHex),
+  keyName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the KeyName of the container key' })),
+  plain: Type.Optional(Type.Literal(true, { description: 'a PSKC container with the secrets in the clear' })),
+  algorithm: Type.Optional(Type.Union([Type.Literal('ocra'), Type.Literal('ocra-1')], { description: "ocra: the URN privacyIDEA and LinOTP read; ocra-1: libpskc's fragment" })),
+  issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+}, strict);
+export const ExportReply = Type.Object({
+  exported: Type.Array(Type.String()),
+  format: TransferFormat,
+  protection: Type.Union([Type.Literal('none'), Type.Literal('password'), Type.Literal('preshared')]),
+  content: Type.String({ description: 'the file, as text' }),
+  warning: Type.Optional(Type.String()),
+});
+
 /** The replies every JSON route may give besides its success: a problem document. */
 export function withProblems<T extends Record<number | string, TSchema>>(ok: T): Record<string, unknown> {
   return { ...ok, '4xx': { content: { 'application/problem+json': { schema: Problem } } }, '5xx': { content: { 'application/problem+json': { schema: Problem } } } };
@@ -134,3 +171,5 @@ export type PasswordBody = Static<typeof PasswordBody>;
 export type TempCodeCheckBody = Static<typeof TempCodeCheckBody>;
 export type CodeCardBody = Static<typeof CodeCardBody>;
 export type TempCodeIssueBody = Static<typeof TempCodeIssueBody>;
+export type ImportBody = Static<typeof ImportBody>;
+export type ExportBody = Static<typeof ExportBody>;
