@@ -9,7 +9,9 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schemas from '../../service/schemas.ts';
 import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
+import { importBodyBytesMax } from '../../service/routes-transfer.ts';
 import { adminToken, password, startTestService, type Reply, type TestService } from './support/service.ts';
+import { container, containerPassword, keyOf } from './support/transfer.ts';
 
 
 interface Backend {
@@ -85,6 +87,8 @@ for (const backend of backends) describe.skipIf(backend.skip !== null)(`the serv
     /** A valid body, for the bad-input variations (absent for GETs). */
     body?(): Promise<Record<string, unknown>>;
     readonly headers?: Record<string, string>;
+    /** The route's own body bound, when larger than the service's. */
+    readonly bodyBytesMax?: number;
   }
 
   async function loginChallenge(user: string, device?: string): Promise<{ challenge: string; device: string }> {
@@ -174,6 +178,19 @@ for (const backend of backends) describe.skipIf(backend.skip !== null)(`the serv
     },
     'GET /v1/admin/devices': { valid: () => s.request('GET', '/v1/admin/devices?user=bob', undefined, admin), reply: schemas.DevicesReply, headers: admin },
     'GET /v1/admin/audit': { valid: () => s.request('GET', '/v1/admin/audit?user=alice&limit=5', undefined, admin), reply: schemas.AuditReply, headers: admin },
+    'POST /v1/admin/import': {
+      valid: () => s.post('/v1/admin/import', { format: 'pskc', content: container([keyOf(41000030)]), password: containerPassword, user: 'kim' }, admin),
+      reply: schemas.ImportReply,
+      body: async () => ({ format: 'pskc', content: container([keyOf(41000031)]), password: containerPassword, user: 'lee', skipUnsupported: true }),
+      headers: admin,
+      bodyBytesMax: importBodyBytesMax,
+    },
+    'POST /v1/admin/export': {
+      valid: () => s.post('/v1/admin/export', { format: 'pskc', devices: ['41000001'], password: containerPassword }, admin),
+      reply: schemas.ExportReply,
+      body: async () => ({ format: 'pskc', devices: ['41000001'], password: containerPassword, algorithm: 'ocra' }),
+      headers: admin,
+    },
     'POST /v1/admin/unlock': { valid: () => s.post('/v1/admin/unlock', { serial: '41000001' }, admin), reply: schemas.UnlockReply, body: async () => ({ serial: '41000001' }), headers: admin },
   };
 
@@ -233,7 +250,7 @@ for (const backend of backends) describe.skipIf(backend.skip !== null)(`the serv
 
       it(`${name}: a huge body (413), non-JSON (400), another media type (415), an empty body (400)`, async () => {
         const before = (await s.snapshot());
-        expectProblem(await s.post(path, { user: 'x'.repeat(200_000) }, op.headers), 413, 'body too large');
+        expectProblem(await s.post(path, { user: 'x'.repeat(Math.max(200_000, op.bodyBytesMax ?? 0)) }, op.headers), 413, 'body too large');
         expectProblem(await s.post(path, '{"user": "alice",', op.headers), 400, 'not json');
         expectProblem(await s.post(path, 'user=alice', { ...op.headers, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported media type');
         expectProblem(await s.post(path, '', op.headers), 400);
@@ -299,7 +316,7 @@ for (const backend of backends) describe.skipIf(backend.skip !== null)(`the serv
       const wrongs: Record<string, string>[] = [{}, { authorization: `Bearer ${adminToken.slice(0, -1)}` }, { authorization: `Bearer ${adminToken}x` }, { authorization: adminToken }, { authorization: `Basic ${adminToken}` }];
       let calls = 0;
       for (const headers of wrongs) {
-        for (const [method, path, body] of [['POST', '/v1/admin/unlock', { serial: '41000001' }], ['POST', '/v1/admin/password', { user: 'alice', password: 'another password' }], ['POST', '/v1/admin/temp-code', { user: 'alice' }], ['GET', '/v1/admin/audit', undefined], ['POST', '/v1/admin/enroll', { user: 'x', record: {} }]] as const) {
+        for (const [method, path, body] of [['POST', '/v1/admin/unlock', { serial: '41000001' }], ['POST', '/v1/admin/password', { user: 'alice', password: 'another password' }], ['POST', '/v1/admin/temp-code', { user: 'alice' }], ['GET', '/v1/admin/audit', undefined], ['POST', '/v1/admin/enroll', { user: 'x', record: {} }], ['POST', '/v1/admin/import', { format: 'csv', content: 'x' }], ['POST', '/v1/admin/export', { format: 'csv', devices: ['41000001'] }]] as const) {
           const reply = await s.request(method, path, body, headers);
           expectProblem(reply, 401, 'unauthorized');
           calls++;

@@ -8,39 +8,18 @@ import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocra } from '../../firmware/ocra/index.ts';
 import { readOathCsv } from '../../host/oath-csv.ts';
-import { readPskc, writePskc } from '../../host/pskc.ts';
-import { pskcKeyOf } from '../../host/transfer/export.ts';
-import type { ExportedKey } from '../../host/types.ts';
+import { readPskc } from '../../host/pskc.ts';
 import { importBodyBytesMax } from '../../service/routes-transfer.ts';
 import * as schemas from '../../service/schemas.ts';
 import { adminToken, password, startTestService, type Reply, type TestService } from './support/service.ts';
+import { container, containerPassword, keyOf, secretOf, transferSuite as suite } from './support/transfer.ts';
 
 let s: TestService;
 const admin = { authorization: `Bearer ${adminToken}` };
-const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
-const containerPassword = 'container password 7f3a';
-
 beforeAll(async () => {
   s = await startTestService();
 });
 afterAll(() => s.close());
-
-function secretOf(serial: number, bytes = 20): Uint8Array {
-  return Uint8Array.from({ length: bytes }, (_, i) => (serial * 31 + i * 7) & 0xff);
-}
-
-/** A key as the exporting server would describe it (the shape host/transfer/export.ts turns into PSKC). */
-function keyOf(serial: number, options: { user?: string; bytes?: number; pin?: string } = {}): ExportedKey {
-  return {
-    serial: String(serial), model: 'DSC+', profile: 'dscplus', kind: 'dscplus', suite, checkDigit: false, counter: 0,
-    secret: secretOf(serial, options.bytes), pin: options.pin ?? '2580', users: options.user ? [options.user] : [], enrolledMs: Date.UTC(2026, 0, 5), expiresMs: null,
-  };
-}
-
-const random = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 5) & 0xff);
-function container(keys: readonly ExportedKey[], protection: 'password' | 'none' = 'password'): string {
-  return writePskc(keys.map((k) => pskcKeyOf(k)), protection === 'password' ? { type: 'password', keyName: 'test', password: containerPassword, iterations: 1_000 } : { type: 'none' }, random);
-}
 
 function expectProblem(reply: Reply, status: number, reason: string): void {
   expect(reply.type).toMatch(/^application\/problem\+json/);
@@ -69,11 +48,11 @@ describe('POST /v1/admin/import', () => {
     const reply = await s.post('/v1/admin/import', { format: 'pskc', content }, admin);
     expect(reply.status, JSON.stringify(reply.body).slice(0, 300)).toBe(200);
     expect(reply.body.imported).toHaveLength(80);
-    const before = s.snapshot();
+    const before = await s.snapshot();
     const huge = await s.post('/v1/admin/import', { format: 'pskc', content: 'x'.repeat(importBodyBytesMax) }, admin);
     expectProblem(huge, 413, 'body too large');
     expect(huge.body.detail).toContain(String(importBodyBytesMax));
-    expect(s.snapshot()).toBe(before);
+    expect(await s.snapshot()).toBe(before);
   });
 
   it('refuses bad files, wrong secrets and contradictory options with the field named, writing nothing', async () => {
@@ -90,14 +69,14 @@ describe('POST /v1/admin/import', () => {
       [{ format: 'pskc', content: good, password: containerPassword, presharedKeyHex: '00'.repeat(16) }, /not both/],
       [{ format: 'csv', content: 'not,a,seed,file\n' }, /^nothing imported: key "not"/],
     ];
-    const before = s.snapshot();
+    const before = await s.snapshot();
     for (const [body, detail] of refusals) {
       const reply = await s.post('/v1/admin/import', body, admin);
       expectProblem(reply, 400, 'bad input');
       expect(reply.body.detail).toMatch(detail);
       expect(reply.body.detail).not.toContain(containerPassword);
     }
-    expect(s.snapshot()).toBe(before);
+    expect(await s.snapshot()).toBe(before);
   });
 
   it('with skipUnsupported, imports the usable keys and lists the others with their reasons', async () => {
@@ -109,8 +88,8 @@ describe('POST /v1/admin/import', () => {
 });
 
 describe('POST /v1/admin/export', () => {
-  beforeAll(() => {
-    s.enrol('walt', 52100001);
+  beforeAll(async () => {
+    await s.enrol('walt', 52100001);
   });
 
   it('exports a PSKC container under a password that reads back to the same secret and PIN', async () => {
@@ -139,7 +118,7 @@ describe('POST /v1/admin/export', () => {
   });
 
   it('refuses an unknown device, a missing or doubled protection, and PSKC options on CSV, writing nothing', async () => {
-    const before = s.snapshot();
+    const before = await s.snapshot();
     expectProblem(await s.post('/v1/admin/export', { format: 'pskc', devices: ['52000001', '99999999'], plain: true }, admin), 404, 'unknown device');
     for (const body of [
       { format: 'pskc', devices: ['52000001'] },
@@ -152,15 +131,15 @@ describe('POST /v1/admin/export', () => {
       expect(reply.body.detail).toMatch(/body\//);
       expect(reply.body.detail).not.toContain(containerPassword);
     }
-    expect(s.snapshot()).toBe(before);
+    expect(await s.snapshot()).toBe(before);
   });
 
   it('needs the admin token, before the body is looked at', async () => {
-    const before = s.snapshot();
+    const before = await s.snapshot();
     for (const path of ['/v1/admin/import', '/v1/admin/export']) {
       expectProblem(await s.post(path, { format: 'pskc', devices: ['52000001'], plain: true }), 401, 'unauthorized');
       expectProblem(await s.post(path, 'not json', { authorization: 'Bearer wrong' }), 401, 'unauthorized');
     }
-    expect(s.snapshot()).toBe(before);
+    expect(await s.snapshot()).toBe(before);
   });
 });
