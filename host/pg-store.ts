@@ -1,11 +1,18 @@
 /**
  * The PostgreSQL store (node-postgres), for several verifier instances on one database. Every transaction runs
- * at SERIALIZABLE on a connection of its own from a bounded pool, so what holds for one SQLite writer holds
- * across instances: a challenge is consumed once, and failures count toward one lockout. The rows that decide
- * a race (the challenge, the device, the account, a rate window) are read `FOR UPDATE`, so a second transaction
- * on the same row waits at that read instead of working on a stale copy; when the first one changed the row,
- * PostgreSQL still aborts the second (40001, a snapshot cannot move), and `transaction` re-runs it, a bounded
- * number of times, on a fresh snapshot.
+ * at REPEATABLE READ on a connection of its own from a bounded pool, and every row whose value decides a race
+ * (the challenge, the device, the account, a rate window, a temporary code, the issued-challenge bitmap) is read
+ * `FOR UPDATE`: a second transaction on that row waits at the read, and when the first one changed it,
+ * PostgreSQL aborts the second (40001: its snapshot cannot move); `transaction` re-runs it, a bounded number of
+ * times, on a fresh snapshot. Inserts race the same way through unique keys (ON CONFLICT on a row another
+ * transaction inserted is a 40001 too). What holds for one SQLite writer thus holds across instances: a
+ * challenge is consumed once, failures count toward one lockout.
+ *
+ * Not SERIALIZABLE: its predicate locks cover whole index pages, so two logins of different users conflict on
+ * the sessions index page they share, and under load most verifications were re-run for such false alarms
+ * (measured in docs/service.md). The one decision over a set of rows, a user's withdrawals
+ * summed against a limit, writes the user's account row first (host/pg-tx.ts), so two such transactions
+ * conflict on that row instead of both passing the limit (write skew).
  */
 import pg from 'pg';
 import { migratePostgres } from './pg-schema.ts';
@@ -144,10 +151,6 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     lock_timeout: lockWaitMaxMs,
     idle_in_transaction_session_timeout: idleInTransactionMaxMs,
     application_name: 'dsc-host',
-    // Under SERIALIZABLE a sequential scan locks the whole table's predicate: every concurrent writer of that
-    // table then conflicts, and transactions abort for rows they never shared. Every lookup here has an
-    // index; the planner must use it even on a small table (PostgreSQL's manual, "Serializable Isolation").
-    options: '-c enable_seqscan=off',
     types,
     Client: ClosingClient as unknown as new () => pg.ClientBase,
   });
@@ -179,7 +182,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   let waiting = 0;
   const inFlight = new Set<Promise<unknown>>();
   /**
-   * One run of `fn` in one SERIALIZABLE transaction. A re-run first queues, outside any transaction, on session
+   * One run of `fn` in one REPEATABLE READ transaction. A re-run first queues, outside any transaction, on session
    * advisory locks named after the rows the failed run locked (`lanes`), so re-runs contending for one row
    * go one after another, each taking its snapshot after the previous one committed: they wait instead of
    * aborting each other again. Returns the rows this run locked, for the next lanes when it fails.
@@ -215,7 +218,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     try {
       // Sorted, so two re-runs wanting the same lanes never wait for each other in a circle.
       for (const lane of [...lanes].sort()) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lane]);
-      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       let result: T;
       try {
         result = await fn(pgTx(query));

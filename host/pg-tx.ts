@@ -35,6 +35,10 @@ const sql = {
   auditAll: 'SELECT at_ms, "user", serial, action, outcome, reason FROM audit ORDER BY id DESC LIMIT $1',
   auditUser: 'SELECT at_ms, "user", serial, action, outcome, reason FROM audit WHERE "user" = $2 ORDER BY id DESC LIMIT $1',
   auditSerial: 'SELECT at_ms, "user", serial, action, outcome, reason FROM audit WHERE serial = $2 ORDER BY id DESC LIMIT $1',
+  // A new version of the user's account row (created with its defaults when absent, the same as no row to the
+  // host): two transactions summing one user's withdrawals against a limit then both write this row, so the
+  // second aborts and re-runs with the first's withdrawal in its sum (see host/pg-store.ts on REPEATABLE READ).
+  claimWithdrawals: 'INSERT INTO accounts ("user") VALUES ($1) ON CONFLICT ("user") DO UPDATE SET "user" = excluded."user"',
   withdrawnSince: 'SELECT coalesce(sum(amount_usd), 0)::bigint AS total FROM withdrawals WHERE "user" = $1 AND at_ms >= $2',
   insertWithdrawal: 'INSERT INTO withdrawals ("user", serial, amount_usd, at_ms) VALUES ($1, $2, $3, $4)',
   tempCode: 'SELECT "user", code_mac, issued_ms, full_until_ms, print_until_ms, blocks_next FROM temp_codes WHERE "user" = $1 FOR UPDATE',
@@ -128,7 +132,10 @@ export function pgTx(query: Query): StoreTx {
     audit: async (e) => void (await run('audit', [e.atMs, e.user, e.serial, e.action, e.outcome, e.reason])),
     auditLog: async ({ user, serial, limit }) =>
       (user !== undefined ? await run('auditUser', [limit, user]) : serial !== undefined ? await run('auditSerial', [limit, serial]) : await run('auditAll', [limit])).map(auditFrom),
-    withdrawnSince: async (user, sinceMs) => (await first('withdrawnSince', [user, sinceMs]))!.total as number,
+    withdrawnSince: async (user, sinceMs) => {
+      await run('claimWithdrawals', [user]);
+      return (await first('withdrawnSince', [user, sinceMs]))!.total as number;
+    },
     insertWithdrawal: async (user, serial, amountUsd, atMs) => void (await run('insertWithdrawal', [user, serial, amountUsd, atMs])),
     tempCode: async (user) => {
       const t = await first('tempCode', [user]);

@@ -2,7 +2,8 @@
  * The narrow persistence interface the verifier needs. Three implementations: SQLite (host/sqlite-store.ts, the
  * default, shared by processes through one file; transactions arriving together share one commit), memory
  * (host/memory-store.ts, one process) and PostgreSQL (host/pg-store.ts, several verifier instances on one
- * database; a transaction is SERIALIZABLE, retried a bounded number of times on a serialization failure).
+ * database; a transaction is REPEATABLE READ with the deciding rows locked, re-run a bounded number of times on a
+ * serialization failure).
  *
  * Every method is asynchronous because a network database is; all data access goes through `transaction`, whose
  * callback gets the transaction's handle (`StoreTx`). Inside a transaction await only that handle: slow work (a
@@ -200,7 +201,7 @@ export interface Store {
   /**
    * Run `fn` as one atomic, serialized unit: all of it commits or none of it does, and the promise settles only
    * after the commit (or the rollback, when `fn` throws: the error is rethrown). SQLite: BEGIN IMMEDIATE, calls
-   * arriving together batched into one commit with a savepoint each. PostgreSQL: SERIALIZABLE, `fn` re-run on a
+   * arriving together batched into one commit with a savepoint each. PostgreSQL: REPEATABLE READ, `fn` re-run on a
    * serialization failure, so `fn` must have no effect outside `tx` (it may run more than once).
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;

@@ -111,7 +111,7 @@ describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instance
     await twoInstances(async (a, b) => {
       await a.transaction((tx) => tx.insertDevice(device));
       const limitUsd = 1_000;
-      // The sum is read, not locked: only SERIALIZABLE sees that another transaction's insert changed it.
+      // The sum is a read of many rows: the store must make two such transactions conflict (host/pg-tx.ts writes the account row first).
       const withdraw = async (tx: StoreTx): Promise<boolean> => {
         if ((await tx.withdrawnSince('u', 0)) + 300 > limitUsd) return false;
         await tx.insertWithdrawal('u', '1001', 300, t0);
@@ -123,7 +123,7 @@ describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instance
     });
   });
 
-  it('1,024 challenges issued at once for 512 users over two instances: none refused (no table-wide conflicts)', async () => {
+  it('1,024 challenges issued at once for 512 users over two instances: none refused', async () => {
     const db = await testDatabase(server);
     const hostKeyHex = 'ab'.repeat(32);
     const hostOptions = { issueLimits: { perAccount: 1e9, perDevice: 1e9, windowMs: 60_000 } };

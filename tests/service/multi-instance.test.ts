@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceRecord } from '../../firmware/device-record.ts';
+import { issueLimitsDefault } from '../../host/index.ts';
 import { openPgHost, type PgHost } from '../../host/pg-open.ts';
 import { runDsc } from '../support/cli.ts';
 import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
@@ -53,7 +54,7 @@ describe.skipIf(postgresSkipReason !== null)('two dsc host serve instances on on
     server = await testPostgres();
     db = await testDatabase(server);
     dir = mkdtempSync(join(tmpdir(), 'dsc-multi-'));
-    const users = ['racer', 'guesser', ...Array.from({ length: killUsers }, (_, i) => `u${i}`)];
+    const users = ['racer', 'guesser', 'limited', ...Array.from({ length: killUsers }, (_, i) => `u${i}`)];
     users.forEach((user, i) => records.set(user, makeRecord({ serial: 53000000 + i, pin })));
     // The first enrolment as a user makes it: the CLI creates the schema and the key file (0600).
     writeFileSync(join(dir, 'racer.json'), JSON.stringify(records.get('racer')));
@@ -109,6 +110,17 @@ describe.skipIf(postgresSkipReason !== null)('two dsc host serve instances on on
     // The right answer is refused too now, on either instance.
     const { challenge } = await admin.host.challenge({ user: 'guesser' }).catch(() => ({ challenge: challenges[0]! }));
     expect((await post(a.url, '/v1/login/verify', { user: 'guesser', challenge, response: answer('guesser', challenge) })).body.reason).toBe('locked');
+  });
+
+  it(`the per-account issue limit (${issueLimitsDefault.perAccount} an hour) is shared: ${issueLimitsDefault.perAccount + 2} logins spread over both instances, ${issueLimitsDefault.perAccount} challenges`, async () => {
+    const password = 'correct horse battery';
+    await admin.host.setPassword({ user: 'limited', password });
+    const total = issueLimitsDefault.perAccount + 2;
+    const replies = await Promise.all(Array.from({ length: total }, (_, i) => post(i % 2 ? a.url : b.url, '/v1/login/start', { user: 'limited', password })));
+    const reasons = replies.map((r) => (r.status === 200 ? 'issued' : r.body.reason));
+    console.log(`issue limit: ${reasons.filter((r) => r === 'issued').length} issued, ${reasons.filter((r) => r === 'rate limited').length} rate limited`);
+    expect(reasons.filter((r) => r === 'issued')).toHaveLength(issueLimitsDefault.perAccount);
+    expect(reasons.filter((r) => r === 'rate limited')).toHaveLength(2);
   });
 
   it('kill -9 of one instance under load: every verification answered ok was committed, none consumed twice', async () => {
