@@ -7,16 +7,15 @@
 import { assertNever } from '../../firmware/assert.ts';
 import { pinDigits } from '../../firmware/types.ts';
 
-/** The part of `host/index.ts`'s Host the login page uses (sync or async, both are awaited). */
+/** The part of `host/index.ts`'s Host the login page uses: every call a promise, the page's state updated when it settles. */
 export interface LoginHost {
-  devices(user: string): MaybePromise<readonly { readonly serial: string; readonly profile: string; readonly active?: boolean }[]>;
-  login(request: { user: string; password: string; serial?: string }): MaybePromise<{ readonly ok: true; readonly issued: { readonly challenge: string } } | { readonly ok: false; readonly reason: string }>;
-  verify(request: { user: string; challenge: string; response: string; purpose: 'login' | 'pin-change' }): MaybePromise<{ readonly ok: true; readonly session?: { readonly token: string } } | { readonly ok: false; readonly reason: string }>;
-  requestPinChange(request: { user: string; session: string; serial: string; newPin: string; confirmPin: string }): MaybePromise<{ readonly challenge: string }>;
-  unlockCode(request: { serial: string; lockCode: string }): MaybePromise<string>;
+  devices(user: string): Promise<readonly { readonly serial: string; readonly profile: string; readonly active?: boolean }[]>;
+  login(request: { user: string; password: string; serial?: string }): Promise<{ readonly ok: true; readonly issued: { readonly challenge: string } } | { readonly ok: false; readonly reason: string }>;
+  verify(request: { user: string; challenge: string; response: string; purpose: 'login' | 'pin-change' }): Promise<{ readonly ok: true; readonly session?: { readonly token: string } } | { readonly ok: false; readonly reason: string }>;
+  requestPinChange(request: { user: string; session: string; serial: string; newPin: string; confirmPin: string }): Promise<{ readonly challenge: string }>;
+  unlockCode(request: { serial: string; lockCode: string }): Promise<string>;
 }
 
-type MaybePromise<T> = T | Promise<T>;
 
 /** The verdict the end-to-end test and the user look for. */
 export const loginOkText = 'LOGIN OK';
