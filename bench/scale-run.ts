@@ -9,7 +9,7 @@
  * as `dsc host enroll` seals them, with the host's own sealer): through the host, a million enrolments would take
  * most of an hour here, and how enrolment performs is not what this measures.
  *
- * Usage: node bin/run-ts.js bench/scale-run.ts DEVICES SECONDS
+ * Usage: node --expose-gc bin/run-ts.js bench/scale-run.ts DEVICES SECONDS
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -33,6 +33,8 @@ export interface ScaleResult {
   readonly rssStartBytes: number;
   readonly rssPeakBytes: number;
   readonly rssEndBytes: number;
+  /** The JavaScript heap in use at the end, after a full collection (run with --expose-gc; else NaN). */
+  readonly heapLiveBytes: number;
   readonly databaseBytes: number;
 }
 
@@ -126,13 +128,14 @@ export async function runScale(devices: number, seconds: number): Promise<ScaleR
     const rounds = Math.max(3, Math.floor((seconds * 1000) / pairMs));
     const result = await alternateSamples([cold, warm], rounds);
     global.gc?.();
-    const rssEndBytes = process.memoryUsage().rss;
+    const { rss: rssEndBytes, heapUsed } = process.memoryUsage();
+    const heapLiveBytes = global.gc ? heapUsed : Number.NaN;
     await opened.close();
     const [coldRate, warmRate] = result.medians as [number, number];
     return {
       devices, enrolSeconds, logins,
       coldMicros: 1e6 / coldRate, warmMicros: 1e6 / warmRate, coldToWarm: result.ratiosToFirst[1]!,
-      rssStartBytes, rssPeakBytes: process.resourceUsage().maxRSS * 1024, rssEndBytes,
+      rssStartBytes, rssPeakBytes: process.resourceUsage().maxRSS * 1024, rssEndBytes, heapLiveBytes,
       databaseBytes: statSync(dbPath).size,
     };
   } finally {
