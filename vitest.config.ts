@@ -3,13 +3,15 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that start real processes, pseudo-terminals or terminals (the real `dsc` binary, socat, tmux,
- * racing processes). `npm run test:unit` leaves them out for everyday work; `npm test` runs everything.
+ * racing processes, a PostgreSQL server of their own). `npm run test:unit` leaves them out for everyday work;
+ * `npm test` runs everything.
  */
 const integration = [
   'tests/board/*.test.ts',
   'tests/cli/binary.test.ts',
   'tests/emulator/e2e-tmux.test.ts',
   'tests/host/concurrency.test.ts',
+  'tests/host/pg-store.test.ts',
   'tests/serial/bridge.test.ts',
   'tests/serial/conformance-*.test.ts',
   'tests/serial/*-pty.test.ts',
