@@ -3,8 +3,8 @@
  * refused with the time to wait. Without them anyone who knows a user name could draw challenges until the
  * device's space of never-issued challenges runs out (a denial of service, and a database that grows).
  */
-import type { TxCore } from './core.ts';
 import { HostError } from './errors.ts';
+import type { StoreTx } from './store.ts';
 
 export interface IssueLimits {
   /** Challenges per account per window (every purpose counts). */
@@ -16,8 +16,14 @@ export interface IssueLimits {
 
 export const issueLimitsDefault: IssueLimits = { perAccount: 30, perDevice: 30, windowMs: 60 * 60_000 };
 
+/** What the limits need of a job's core (host/core.ts TxCore has it): named here so core.ts need not be imported. */
+interface RateCore {
+  readonly tx: Pick<StoreTx, 'rateWindow' | 'putRateWindow'>;
+  readonly issueLimits: IssueLimits;
+}
+
 /** Count one event for `key`, or throw (writing nothing) when the window is full. */
-async function take(core: TxCore, key: string, limit: number, windowMs: number, nowMs: number, what: string): Promise<void> {
+async function take(core: RateCore, key: string, limit: number, windowMs: number, nowMs: number, what: string): Promise<void> {
   const window = await core.tx.rateWindow(key);
   const fresh = !window || nowMs >= window.windowStartMs + windowMs || nowMs < window.windowStartMs;
   const count = fresh ? 0 : window.count;
@@ -29,7 +35,7 @@ async function take(core: TxCore, key: string, limit: number, windowMs: number, 
 }
 
 /** Both limits for one challenge: the account's and the device's. */
-export async function takeIssue(core: TxCore, user: string, serial: string, nowMs: number): Promise<void> {
+export async function takeIssue(core: RateCore, user: string, serial: string, nowMs: number): Promise<void> {
   const limits = core.issueLimits;
   await take(core, `issue:user:${user}`, limits.perAccount, limits.windowMs, nowMs, `account ${user}`);
   await take(core, `issue:device:${serial}`, limits.perDevice, limits.windowMs, nowMs, `device ${serial}`);

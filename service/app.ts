@@ -10,7 +10,8 @@ import { HostError, type LoginHost } from '../host/index.ts';
 import { StoreRefusal, type StoreStats } from '../host/store.ts';
 import { adminTokenChecker } from './admin-token.ts';
 import { Metrics } from './metrics.ts';
-import { problem, problemContentType, type Problem } from './problem.ts';
+import type { ServiceContext } from './context.ts';
+import { problem, problemContentType, ProblemError, type Problem } from './problem.ts';
 import { adminRoutes } from './routes-admin.ts';
 import { fallbackRoutes } from './routes-fallbacks.ts';
 import { publicRoutes } from './routes-public.ts';
@@ -35,27 +36,11 @@ export interface ServiceOptions {
   readonly adminToken?: string;
 }
 
-/** What routes share. */
-export interface ServiceContext {
-  readonly host: LoginHost;
-  readonly storeStats: () => StoreStats | undefined;
-  readonly metrics: Metrics;
-  readonly isAdmin: (authorization: string | undefined) => boolean;
-}
-
 export interface Service {
   readonly app: FastifyInstance;
   readonly context: ServiceContext;
   /** Stop accepting, let in-flight requests finish and commit, then close the verifier. */
   close(): Promise<void>;
-}
-
-/** An expected refusal the routes throw; the error handler answers it as a problem document. */
-export class ProblemError extends Error {
-  override name = 'ProblemError';
-  constructor(readonly problem: Problem) {
-    super(problem.detail);
-  }
 }
 
 /** `bodyLimit`: the route's own bound (the import's is larger than `bodyBytesMax`). */

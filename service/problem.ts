@@ -66,6 +66,14 @@ export interface Problem {
   readonly locked?: boolean;
 }
 
+/** An expected refusal the routes throw; the error handler answers it as a problem document. */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
 /** A problem document for `reason`; `type` is a URN per reason (no web page is implied). */
 export function problem(reason: string, detail: string, extra: { instance?: string; retryAfterMs?: number; serial?: string; locked?: boolean } = {}): Problem {
   return {

@@ -5,8 +5,8 @@
  * (`dsc_admin_auth_failures_total`), before the body is looked at.
  */
 import type { FastifyInstance } from 'fastify';
-import { ProblemError, type ServiceContext } from './app.ts';
-import { problem } from './problem.ts';
+import type { ServiceContext } from './context.ts';
+import { problem, ProblemError } from './problem.ts';
 import { transferRoutes } from './routes-transfer.ts';
 import {
   AuditQuery, AuditReply, DeviceInfo, DevicesQuery, DevicesReply, Done, EnrollBody, PasswordBody, TempCodeIssueBody, TempCodeIssueReply, UnlockBody, UnlockReply, withProblems,

@@ -7,8 +7,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { HostError } from '../host/index.ts';
-import { ProblemError, type ServiceContext } from './app.ts';
-import { problem } from './problem.ts';
+import type { ServiceContext } from './context.ts';
+import { problem, ProblemError } from './problem.ts';
 import { CodeCardBody, CodeCardReply, TempCodeCheckBody, TempCodeCheckReply, withProblems, type CodeCardBody as CodeCard, type TempCodeCheckBody as TempCodeCheck } from './schemas.ts';
 
 const hidden = new Set(['unknown user', 'no temporary code', 'wrong code']);

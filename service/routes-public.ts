@@ -8,8 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import { HostError, withdrawalLimits, type DeviceInfo, type Issued as HostIssued, type VerifyResult } from '../host/index.ts';
 import type { ChallengePurpose } from '../host/store.ts';
-import { ProblemError, type ServiceContext } from './app.ts';
-import { problem } from './problem.ts';
+import type { ServiceContext } from './context.ts';
+import { problem, ProblemError } from './problem.ts';
 import {
   Issued, LimitsReply, LoginStartBody, LoginStartReply, PinChangeStartBody, VerifyBody, VerifyOk, WithdrawalStartBody, WithdrawalStartReply, withProblems,
   type LoginStartBody as LoginStart, type PinChangeStartBody as PinChangeStart, type VerifyBody as Verify, type WithdrawalStartBody as WithdrawalStart,

@@ -11,8 +11,8 @@ import { OathCsvError, readOathCsv, writeOathCsv } from '../host/oath-csv.ts';
 import { PskcError, readPskc, writePskc, type PskcProtection, type PskcRead } from '../host/pskc.ts';
 import { oathCsvKeyOf, pskcKeyOf } from '../host/transfer/export.ts';
 import { ImportRefused, importKeys } from '../host/transfer/import.ts';
-import { ProblemError, type ServiceContext } from './app.ts';
-import { problem } from './problem.ts';
+import type { ServiceContext } from './context.ts';
+import { problem, ProblemError } from './problem.ts';
 import { ExportBody, ExportReply, ImportBody, ImportReply, withProblems, type ExportBody as Export, type ImportBody as Import } from './schemas.ts';
 
 /**
