@@ -6,7 +6,7 @@ import { cardSuite } from '../firmware/card-suite.ts';
 import { enrolmentData, parseDeviceRecord, type DeviceRecord } from '../firmware/device-record.ts';
 import type { OcraSuite } from '../firmware/ocra/index.ts';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { equalBytes } from './compare.ts';
+import { equalBytes } from '../firmware/compare.ts';
 import { audit, inTransaction, type HostCore, type TxCore } from './core.ts';
 import { deviceInfo } from './devices.ts';
 import { counterMax } from './match.ts';

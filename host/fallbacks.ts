@@ -12,7 +12,7 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { randomBelow } from './challenge.ts';
 import { audit, inTransaction, type HostCore } from './core.ts';
 import { accountFailure, accountGate, accountSuccess } from './lockout.ts';
-import { equalBytes } from './compare.ts';
+import { equalBytes } from '../firmware/compare.ts';
 import { HostError } from './errors.ts';
 import { secretContext } from './seal.ts';
 import { checkName, serialCharsMax, userCharsMax } from './validate.ts';

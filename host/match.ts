@@ -5,7 +5,7 @@
  */
 import { hashPin, matchResponse as matchOcraResponse, prepareOcra, timeStepAt, type MatchWindow, type OcraKey } from '../firmware/ocra/index.ts';
 import { questionOf } from './challenge.ts';
-import { equalStrings } from './compare.ts';
+import { equalStrings } from '../firmware/compare.ts';
 import { suiteOf } from './suites.ts';
 import { codeCardCodeChars } from './code-card.ts';
 import { pinChangeContext, pinContext, secretContext, type Sealer } from './seal.ts';

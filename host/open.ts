@@ -11,7 +11,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { FileExistsError, secretFileMode, writeFileAtomic } from '../platform/atomic-file.ts';
 import type { Random } from './challenge.ts';
 import type { HostCore } from './core.ts';
-import { equalBytes } from './compare.ts';
+import { equalBytes } from '../firmware/compare.ts';
 import { HostKeyError, keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from './host-key.ts';
 import { Host } from './host.ts';
 import { challengeTtlMaxMs, challengeTtlMs } from './issue.ts';

@@ -11,7 +11,7 @@
  */
 import { scrypt as scryptCallback } from 'node:crypto';
 import { base64urlnopad } from './base64.ts';
-import { equalBytes } from './compare.ts';
+import { equalBytes } from '../firmware/compare.ts';
 import { HostError } from './errors.ts';
 
 export interface ScryptCost {

@@ -6,7 +6,7 @@
  */
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { isWeakPin } from '../firmware/pin.ts';
-import { equalStrings } from './compare.ts';
+import { equalStrings } from '../firmware/compare.ts';
 import { inTransaction, type HostCore } from './core.ts';
 import { pickDevice, unusable } from './devices.ts';
 import { HostError } from './errors.ts';

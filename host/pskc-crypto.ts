@@ -119,8 +119,6 @@ export function hmacKeyBytes(algorithmUri: string): number {
   return hashes[name].outputLen;
 }
 
-export { equalBytes as bytesEqual } from './compare.ts';
-
 /**
  * PBKDF2 under an HMAC PRF (HMAC-SHA1 when the file names none, as PKCS #5 says).
  * @example

@@ -6,7 +6,8 @@
  * ValueMAC before it is decrypted.
  */
 import type { Element } from '@xmldom/xmldom';
-import { bytesEqual, decryptValue, encryptionAlgorithms, hmacOf, pbkdf2IterationsWarnBelow, pbkdf2Key, PskcCryptoError, type Encryption } from './pskc-crypto.ts';
+import { equalBytes } from '../firmware/compare.ts';
+import { decryptValue, encryptionAlgorithms, hmacOf, pbkdf2IterationsWarnBelow, pbkdf2Key, PskcCryptoError, type Encryption } from './pskc-crypto.ts';
 import { pinAlgorithm, PskcError, PskcKeyError, pskcKeysMax, pskcNamespace, type PinPolicy, type PinUsageMode, type PskcDecryptKeys, type PskcKey } from './pskc-model.ts';
 import { child, children, parseXmlSafely, textOf, XmlError } from './safe-xml.ts';
 
@@ -116,7 +117,7 @@ function valueBytes(element: Element, crypt: Crypt | undefined, keyId: string, f
   if (crypt.macKey && valueMac) {
     // RFC 6030 §6.1.1: the MAC covers the whole CipherValue (IV ‖ ciphertext), checked before decrypting.
     const given = base64(textOf(valueMac), () => new PskcKeyError(keyId, `${field} ValueMAC`, 'expected base64'));
-    if (!bytesEqual(hmacOf(crypt.macAlgorithm!, crypt.macKey, cipher), given)) throw new PskcKeyError(keyId, `${field} ValueMAC`, 'does not match (altered container, or wrong key or password)');
+    if (!equalBytes(hmacOf(crypt.macAlgorithm!, crypt.macKey, cipher), given)) throw new PskcKeyError(keyId, `${field} ValueMAC`, 'does not match (altered container, or wrong key or password)');
   } else if (algorithm.mode === 'cbc' && !crypt.allowNoMac) {
     // Without a MAC a wrong key decrypts to garbage with valid padding about 1 time in 256.
     throw new PskcKeyError(keyId, field, `CBC-encrypted without a ${crypt.macKey ? 'ValueMAC' : 'MACMethod'} (RFC 6030 §6.1.1 makes the MAC a MUST; --allow-no-mac accepts it)`);
