@@ -4,7 +4,8 @@
  * through `main(argv, io)` in this process, which spares a process start per run and still drives the
  * card over the real pty.
  */
-import { runDsc, runDscInProcess, type CliResult } from '../../support/cli.ts';
+import { runDscInProcess, type CliResult } from '../../support/cli.ts';
+import { runDscAsync } from './processes.ts';
 import { withBridgedCard } from './pty-setup.ts';
 
 export interface ConformanceRun extends CliResult {
@@ -14,9 +15,9 @@ export interface ConformanceRun extends CliResult {
 /** How `dsc conformance` runs: as its own process (the binary) or in this process through `main(argv, io)`. */
 export type Tester = 'process' | 'in-process';
 
-/** `dsc ARGS` either way; the result is the same shape. */
-export async function runTester(tester: Tester, args: string[], timeoutMs?: number): Promise<CliResult> {
-  return tester === 'process' ? runDsc(args, timeoutMs === undefined ? {} : { timeout: timeoutMs }) : runDscInProcess(args);
+/** `dsc ARGS` either way; the result is the same shape. The process is waited for without blocking this one. */
+export async function runTester(tester: Tester, args: string[]): Promise<CliResult> {
+  return tester === 'process' ? runDscAsync(args) : runDscInProcess(args);
 }
 
 /**

@@ -39,7 +39,7 @@ export async function exploreRuns(
 ): Promise<{ results: CliResult[]; port: string; device: string }> {
   const { value } = await withBridgedCard('dsc-explore-', provisionArgs, ['--clock', clock, ...bridgeArgs], async ({ device, port }) => {
     const results: CliResult[] = [];
-    for (const args of runs) results.push(await runTester(tester, ['conformance', '--port', port, '--device', device, ...args(results)], exploreRunTimeoutMs));
+    for (const args of runs) results.push(await runTester(tester, ['conformance', '--port', port, '--device', device, ...args(results)]));
     return { results, port, device };
   });
   return value;
