@@ -25,6 +25,7 @@ import { newDatabasePageSizeBytes } from '../host/migrations.ts';
 import { openSqliteStore, walAutocheckpointPages, type Synchronous } from '../host/sqlite-store.ts';
 import type { Store } from '../host/store.ts';
 import { alternateSamples, interleavedRounds, percentiles, roundsOf, sampleDurationMs, warmupDurationMs, type Row } from './harness.ts';
+import { secretOf } from './secrets.ts';
 
 const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
 const pin = '1234';
@@ -38,12 +39,6 @@ const diskRoundMs = 80;
 const memoryRoundMs = 60;
 /** Bytes before each page in a WAL file (sqlite.org/fileformat.html, "WAL frame header"). */
 const walFrameHeaderBytes = 24;
-
-function secretOf(i: number): Uint8Array {
-  const s = new Uint8Array(20);
-  new DataView(s.buffer).setUint32(0, i + 1);
-  return s;
-}
 
 /** A WAL that has reached this size has been checkpointed and restarted at least once: from then on commits overwrite it. */
 const walWorkingSizeBytes = walAutocheckpointPages * (newDatabasePageSizeBytes + walFrameHeaderBytes);

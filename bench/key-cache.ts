@@ -21,6 +21,7 @@ import { pinContext, sealer, secretContext } from '../host/seal.ts';
 import { openSqliteStore } from '../host/sqlite-store.ts';
 import type { DeviceRow } from '../host/store.ts';
 import { alternateRounds, alternateSamples, type Row } from './harness.ts';
+import { secretOf } from './secrets.ts';
 
 const section = 'key-cache';
 const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
@@ -37,12 +38,6 @@ const verificationRounds = 21;
 /** Rows the cache-only comparison cycles through. */
 const cacheRows = 1_000;
 const enrolBatch = 1_000;
-
-function secretOf(i: number): Uint8Array {
-  const s = new Uint8Array(20);
-  new DataView(s.buffer).setUint32(0, i + 1);
-  return s;
-}
 
 /** CPU microseconds spent in `fn`, this process's threads together. */
 function cpuMicros(fn: () => void): number {

@@ -22,6 +22,7 @@ import { materialCacheEntriesMax } from '../host/match.ts';
 import { pinContext, sealer, secretContext } from '../host/seal.ts';
 import { openServiceHost } from '../service/open.ts';
 import { alternateSamples } from './harness.ts';
+import { secretOf } from './secrets.ts';
 
 export interface ScaleResult {
   readonly devices: number;
@@ -44,12 +45,6 @@ const serialBase = 10_000_000;
 /** Devices whose keys stay cached in the warm rounds (far fewer than the cache holds). */
 const warmDevices = 500;
 const verificationsPerRound = 100;
-
-function secretOf(i: number): Uint8Array {
-  const s = new Uint8Array(20);
-  new DataView(s.buffer).setUint32(0, i + 1);
-  return s;
-}
 
 /** Every device row and its assignment in one transaction, sealed under `hostKey`. */
 function enrolDirectly(dbPath: string, hostKey: Uint8Array, devices: number): void {

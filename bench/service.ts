@@ -18,6 +18,7 @@ import { buildService } from '../service/app.ts';
 import { openServiceHost } from '../service/open.ts';
 import { postgresSkipReason, testDatabase, testPostgres } from '../tests/support/postgres.ts';
 import { percentiles, type Row } from './harness.ts';
+import { secretOf } from './secrets.ts';
 
 const section = 'service';
 /** Concurrent clients and how long each load run lasts (the bounded loopback load test). */
@@ -32,12 +33,6 @@ const suite = 'OCRA-1:HOTP-SHA1-8:QN06-PSHA1';
 const pin = '2580';
 /** How long the disk's fsync rate and the bare commit loop are measured. */
 const referenceMs = 2_000;
-
-function secretOf(i: number): Uint8Array {
-  const s = new Uint8Array(20);
-  new DataView(s.buffer).setUint32(0, i + 1);
-  return s;
-}
 
 function fsyncRate(dir: string): number {
   const fd = openSync(join(dir, 'fsync.bin'), 'w');
