@@ -15,7 +15,7 @@ import { openPgHost } from '../../host/pg-open.ts';
 import { openPgStore, serializationRetriesMax, StoreConflictError, type PgStore } from '../../host/pg-store.ts';
 import { StoreError } from '../../host/sqlite-store.ts';
 import type { DeviceRow, StoreTx } from '../../host/store.ts';
-import { passwordGroup, postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
+import { passwordGroup, postgresSkipReason, sql, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
 
 const t0 = 1_764_000_000_000;
 const device: DeviceRow = {
@@ -23,16 +23,6 @@ const device: DeviceRow = {
   sealedSecret: new Uint8Array([1]), sealedPin: null, keyVersion: 1, counter: 0, lastTimeStep: -1, failures: 0, locked: false,
   notBeforeMs: 0, expiresMs: null, enrolledMs: t0,
 };
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(postgresSkipReason !== null)('PostgreSQL store: several instances on one database', () => {
   let server: TestPostgres;

@@ -8,13 +8,12 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceRecord } from '../../firmware/device-record.ts';
 import { issueLimitsDefault } from '../../host/index.ts';
 import { openPgHost, type PgHost } from '../../host/pg-open.ts';
 import { runDsc } from '../support/cli.ts';
-import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
+import { postgresSkipReason, sql, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
 import { cardResponse, makeRecord } from '../host/support/devices.ts';
 import { startServe, type ServeProcess } from './support/serve-process.ts';
 
@@ -25,16 +24,6 @@ const killUsers = 4;
 const challengesPerKillUser = 8;
 /** A few CLI starts and two service starts on a loaded 2-core machine. */
 const setupTimeoutMs = 240_000;
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const post = async (base: string, path: string, body: unknown): Promise<{ status: number; body: any }> => {
   const response = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

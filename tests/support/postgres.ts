@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export const inCi = process.env.CI === 'true';
 
@@ -113,4 +114,19 @@ export async function testDatabase(server: TestPostgres): Promise<{ url: string;
       }
     },
   };
+}
+
+/**
+ * One query on a connection of its own, closed after it: for checks from outside the store under test.
+ * @example
+ * const [row] = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM devices');
+ */
+export async function sql<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
