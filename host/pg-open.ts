@@ -1,7 +1,7 @@
 /**
  * Opening the verifier on a PostgreSQL database, as `dsc host … --db postgres://…` and `dsc host serve` do.
  * There is no database file for a key file to sit beside, so the host key comes from DSC_HOST_KEY (hex) or a
- * key file named with `--key-file` (mode 0600, created with a new database by a command that may create one).
+ * key file named with `--host-key-file` (mode 0600, created with a new database by a command that may create one).
  * The database's key check value refuses a wrong key before anything is written with it (host/open.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -75,7 +75,7 @@ export async function openPgHost(options: PgHostOptions): Promise<PgHost> {
   const option = options.option ?? '--db';
   const url = checkPostgresUrl(options.url, option);
   if ((options.hostKeyHex === undefined || options.hostKeyHex === '') && options.keyFile === undefined) {
-    throw new HostKeyError(`a PostgreSQL database has no key file beside it: set DSC_HOST_KEY (${hostKeyBytes * 2} hex digits) or give --key-file PATH`);
+    throw new HostKeyError(`a PostgreSQL database has no key file beside it: set DSC_HOST_KEY (${hostKeyBytes * 2} hex digits) or give --host-key-file PATH`);
   }
   const store = await openPgStore(url, { create: options.create, ...(options.env && { env: options.env }) });
   const shown = new URL(url).toString();

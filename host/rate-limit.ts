@@ -25,7 +25,11 @@ interface RateCore {
 /** Count one event for `key`, or throw (writing nothing) when the window is full. */
 async function take(core: RateCore, key: string, limit: number, windowMs: number, nowMs: number, what: string): Promise<void> {
   const window = await core.tx.rateWindow(key);
-  const fresh = !window || nowMs >= window.windowStartMs + windowMs || nowMs < window.windowStartMs;
+  // A window that starts a little after `nowMs` is the current one: several verifiers (or one verifier's
+  // concurrent calls on PostgreSQL) read the clock before they wait for this row, so the one that waited may
+  // hold an earlier time than the window's start; treating that as a new window would reset the count.
+  // Only a clock that went back by more than a whole window starts afresh.
+  const fresh = !window || nowMs >= window.windowStartMs + windowMs || nowMs < window.windowStartMs - windowMs;
   const count = fresh ? 0 : window.count;
   if (count >= limit) {
     const retryAfterMs = window!.windowStartMs + windowMs - nowMs;

@@ -40,11 +40,11 @@ const common = `Common options:
   --db PATH   the host database (default ./.dsc/${defaultDbName}, or $DSC_HOME/${defaultDbName}); created by enroll and import only
   --db postgres://USER@HOST:PORT/DATABASE
               a PostgreSQL database shared by several verifiers; never a password in the URL: PGPASSWORD or ~/.pgpass
-  --key-file PATH   with --db postgres://…: the host key file (mode 0600; created with a new database)
+  --host-key-file PATH   with --db postgres://…: the host key file (mode 0600; created with a new database)
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,
-created with mode 0600 beside a new database (with PostgreSQL: --key-file); the database keeps a check value
+created with mode 0600 beside a new database (with PostgreSQL: --host-key-file); the database keeps a check value
 of it and refuses another key.
 Secrets (passwords, PINs, responses, codes, session tokens): ${visibleNote}
 Exit codes: 0 ok; 1 refused (wrong response, expired, already used, locked…); 2 bad input (nothing written).`;
@@ -80,7 +80,7 @@ async function openFor(io: Io, dbOption: string | undefined, keyFile: string | u
     });
     return { host, publish: () => 'existing', close };
   }
-  if (keyFile !== undefined) throw new UsageError('--key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
+  if (keyFile !== undefined) throw new UsageError('--host-key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
   const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);
   return openHostFile({ dbPath, shownAs: dbOption ?? dbPath, create: creates, ...(hostKeyHex !== undefined && { hostKeyHex }) });
 }
@@ -91,7 +91,7 @@ async function openFor(io: Io, dbOption: string | undefined, keyFile: string | u
  */
 async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, values: Values, secrets: SecretReader): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
-    const file = await openFor(io, dbOption, values['key-file'] as string | undefined, sub.creates === true);
+    const file = await openFor(io, dbOption, values['host-key-file'] as string | undefined, sub.creates === true);
     try {
       const result = await sub.run(file.host, values, io, secrets);
       if (result.code !== exitOk) return result;
@@ -113,7 +113,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (name === 'serve') return (await import('./serve.ts')).serve(rest, io);
   const sub = Object.hasOwn(hostCommands, name) ? hostCommands[name] : undefined;
   if (!sub) throw new UsageError(`unknown subcommand ${JSON.stringify(name)}; run \`dsc host --help\` for the list`);
-  const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, 'key-file': { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parseOptions(rest, { ...sub.options, db: { type: 'string' }, 'host-key-file': { type: 'string' }, json: { type: 'boolean' } });
   if (values.help) {
     const secretsNote = sub.secrets ? `\nSecret options (${sub.secrets.map((n) => `--${n}`).join(', ')}): give - to read each from stdin, one line each in this order, or leave them out to be asked. ${visibleNote}\n` : '';
     write(io.stdout, `usage: ${sub.usage}\n\n${sub.summary}.\n${secretsNote}\n${common}`);

@@ -13,7 +13,7 @@ import { defaultListen, ListenError, parseListen } from '../../service/listen.ts
 import { openServiceHost } from '../../service/open.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from '../io.ts';
 
-const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH | --db postgres://USER@HOST:PORT/DB [--key-file FILE]]
+const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH | --db postgres://USER@HOST:PORT/DB [--host-key-file FILE]]
                       [--durable] [--admin-token-file FILE] [--allow-remote] [--create] [--lock-limit N]
 
 Serve the verifier over HTTP: the login calls (/v1/login/start, /v1/login/verify, PIN change, withdrawals),
@@ -25,7 +25,7 @@ the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, 
   --db postgres://USER@HOST:PORT/DB
                             a PostgreSQL database: run several instances on it (a challenge is consumed once,
                             failures count toward one lockout); no password in the URL: PGPASSWORD or ~/.pgpass
-  --key-file FILE           with PostgreSQL: the host key file (mode 0600), when DSC_HOST_KEY is not set
+  --host-key-file FILE      with PostgreSQL: the host key file (mode 0600), when DSC_HOST_KEY is not set
   --create                  create an empty database (and its key file) when PATH does not exist (PostgreSQL:
                             the schema in an empty database, and the key file when it does not exist)
   --lock-limit N            consecutive failures that lock a device and an account (default 10, at most ${lockLimitMax});
@@ -43,7 +43,7 @@ export const drainTimeoutMs = 30_000;
 export async function serve(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
     listen: { type: 'string' }, 'allow-remote': { type: 'boolean' }, db: { type: 'string' }, create: { type: 'boolean' },
-    durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' }, 'key-file': { type: 'string' }, 'lock-limit': { type: 'string' },
+    durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' }, 'host-key-file': { type: 'string' }, 'lock-limit': { type: 'string' },
   });
   if (values.help) {
     write(io.stdout, usage);
@@ -60,8 +60,8 @@ export async function serve(argv: string[], io: Io): Promise<number> {
     throw error;
   }
   const postgres = values.db !== undefined && isPostgresUrl(values.db);
-  const keyFile = values['key-file'];
-  if (keyFile !== undefined && !postgres) throw new UsageError('--key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
+  const keyFile = values['host-key-file'];
+  if (keyFile !== undefined && !postgres) throw new UsageError('--host-key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
   if (postgres && values.durable === true) throw new UsageError('--durable is for SQLite: PostgreSQL commits are durable as the server is configured (synchronous_commit)');
   const dbPath = values.db === undefined ? join(dataFolder(io), 'host.sqlite') : postgres ? values.db : resolve(io.cwd, values.db);
   const synchronous: Synchronous = values.durable === true ? 'FULL' : 'NORMAL';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkPostgresUrl, isPostgresUrl } from '../../host/pg-url.ts';
 import { lookUpPassword, passwordFromPassFile } from '../../host/pgpass.ts';
+import { runDscInProcess } from '../support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dsc-pgpass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,5 +68,20 @@ describe('the password, as libpq finds it', () => {
     expect(warnings).toEqual([expect.stringMatching(/pgpass is ignored: others can read it \(mode 644/)]);
     expect(warnings[0]).not.toContain('from-file');
     expect(lookUpPassword(target, { PGPASSFILE: join(dir, 'absent') }, warn)).toBeUndefined();
+  });
+});
+
+describe('dsc host serve: the PostgreSQL options, refused before anything is opened', () => {
+  it.each([
+    ['--durable with PostgreSQL', ['--db', 'postgres://dsc@127.0.0.1:1/dsc', '--durable'], /--durable is for SQLite/],
+    ['--host-key-file with a SQLite path', ['--db', 'host.sqlite', '--host-key-file', 'k.key'], /--host-key-file goes with --db postgres/],
+    ['a password in the URL', ['--db', 'postgres://dsc:hunter2secret@127.0.0.1:1/dsc', '--host-key-file', 'k.key'], /--db must not carry a password/],
+    ['a lock limit that is not a number', ['--lock-limit', 'ten'], /--lock-limit expected 1\.\.100 failures, got "ten"/],
+    ['a lock limit past NIST\'s 100', ['--lock-limit', '101'], /--lock-limit expected 1\.\.100/],
+  ])('%s: exit 2, the option named', async (_name, args, message) => {
+    const r = await runDscInProcess(['host', 'serve', '--listen', '127.0.0.1:0', ...args], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout + r.stderr).not.toContain('hunter2secret');
   });
 });

@@ -3,7 +3,7 @@
  * one challenge over both get one success; wrong guesses spread over both count toward one lockout; `kill -9`
  * of one instance under load loses no verification it answered ok, and no challenge is consumed twice. Also
  * the `--db postgres://…` rules of every `dsc host` command: no password on the command line, the host key
- * from DSC_HOST_KEY or --key-file, a wrong key refused before anything is written.
+ * from DSC_HOST_KEY or --host-key-file, a wrong key refused before anything is written.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,13 +47,13 @@ describe.skipIf(postgresSkipReason !== null)('two dsc host serve instances on on
     users.forEach((user, i) => records.set(user, makeRecord({ serial: 53000000 + i, pin })));
     // The first enrolment as a user makes it: the CLI creates the schema and the key file (0600).
     writeFileSync(join(dir, 'racer.json'), JSON.stringify(records.get('racer')));
-    const enrolled = runDsc(['host', 'enroll', '--user', 'racer', '--device', 'racer.json', '--db', db.url, '--key-file', 'host.key'], { cwd: dir });
+    const enrolled = runDsc(['host', 'enroll', '--user', 'racer', '--device', 'racer.json', '--db', db.url, '--host-key-file', 'host.key'], { cwd: dir });
     expect(enrolled.status, enrolled.stderr).toBe(0);
     expect(statSync(join(dir, 'host.key')).mode & 0o777).toBe(0o600);
     // The others through the library, on the same key file (faster than a CLI start each).
     admin = await openPgHost({ url: db.url, keyFile: join(dir, 'host.key'), create: false });
     for (const user of users.slice(1)) await admin.host.enroll({ user, record: records.get(user)! });
-    const args = ['--db', db.url, '--key-file', 'host.key', '--lock-limit', String(lockLimit)];
+    const args = ['--db', db.url, '--host-key-file', 'host.key', '--lock-limit', String(lockLimit)];
     [a, b] = await Promise.all([startServe(args, { cwd: dir }), startServe(args, { cwd: dir })]);
   }, setupTimeoutMs);
 
@@ -187,13 +187,13 @@ describe.skipIf(postgresSkipReason !== null)('dsc host --db postgres://…', () 
   it('refuses a password in the URL (exit 2, naming --db, never repeating it), a missing key, and a wrong key, writing nothing', async () => {
     const withPassword = new URL(db.url);
     withPassword.password = 'hunter2-on-argv';
-    const refused = runDsc(['host', 'enroll', '--user', 'x', '--device', 'card.json', '--db', withPassword.toString(), '--key-file', 'k.key'], { cwd: dir });
+    const refused = runDsc(['host', 'enroll', '--user', 'x', '--device', 'card.json', '--db', withPassword.toString(), '--host-key-file', 'k.key'], { cwd: dir });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('--db must not carry a password');
     expect(refused.stdout + refused.stderr).not.toContain('hunter2-on-argv');
     const noKey = runDsc(['host', 'enroll', '--user', 'x', '--device', 'card.json', '--db', db.url], { cwd: dir, env: { ...process.env, DSC_HOST_KEY: '' } });
     expect(noKey.status).toBe(2);
-    expect(noKey.stderr).toMatch(/set DSC_HOST_KEY .* or give --key-file PATH/);
+    expect(noKey.stderr).toMatch(/set DSC_HOST_KEY .* or give --host-key-file PATH/);
     expect(await sql(db.url, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).toEqual([{ n: 0 }]);
 
     const key = 'ab'.repeat(32);
