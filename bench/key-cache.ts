@@ -14,13 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ocra } from '../firmware/ocra/index.ts';
 import { openHost } from '../host/index.ts';
 import { MaterialCache, materialCacheEntriesMax } from '../host/match.ts';
 import { pinContext, sealer, secretContext } from '../host/seal.ts';
 import { openSqliteStore } from '../host/sqlite-store.ts';
 import type { DeviceRow } from '../host/store.ts';
 import { alternateRounds, alternateSamples, type Row } from './harness.ts';
+import { loginRound } from './login-round.ts';
 import { secretOf } from './secrets.ts';
 
 const section = 'key-cache';
@@ -88,20 +88,7 @@ async function verificationRates(dir: string) {
     }
     let warmNext = 0;
     let coldNext = 0;
-    const round = (nextDevice: () => number) => async () => {
-      const answers = [];
-      for (let k = 0; k < verificationsPerRound; k++) {
-        const i = nextDevice();
-        const { challenge } = await host.challenge({ user: `u${i}` });
-        answers.push({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const });
-      }
-      const start = process.cpuUsage();
-      for (const answer of answers) {
-        if (!(await host.verify(answer)).ok) throw new Error(`key-cache bench: the login of ${answer.user} was refused`);
-      }
-      const used = process.cpuUsage(start);
-      return (verificationsPerRound / (used.user + used.system)) * 1e6;
-    };
+    const round = (nextDevice: () => number) => loginRound(host, { suite, pin, count: verificationsPerRound, bench: 'key-cache' }, nextDevice);
     const warm = round(() => (warmNext = (warmNext + 1) % warmDevices));
     const cold = round(() => warmDevices + (coldNext = (coldNext + 1) % coldDevices));
     for (let k = 0; k < warmDevices / verificationsPerRound; k++) await warm(); // every warm key cached

@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { ocra } from '../firmware/ocra/index.ts';
 import { materialCacheEntriesMax } from '../host/match.ts';
 import { pinContext, sealer, secretContext } from '../host/seal.ts';
 import { openServiceHost } from '../service/open.ts';
 import { alternateSamples } from './harness.ts';
+import { loginRound } from './login-round.ts';
 import { secretOf } from './secrets.ts';
 
 export interface ScaleResult {
@@ -92,21 +92,8 @@ export async function runScale(devices: number, seconds: number): Promise<ScaleR
     const { host } = opened;
     let logins = 0;
     /** One round: challenges for these devices (untimed), then their verifications, timed in CPU. */
-    const round = (nextDevice: () => number) => async () => {
-      const answers = [];
-      for (let k = 0; k < verificationsPerRound; k++) {
-        const i = nextDevice();
-        const { challenge } = await host.challenge({ user: `u${i}` });
-        answers.push({ user: `u${i}`, challenge, response: ocra(suite, secretOf(i), { challenge, pin }), purpose: 'login' as const });
-      }
-      const start = process.cpuUsage();
-      for (const answer of answers) {
-        if (!(await host.verify(answer)).ok) throw new Error(`scale bench: the login of ${answer.user} was refused`);
-      }
-      const used = process.cpuUsage(start);
-      logins += answers.length;
-      return (answers.length / (used.user + used.system)) * 1e6;
-    };
+    const round = (nextDevice: () => number) =>
+      loginRound(host, { suite, pin, count: verificationsPerRound, bench: 'scale', onLogins: (count) => (logins += count) }, nextDevice);
     let warmNext = 0;
     const warm = round(() => (warmNext = (warmNext + 1) % warmDevices));
     // Drawn from all the devices; the warm ones are a negligible share of them.
