@@ -20,7 +20,7 @@ import { defaultSecretBytes, cardSuite, defaultSuites } from '../firmware/card-s
 import { nonceBytes } from '../firmware/memory.ts';
 import { checkNewPin } from '../firmware/pin.ts';
 import { deviceKeyBytes } from '../firmware/seal.ts';
-import type { ScreenId } from '../firmware/screens.ts';
+import { keyEntry, type ScreenId } from '../firmware/screens.ts';
 import { assertNever } from '../firmware/assert.ts';
 import {
   batteryCapacityOps,
@@ -53,6 +53,8 @@ export interface CardSession {
   readonly nowMs: number;
   /** The screen-table id of the current screen (fixtures/screens.json), for help screens and tests. */
   readonly screenId: ScreenId;
+  /** Where the next key goes: the screen under any message, and the digits typed there (never the digits). */
+  readonly keyEntry: { readonly id: ScreenId; readonly typed: number };
   /** Each input returns the frame it produced: a new number whenever the display changed. */
   keyDown(key: Key): Frame;
   keyUp(key: Key): Frame;
@@ -215,6 +217,9 @@ export function openCardFromRecord(initial: DeviceRecord, options: SessionOption
     },
     get screenId() {
       return screenIdOf(state);
+    },
+    get keyEntry() {
+      return keyEntry(state.screen);
     },
     keyDown: (key) => apply({ type: 'keyDown', key, atMs: at(), entropy: random(entropyBytes) }),
     keyUp: (key) => apply({ type: 'keyUp', key, atMs: at() }),

@@ -32,6 +32,18 @@ export function screenId(screen: Screen): ScreenId {
   return screen.type === 'message' ? screen.id : screen.type;
 }
 
+/**
+ * Where the next key goes: the screen id under a message (any key ends a message and acts on the screen that
+ * follows it) and how many digits are typed there.
+ * @example
+ * keyEntry({ type: 'message', id: 'tooFew', text: 'TOO FEW', untilMs: 0, next: { type: 'newPin', digits: '', forced: false } })
+ * // { id: 'newPin', typed: 0 }
+ */
+export function keyEntry(screen: Screen): { readonly id: ScreenId; readonly typed: number } {
+  const under = screen.type === 'message' ? screen.next : screen;
+  return { id: screenId(under), typed: 'digits' in under ? under.digits.length : 0 };
+}
+
 export const prompts = {
   pin: 'PIN>',
   challenge: 'CHALLNG>',

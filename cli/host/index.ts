@@ -86,8 +86,15 @@ async function openFor(io: Io, dbOption: string | undefined, keyFile: string | u
 }
 
 /**
+ * Attempts of a creating command on a database that other processes create at the same moment. The first may
+ * lose the race for the key file while the winner has not yet written the database; the second, built on the
+ * winner's key, may then lose the race for the database file itself; the third finds that database and opens it.
+ */
+const createAttemptsMax = 3;
+
+/**
  * Run the command on the database. A creating command's new database is published only when it succeeded;
- * if another process created the database meanwhile, the command runs once more on theirs.
+ * if another process created the database meanwhile, the command runs again on theirs.
  */
 async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, values: Values, secrets: SecretReader): Promise<CommandResult> {
   for (let attempt = 1; ; attempt++) {
@@ -96,7 +103,7 @@ async function runOn(io: Io, dbOption: string | undefined, sub: HostCommand, val
       const result = await sub.run(file.host, values, io, secrets);
       if (result.code !== exitOk) return result;
       if (file.publish() !== 'raced') return result;
-      if (attempt >= 2) throw new UsageError(`the database was created by another process meanwhile; run the command again`);
+      if (attempt >= createAttemptsMax) throw new UsageError(`the database was created by another process meanwhile; run the command again`);
     } finally {
       await file.close();
     }

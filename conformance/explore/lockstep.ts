@@ -155,11 +155,13 @@ export class Lockstep {
     return /^[0-9]+$/.test(typed) && typed.length === unlockCodeDigits && typed !== unlockCode(this.target.secret, this.#lockCode) && this.reference.unlockTries >= unlockTriesMax - 1;
   }
 
-  /** At NEW PIN and PIN CONF a digit is the next digit of the card's PIN (see the file comment). */
+  /**
+   * A digit that goes to NEW PIN or PIN CONF is the next digit of the card's PIN (see the file comment), also
+   * when a message (TOO FEW) shows over them: the key ends it and is typed there.
+   */
   #substitute(key: Key): { key: Key; token: string | null } | null {
-    const id = this.reference.screenId;
+    const { id, typed } = this.reference.keyEntry;
     if (!/^[0-9]$/.test(key) || (id !== 'newPin' && id !== 'confirmPin')) return null;
-    const typed = /^-+$/.test(this.reference.frame.text) ? this.reference.frame.text.length : 0;
     if (typed >= this.target.pin.length) return null;
     return { key: this.target.pin[typed] as Key, token: pinDigitToken(typed) };
   }

@@ -85,6 +85,11 @@ export class Reference {
     return this.#session.screenId;
   }
 
+  /** Where the next key goes (the screen under any message) and how many digits are typed there. */
+  get keyEntry(): CardSession['keyEntry'] {
+    return this.#session.keyEntry;
+  }
+
   /** What the reference's memory holds now (the image it last committed). */
   get memory(): Persistent {
     return decodeImage(recordImage(this.#latest)).state;
