@@ -32,8 +32,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Vitest's default is one worker fewer than the cores: one worker on a 2-core machine, so files ran one
     // after another. Files are independent (each has its own scratch folder, database and ports), and the
-    // spawning ones spend much of their time waiting on child processes, so every core gets a worker.
-    maxWorkers: Math.max(2, availableParallelism()),
+    // spawning ones spend much of their time waiting on child processes, pseudo-terminals and timers, so every
+    // core gets a worker and one more fills the cores while the others wait (docs/bench.md, "npm test").
+    maxWorkers: Math.max(2, availableParallelism()) + 1,
     // A `dsc` a test starts runs the TypeScript sources, never the bundle in dist/ (see tests/support/cli.ts).
     env: { DSC_FROM_SOURCES: '1' },
     projects: [
