@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../board/sim/run.ts';
-import { capture, repoRoot, runDscInProcess } from '../support/cli.ts';
+import { capture, repoRoot, provisionCard, runDscInProcess } from '../support/cli.ts';
 import { boardSkipReason } from './support.ts';
 
 function boardSim(args: string[]) {
@@ -32,8 +32,7 @@ describe('npm run board:sim', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(boardSkipReason !== null)('prints every LCD text, the last one the response dsc respond prints', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--pin', '4826', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--pin', '4826']);
     copyFileSync(device, join(dir, 'copy.json'));
     const run = boardSim(['--device', device, 'PRESS:2000', '4826', 'OK', '123456', 'OK']);
     expect(run.stderr).toBe('');

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { enrolmentData, parseDeviceRecord } from '../../firmware/device-record.ts';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDscInProcess } from '../support/cli.ts';
+import { provisionCard, runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
 import { ptyPerTest } from './support/pty-setup.ts';
@@ -24,8 +24,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () 
   ptyPerTest('dsc-bridge-', (fresh) => ({ dir, pair } = fresh));
 
   it('answers a tester as a card: hello, acked keys, and a response the secret confirms', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--pin', '2580']);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual']);
     try {
       await bridge.waitFor(/answering on/);
@@ -54,8 +53,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge over a pseudo-terminal', () 
   });
 
   it('refuses a port that cannot be opened, naming it, with exit 2 and the device file untouched', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'));
     const before = readFileSync(device, 'utf8');
     const result = await runDscInProcess(['bridge', '--port', join(dir, 'no-such-port'), '--device', device]);
     expect(result.status).toBe(2);

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDscInProcess } from '../support/cli.ts';
+import { provisionCard } from '../support/cli.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
 import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
@@ -15,8 +15,7 @@ describe.skipIf(ptySkipReason !== null)('dsc conformance, interrupted', () => {
   ptyPerTest('dsc-conf-ux-', (fresh) => ({ dir, pair } = fresh));
 
   it('shows progress, and on Ctrl-C prints the summary, leaves the card off and exits 130', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--profile', 'digipass', '--pin', '2580', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--profile', 'digipass', '--pin', '2580']);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'real', '--trace']);
     try {
       await bridge.waitFor(/answering on/);

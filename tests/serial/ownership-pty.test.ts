@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { dscPath, runDscInProcess } from '../support/cli.ts';
+import { dscPath, provisionCard, runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { alive, lockHolderPid, runDscAsync, until } from './support/processes.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
@@ -95,8 +95,7 @@ describe.skipIf(ptySkipReason !== null)('one owner per device file', () => {
     try {
       await bridge.waitFor(/answering on/);
       // Somebody replaces the file without asking (not through dsc, so no lock stops them).
-      const other = join(dir, 'other.json');
-      expect((await runDscInProcess(['provision', '--pin', '3907', '--out', other])).status).toBe(0);
+      const other = await provisionCard(join(dir, 'other.json'), ['--pin', '3907']);
       const replacement = readFileSync(other, 'utf8');
       writeFileSync(device, replacement);
       const port = await openPort(pair.b, 115_200);

@@ -11,7 +11,7 @@ import { powerHoldMs } from '../../firmware/types.ts';
 import type { LinkEvent } from '../../emulator/serial/link.ts';
 import { PanelLink, withTimeout } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDscInProcess } from '../support/cli.ts';
+import { provisionCard, runDscInProcess } from '../support/cli.ts';
 import { referenceOcra } from '../support/reference-ocra.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
 import { ptyPerTest } from './support/pty-setup.ts';
@@ -26,8 +26,7 @@ describe.skipIf(ptySkipReason !== null)('dsc serial with a scripted keypad/displ
   ptyPerTest('dsc-serial-', (fresh) => ({ dir, pair } = fresh));
 
   it('greets the board, takes its keys and sends it the frames, the response included', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--pin', '4711', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--pin', '4711']);
     const record = parseDeviceRecord(JSON.parse(readFileSync(device, 'utf8')));
     // The board is up before the PC: it listens first, and the card must greet it.
     const port = await openPort(pair.b, 115_200);

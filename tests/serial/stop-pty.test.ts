@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { repoRoot, runDscInProcess } from '../support/cli.ts';
+import { repoRoot, provisionCard } from '../support/cli.ts';
 import { alive, until } from './support/processes.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
 import { ptyPerTest } from './support/pty-setup.ts';
@@ -32,8 +32,7 @@ describe.skipIf(ptySkipReason !== null || !npxWorks)('npx dsc bridge … & then 
   ptyPerTest('dsc-stop-', (fresh) => ({ dir, pair } = fresh));
 
   it('stops the bridge itself (not just npm), and frees the port and the device file', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--pin', '2580', '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--pin', '2580']);
     const before = readFileSync(device, 'utf8');
     // The script a tester writes. It waits (bounded) until the bridge holds the card, then kills $!.
     const script = `

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PanelLink } from '../../emulator/serial/panel-link.ts';
 import { closePort, openPort } from '../../emulator/serial/port.ts';
-import { runDscInProcess } from '../support/cli.ts';
+import { provisionCard } from '../support/cli.ts';
 import { ptySkipReason, type PtyPair } from './support/socat.ts';
 import { ptyPerTest } from './support/pty-setup.ts';
 import { startDsc } from './support/spawn.ts';
@@ -20,8 +20,7 @@ describe.skipIf(ptySkipReason !== null)('dsc bridge --trace', () => {
   ptyPerTest('dsc-trace-', (fresh) => ({ dir, pair } = fresh));
 
   it('hides the PIN digits (digipass: PIN and new PIN), shows the challenge digits', async () => {
-    const device = join(dir, 'card.json');
-    expect((await runDscInProcess(['provision', '--profile', 'digipass', '--pin', pin, '--out', device])).status).toBe(0);
+    const device = await provisionCard(join(dir, 'card.json'), ['--profile', 'digipass', '--pin', pin]);
     const bridge = startDsc(['bridge', '--port', pair.a, '--device', device, '--clock', 'virtual', '--trace']);
     try {
       await bridge.waitFor(/answering on/);

@@ -57,3 +57,14 @@ export async function runDscInProcess(args: string[], options: InProcessOptions 
   await new Promise((done) => setImmediate(done));
   return { status, stdout: stdout.text(), stderr: stderr.text() };
 }
+
+/**
+ * `dsc provision ARGS --out PATH` in this process, refused only by failing the test (with dsc's message).
+ * @example
+ * const device = await provisionCard(join(dir, 'card.json'), ['--pin', '2580']);
+ */
+export async function provisionCard(path: string, args: string[] = []): Promise<string> {
+  const result = await runDscInProcess(['provision', ...args, '--out', path]);
+  if (result.status !== 0) throw new Error(`dsc provision ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return path;
+}
