@@ -48,7 +48,7 @@ export interface HostOptions {
 export const keyCheckName = 'host-key-check';
 export const keyCheckBytes = 16;
 
-function keyCheckValue(hostKey: Uint8Array): Uint8Array {
+export function keyCheckValue(hostKey: Uint8Array): Uint8Array {
   return hmac(sha256, hostKey, utf8ToBytes('dscplus-host:key-check')).slice(0, keyCheckBytes);
 }
 

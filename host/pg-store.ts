@@ -23,10 +23,13 @@ import { StoreRefusal, type Store, type StoreTx } from './store.ts';
 
 /** Connections per instance: the most transactions one instance runs at once (others wait for a connection). */
 export const poolConnectionsMax = 10;
-/** How long a transaction waits for a free connection before failing. */
-export const poolConnectWaitMs = 10_000;
-/** How long a statement waits for a row or table lock another transaction holds. */
-export const lockWaitMaxMs = 10_000;
+/**
+ * How long one transaction may take, from the call to its commit, re-runs and the wait for a connection
+ * included; beyond it, it is refused ('busy', nothing of it committed). The server enforces it on every
+ * statement (`SET LOCAL statement_timeout` and `lock_timeout` to what is left of it at BEGIN), and no statement
+ * starts after it, so a transaction stuck on a row lock another client holds ends within twice this bound.
+ */
+export const transactionTimeoutMs = 10_000;
 /** A connection idle inside a transaction this long is ended by the server (a stuck instance frees its locks). */
 export const idleInTransactionMaxMs = 30_000;
 /** Transactions waiting for a connection at most; beyond it one is refused at once ('busy') and writes nothing. */
@@ -43,7 +46,12 @@ export const retryLanesMax = 16;
 const anyRowLane = 'dsc:any-row';
 
 /** SQLSTATEs after which running the whole transaction again is safe and may succeed. */
-const retryableCodes = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+// A unique violation under REPEATABLE READ is a race lost to a transaction that inserted the same key and
+// committed after our snapshot (two enrolments of one serial): the re-run's fresh snapshot sees that row and
+// gives the refusal a sequential duplicate gets. A unique violation that persists is rethrown as it is.
+const retryableCodes = new Set(['40001', '40P01', '23505']); // serialization_failure, deadlock_detected, unique_violation
+/** SQLSTATEs of a statement cancelled by the transaction's time limit: statement_timeout, lock_timeout. */
+const timeoutCodes = new Set(['57014', '55P03']);
 
 /**
  * A transaction still conflicted after `serializationRetriesMax` re-runs; nothing of it was committed. A refusal
@@ -56,9 +64,22 @@ export class StoreConflictError extends StoreRefusal {
   }
 }
 
+/** A transaction ran out of its time limit (`transactionTimeoutMs`); nothing of it was committed. */
+export class StoreTimeoutError extends StoreRefusal {
+  override name = 'StoreTimeoutError';
+  constructor(message: string) {
+    super('busy', message);
+  }
+}
+
 export type PgStore = Store & {
   /** Re-runs after serialization failures or deadlocks since the store was opened (for tests and metrics). */
   readonly retries: () => number;
+  /**
+   * Delete the meta row `key` if it still holds `value` and no device is enrolled (host/pg-open.ts: a refused
+   * first command takes back the key check value it recorded). Whether it was deleted.
+   */
+  readonly forgetMetaOfEmpty: (key: string, value: Uint8Array) => Promise<boolean>;
 };
 
 export interface PgStoreOptions {
@@ -66,6 +87,10 @@ export interface PgStoreOptions {
   readonly create?: boolean;
   /** Connections in the pool (default `poolConnectionsMax`). */
   readonly connectionsMax?: number;
+  /** Transactions waiting for a connection at most (default `waitingCallsMax`). */
+  readonly waitingCallsMax?: number;
+  /** One transaction's time limit (default `transactionTimeoutMs`). */
+  readonly transactionTimeoutMs?: number;
   /** The environment the password is looked up in (PGPASSWORD, PGPASSFILE, HOME; default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   /** Hears why a password file was skipped (default console.warn). */
@@ -132,6 +157,12 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   const target = new pg.Client({ connectionString: url });
   const passTarget = { host: target.host, port: target.port, database: target.database ?? target.user ?? '', user: target.user ?? '' };
   const env = options.env ?? process.env;
+  const timeoutMs = options.transactionTimeoutMs ?? transactionTimeoutMs;
+  const waitingMax = options.waitingCallsMax ?? waitingCallsMax;
+  for (const [name, value] of [['transactionTimeoutMs', timeoutMs], ['waitingCallsMax', waitingMax]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${name}" expected a positive integer, got ${value}`);
+  }
+  const timedOut = (): StoreTimeoutError => new StoreTimeoutError(`a transaction on ${where} took more than ${timeoutMs} ms (waiting for a lock another client holds, or for the server); nothing of it was committed`);
   const pool = new pg.Pool({
     host: target.host,
     port: target.port,
@@ -147,8 +178,9 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       return password;
     },
     max: options.connectionsMax ?? poolConnectionsMax,
-    connectionTimeoutMillis: poolConnectWaitMs,
-    lock_timeout: lockWaitMaxMs,
+    connectionTimeoutMillis: timeoutMs,
+    // Outside a transaction too: a re-run's wait for its advisory lock.
+    lock_timeout: timeoutMs,
     idle_in_transaction_session_timeout: idleInTransactionMaxMs,
     application_name: 'dsc-host',
     types,
@@ -187,11 +219,15 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
    * go one after another, each taking its snapshot after the previous one committed: they wait instead of
    * aborting each other again. Returns the rows this run locked, for the next lanes when it fails.
    */
-  const runOnce = async <T>(fn: (tx: StoreTx) => Promise<T>, lanes: readonly string[], locked: Set<string>): Promise<T> => {
+  const runOnce = async <T>(fn: (tx: StoreTx) => Promise<T>, lanes: readonly string[], locked: Set<string>, deadline: number): Promise<T> => {
     waiting++;
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
+    } catch (error) {
+      // node-postgres's own "timeout exceeded when trying to connect": every connection is busy.
+      if (/timeout/i.test((error as Error).message) && (error as { code?: string }).code === undefined) throw timedOut();
+      throw error;
     } finally {
       waiting--;
     }
@@ -202,35 +238,52 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       broken = error;
     };
     client.on('error', onError);
-    const state = { open: true, retryable: undefined as Error | undefined };
+    const state = { open: true, retryable: undefined as Error | undefined, timedOut: false };
     // Every statement of the transaction goes through here: a serialization failure seen by any of them
     // decides, even when `fn` caught it (the transaction is aborted anyway and every later statement fails).
     const query: Query = async (config) => {
       if (!state.open) throw new Error('store: a transaction handle was used after its transaction ended');
+      if (Date.now() >= deadline) {
+        state.timedOut = true;
+        throw timedOut();
+      }
       if (config.name !== undefined && lockingStatements.has(config.name)) locked.add(`${config.name}:${JSON.stringify(config.values)}`);
       try {
         return await client.query(config);
       } catch (error) {
-        if (retryableCodes.has((error as { code?: string }).code ?? '')) state.retryable ??= error as Error;
+        const code = (error as { code?: string }).code ?? '';
+        if (retryableCodes.has(code)) state.retryable ??= error as Error;
+        if (timeoutCodes.has(code)) state.timedOut = true;
         throw error;
       }
     };
     try {
       // Sorted, so two re-runs wanting the same lanes never wait for each other in a circle.
       for (const lane of [...lanes].sort()) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lane]);
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const leftMs = Math.floor(deadline - Date.now());
+      if (leftMs < 1) throw timedOut();
+      // One round trip: the transaction, and its statements bounded by what is left of its time.
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL statement_timeout = ${leftMs}; SET LOCAL lock_timeout = ${leftMs}`);
       let result: T;
       try {
         result = await fn(pgTx(query));
       } catch (error) {
+        if (state.timedOut) throw timedOut();
         throw state.retryable ?? error;
       }
       state.open = false;
-      await client.query('COMMIT');
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        if (timeoutCodes.has((error as { code?: string }).code ?? '')) throw timedOut();
+        throw error;
+      }
       commits++;
       return result;
     } catch (error) {
       state.open = false;
+      // A re-run's advisory lock wait cancelled by lock_timeout.
+      if (timeoutCodes.has((error as { code?: string }).code ?? '')) error = timedOut();
       await client.query('ROLLBACK').catch((e: Error) => {
         broken = e;
       });
@@ -250,7 +303,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     kind: 'postgres',
     transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
       if (closed) return Promise.reject(new StoreRefusal('closed', 'the host database is closing: the call was not run'));
-      if (waiting >= waitingCallsMax) return Promise.reject(new StoreRefusal('busy', `busy: ${waitingCallsMax} calls are already waiting for a database connection; retry later`));
+      if (waiting >= waitingMax) return Promise.reject(new StoreRefusal('busy', `busy: ${waitingMax} calls are already waiting for a database connection; retry later`));
       const running = runWithRetries(fn);
       inFlight.add(running);
       const forget = () => void inFlight.delete(running);
@@ -259,6 +312,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     },
     stats: () => ({ commits, calls: commits, largestBatch: commits > 0 ? 1 : 0, queued: waiting, retries }),
     retries: () => retries,
+    async forgetMetaOfEmpty(key, value) {
+      const result = await pool.query('DELETE FROM meta WHERE key = $1 AND value = $2 AND NOT EXISTS (SELECT 1 FROM devices)', [key, value]);
+      return result.rowCount === 1;
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -271,14 +328,17 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   /** `runOnce`, re-run after a serialization failure or deadlock, at most `serializationRetriesMax` times. */
   async function runWithRetries<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const lanes = new Set<string>();
+    const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const locked = new Set<string>();
       try {
-        return await runOnce(fn, [...lanes], locked);
+        return await runOnce(fn, [...lanes], locked, deadline);
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
         if (!retryableCodes.has(code)) throw error;
+        if (Date.now() >= deadline) throw timedOut();
         if (attempt >= serializationRetriesMax) {
+          if (code === '23505') throw error;
           throw new StoreConflictError(`a transaction on ${where} still conflicted after ${serializationRetriesMax} re-runs (${code}); nothing of it was committed`);
         }
         retries++;

@@ -8,10 +8,13 @@
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations, newDatabasePageSizeBytes, schemaVersion } from './migrations.ts';
-import type { AccountRow, AuditEntry, ChallengeRow, ChallengeState, DeviceRow, SessionRow, Store } from './store.ts';
-import { promisedTx, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
+import { StoreRefusal, type AccountRow, type AuditEntry, type ChallengeRow, type ChallengeState, type DeviceRow, type SessionRow, type Store } from './store.ts';
+import { batchCallsMax, promisedTx, queueCallsMax, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
 
-/** How long a writer waits for another process's transaction before giving up. */
+/**
+ * How long a writer waits for another process's transaction before giving up: a transaction's time limit on
+ * SQLite. The wait blocks the process (better-sqlite3 is synchronous); then the batch is refused ('busy').
+ */
 export const busyTimeoutMs = 10_000;
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
@@ -96,7 +99,10 @@ export type SqliteStore = Store & {
   serialize(): Uint8Array;
 };
 
-export function openSqliteStore(path: string, options: { synchronous?: Synchronous; create?: boolean } = {}): SqliteStore {
+export function openSqliteStore(
+  path: string,
+  options: { synchronous?: Synchronous; create?: boolean; busyTimeoutMs?: number; queueCallsMax?: number } = {},
+): SqliteStore {
   let db: Database.Database;
   const isNew = path !== ':memory:' && !existsSync(path);
   try {
@@ -104,7 +110,7 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     // Owner-only, like the key file: the database holds no secret in the clear, but it does hold who logs in
     // when. SQLite gives the -wal and -shm files the database file's permissions.
     if (isNew) chmodSync(path, 0o600);
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? busyTimeoutMs}`);
     // Check whose file this is before anything writes to it (switching to WAL rewrites the header).
     checkOwnership(db, path, options.create === false);
     // The page size only takes on an empty database, and must come before the switch to WAL (which writes
@@ -198,7 +204,13 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
   const steps: BatchSteps = {
     begin: () => {
       forget();
-      step.begin.run();
+      try {
+        step.begin.run();
+      } catch (error) {
+        // Another process held the write lock for all of busy_timeout: nothing of this batch ran.
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new StoreRefusal('busy', `busy: another process held ${path}'s write lock for more than ${options.busyTimeoutMs ?? busyTimeoutMs} ms; retry later`);
+        throw error;
+      }
     },
     callBegin: () => {
       forget();
@@ -303,7 +315,9 @@ export function openSqliteStore(path: string, options: { synchronous?: Synchrono
     },
     putMeta: (key, value) => void q.putMeta.run(key, value),
   };
-  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall));
+  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall), 'after-io', {
+    batchCallsMax, queueCallsMax: options.queueCallsMax ?? queueCallsMax,
+  });
   let closed = false;
   return {
     kind: 'sqlite',

@@ -27,6 +27,8 @@ export const keepAliveTimeoutMs = 5_000;
 export const requestsPerSocketMax = 10_000;
 /** Headers of one request at most (node's own limit is 16 KiB; a login needs far less). */
 export const headerBytesMax = 8 * 1024;
+/** The Retry-After of a 503 (busy, a transaction out of time, shutting down): long enough for a queue to drain. */
+export const unavailableRetryAfterMs = 1_000;
 
 export interface ServiceOptions {
   readonly host: LoginHost;
@@ -46,8 +48,8 @@ export interface Service {
 /** `bodyLimit`: the route's own bound (the import's is larger than `bodyBytesMax`). */
 function toProblem(error: FastifyError | Error, instance: string, bodyLimit = bodyBytesMax): Problem {
   if (error instanceof ProblemError) return { ...error.problem, instance };
-  if (error instanceof HostError) return problem(error.reason, error.message, { instance });
-  if (error instanceof StoreRefusal) return problem(error.reason === 'busy' ? 'busy' : 'shutting down', error.message, { instance });
+  if (error instanceof HostError) return problem(error.reason, error.message, { instance, ...(error.reason === 'busy' && { retryAfterMs: unavailableRetryAfterMs }) });
+  if (error instanceof StoreRefusal) return problem(error.reason === 'busy' ? 'busy' : 'shutting down', error.message, { instance, retryAfterMs: unavailableRetryAfterMs });
   const fastifyError = error as FastifyError;
   // Schema failures name the field and the rule ("body/user must match pattern …"), never the value sent.
   if (fastifyError.validation) return problem('bad input', fastifyError.message, { instance });
@@ -82,7 +84,8 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     keepAliveTimeout: keepAliveTimeoutMs,
     maxRequestsPerSocket: requestsPerSocketMax,
     http: { maxHeaderSize: headerBytesMax },
-    return503OnClosing: true,
+    // Requests arriving while draining get a problem document with Retry-After (the hook below), not fastify's bare 503.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // No type coercion ("12" is not a number here) and no silently dropped fields: a request either matches
     // the published schema exactly or is refused with the field named.
@@ -109,11 +112,15 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     if (body.status >= 500 && body.reason === 'internal error') process.stderr.write(`dsc host serve: ${request.method} ${request.routeOptions.url ?? request.url}: ${error.stack ?? error.message}\n`);
     if (body.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(body.retryAfterMs / 1000)));
     if (body.status === 401) reply.header('www-authenticate', 'Bearer realm="dsc admin"');
+    if (body.status === 503) context.metrics.unavailable(body.reason);
     return reply.code(body.status).type(problemContentType).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     const body = problem('not found', `no route ${request.method} ${request.url.split('?')[0]}`, { instance: request.url });
     return reply.code(404).type(problemContentType).send(body);
+  });
+  app.addHook('onRequest', async () => {
+    if (draining) throw new ProblemError(problem('shutting down', 'the verifier is shutting down: the request was not run; retry on another instance or later', { retryAfterMs: unavailableRetryAfterMs }));
   });
   app.addHook('onResponse', async (request, reply) => {
     context.metrics.request(request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

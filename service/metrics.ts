@@ -33,6 +33,7 @@ export class Metrics {
   #latencySumSeconds = 0;
   #locks = 0;
   #adminRefusals = 0;
+  readonly #unavailable = new Counter();
 
   /** A verification's outcome: `ok`, or the refusal's reason (`wrong response`, `expired`, …). */
   verification(purpose: string, reason: string | null): void {
@@ -42,6 +43,11 @@ export class Metrics {
   /** A verification that locked its device. */
   lock(): void {
     this.#locks++;
+  }
+
+  /** A request answered 503 without being run: `busy` (a bound was full, or a transaction ran out of time) or `shutting down`. */
+  unavailable(reason: string): void {
+    this.#unavailable.inc(`reason="${label(reason)}"`);
   }
 
   adminRefused(): void {
@@ -66,6 +72,9 @@ export class Metrics {
       '# HELP dsc_admin_auth_failures_total Admin calls refused for a missing or wrong token.',
       '# TYPE dsc_admin_auth_failures_total counter',
       `dsc_admin_auth_failures_total ${this.#adminRefusals}`,
+      '# HELP dsc_unavailable_total Requests answered 503 with Retry-After, nothing written: busy (a bound full, a transaction out of time) or shutting down.',
+      '# TYPE dsc_unavailable_total counter',
+      ...this.#unavailable.lines('dsc_unavailable_total'),
       '# HELP dsc_http_requests_total Requests by route and status.',
       '# TYPE dsc_http_requests_total counter',
       ...this.#requests.lines('dsc_http_requests_total'),

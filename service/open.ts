@@ -31,6 +31,19 @@ export interface OpenServiceHostOptions {
   readonly keyFile?: string;
   /** Where a PostgreSQL password is looked up (PGPASSWORD, PGPASSFILE; default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The store's bounds, smaller than the defaults for tests: `queueCallsMax` and `busyTimeoutMs` (SQLite),
+   * `connectionsMax`, `waitingCallsMax` and `transactionTimeoutMs` (PostgreSQL).
+   */
+  readonly storeLimits?: StoreLimits;
+}
+
+export interface StoreLimits {
+  readonly queueCallsMax?: number;
+  readonly busyTimeoutMs?: number;
+  readonly connectionsMax?: number;
+  readonly waitingCallsMax?: number;
+  readonly transactionTimeoutMs?: number;
 }
 
 /**
@@ -41,10 +54,15 @@ export async function openServiceHost(options: OpenServiceHostOptions): Promise<
   const { dbPath } = options;
   if (isPostgresUrl(dbPath)) {
     const { openPgHost } = await import('../host/pg-open.ts');
-    return openPgHost({
+    const { queueCallsMax: _q, busyTimeoutMs: _b, ...pgLimits } = options.storeLimits ?? {};
+    const opened = await openPgHost({
       url: dbPath, create: options.create, ...(options.env && { env: options.env }), ...(options.hostOptions && { hostOptions: options.hostOptions }),
       ...(options.hostKeyHex !== undefined && { hostKeyHex: options.hostKeyHex }), ...(options.keyFile !== undefined && { keyFile: options.keyFile }),
+      storeOptions: pgLimits,
     });
+    // The service has no moment of success to wait for: a key it minted (--create) is its key file at once.
+    opened.publish();
+    return opened;
   }
   const shown = options.shownAs ?? dbPath;
   const isNew = !existsSync(dbPath);
@@ -58,7 +76,10 @@ export async function openServiceHost(options: OpenServiceHostOptions): Promise<
     mkdirSync(dirname(dbPath), { recursive: true });
     hostKey = loadOrCreateKeyFile(keyPath, isNew);
   }
-  const store: Store = openSqliteStore(dbPath, { synchronous: options.synchronous });
+  const { queueCallsMax, busyTimeoutMs } = options.storeLimits ?? {};
+  const store: Store = openSqliteStore(dbPath, {
+    synchronous: options.synchronous, ...(queueCallsMax !== undefined && { queueCallsMax }), ...(busyTimeoutMs !== undefined && { busyTimeoutMs }),
+  });
   try {
     const host = await openHost({ ...options.hostOptions, store, hostKey });
     return { host, store, close: () => host.close() };

@@ -71,14 +71,15 @@ function usage(): string {
 async function openFor(io: Io, dbOption: string | undefined, keyFile: string | undefined, creates: boolean): Promise<HostFile> {
   const hostKeyHex = io.env.DSC_HOST_KEY;
   if (dbOption !== undefined && isPostgresUrl(dbOption)) {
-    // Every commit goes straight to the server: there is no new file to publish.
+    // Every commit goes straight to the server; only a key minted for a new database waits for the command's
+    // success to be published as its key file (host/pg-open.ts).
     // node-postgres is loaded only for a PostgreSQL database: SQLite commands do not pay for it.
     const { openPgHost } = await import('../../host/pg-open.ts');
-    const { host, close } = await openPgHost({
+    const opened = await openPgHost({
       url: dbOption, create: creates, env: io.env,
       ...(hostKeyHex !== undefined && { hostKeyHex }), ...(keyFile !== undefined && { keyFile: resolve(io.cwd, keyFile) }),
     });
-    return { host, publish: () => 'existing', close };
+    return { host: opened.host, publish: () => opened.publish(), close: () => opened.close() };
   }
   if (keyFile !== undefined) throw new UsageError('--host-key-file goes with --db postgres://…; a SQLite database keeps its key file beside it (PATH.key)');
   const dbPath = dbOption === undefined ? join(dataFolder(io), defaultDbName) : resolve(io.cwd, dbOption);

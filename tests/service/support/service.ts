@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DeviceRecord } from '../../../firmware/device-record.ts';
 import { buildService, type Service } from '../../../service/app.ts';
-import { openServiceHost } from '../../../service/open.ts';
+import { openServiceHost, type StoreLimits } from '../../../service/open.ts';
+import type { HostOptions } from '../../../host/open.ts';
 import { cardResponse, makeRecord } from '../../host/support/devices.ts';
 
 export const adminToken = 'test-admin-token-0123456789abcdef0123456789';
@@ -65,11 +66,18 @@ async function postgresSnapshot(url: string): Promise<string> {
  * const s = await startTestService();                          // SQLite, in a temporary folder
  * const p = await startTestService({ postgresUrl: db.url });   // PostgreSQL (tests/support/postgres.ts)
  */
-export async function startTestService(options: { durable?: boolean; adminToken?: string | null; postgresUrl?: string } = {}): Promise<TestService> {
+export async function startTestService(options: {
+  durable?: boolean; adminToken?: string | null; postgresUrl?: string;
+  /** The store's bounds, shrunk for a test (service/open.ts). */
+  storeLimits?: StoreLimits;
+  /** Instead of `testHostOptions` (e.g. the default password cost, to fill `passwordChecksMax`). */
+  hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
+} = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'dsc-service-'));
   const dbPath = options.postgresUrl ?? join(dir, 'host.sqlite');
   const opened = await openServiceHost({
-    dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: testHostOptions,
+    dbPath, synchronous: options.durable ? 'FULL' : 'NORMAL', create: true, hostOptions: options.hostOptions ?? testHostOptions,
+    ...(options.storeLimits && { storeLimits: options.storeLimits }),
     ...(options.postgresUrl !== undefined && { hostKeyHex: randomBytes(32).toString('hex') }),
   });
   const token = options.adminToken === null ? undefined : (options.adminToken ?? adminToken);
