@@ -17,6 +17,8 @@ import { makeRecord } from '../host/support/devices.ts';
 import { adminToken, startTestService, type TestService } from './support/service.ts';
 
 const racers = 4;
+/** Polls (100 ms apart) for the racing processes to reach the gate: bounded, and the race runs anyway after it. */
+const gatePollsMax = 100;
 const takenMessage = 'is already enrolled with a different key or suite';
 
 /** `dsc …` as a child process, not waited for synchronously (several run at once). */
@@ -109,7 +111,26 @@ describe.skipIf(postgresSkipReason !== null)('racing enrolments of one serial, a
     const first = await dsc(['host', 'enroll', '--user', 'first', '--device', 'first.json', '--db', db.url, '--host-key-file', 'race.key'], dir);
     expect(first.status, first.stderr).toBe(0);
     const cards = rivalCards(dir, 54300001);
-    expectOneWinner(await Promise.all(cards.map((card, i) => dsc(['host', 'enroll', '--user', `racer${i}`, '--device', card, '--db', db.url, '--host-key-file', 'race.key'], dir))));
+    // The processes start a second or more apart; a SHARE lock on the devices table (it blocks inserts, not
+    // reads) holds each at its INSERT until all have read "no such serial", then lets them race.
+    const gate = new pg.Client({ connectionString: db.url });
+    await gate.connect();
+    await gate.query('BEGIN');
+    await gate.query('LOCK TABLE devices IN SHARE MODE');
+    const running = cards.map((card, i) => dsc(['host', 'enroll', '--user', `racer${i}`, '--device', card, '--db', db.url, '--host-key-file', 'race.key'], dir));
+    try {
+      for (let poll = 0; poll < gatePollsMax; poll++) {
+        // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+        await gate.query('SELECT pg_stat_clear_snapshot()');
+        const waiting = await gate.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (waiting.rows[0].n === racers) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await gate.query('COMMIT');
+      await gate.end();
+    }
+    expectOneWinner(await Promise.all(running));
   }, 120_000);
 
   it(`${racers * 2} admin enrol calls at once: one 200, the others 409 serial taken`, async () => {
