@@ -259,7 +259,11 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     };
     try {
       // Sorted, so two re-runs wanting the same lanes never wait for each other in a circle.
-      for (const lane of [...lanes].sort()) await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lane]);
+      for (const lane of [...lanes].sort()) {
+        // Each wait is bounded by the session's lock_timeout; none starts after the transaction's limit.
+        if (Date.now() >= deadline) throw timedOut();
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lane]);
+      }
       const leftMs = Math.floor(deadline - Date.now());
       if (leftMs < 1) throw timedOut();
       // One round trip: the transaction, and its statements bounded by what is left of its time.
