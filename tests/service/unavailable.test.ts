@@ -5,13 +5,13 @@
  * nothing is written, and /metrics counts it. The bounds are shrunk through the store options the service
  * documents (service/open.ts `storeLimits`), never by a mock.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwordChecksMax } from '../../host/index.ts';
 import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
-import { password, startTestService, testHostOptions, type Reply, type TestService } from './support/service.ts';
+import { adminToken, password, startTestService, testHostOptions, type Reply, type TestService } from './support/service.ts';
 
 /** A 503 as the service must give it. */
 function expectUnavailable(reply: Reply, reason: string): void {
@@ -26,6 +26,9 @@ async function requestWithHeaders(url: string, path: string, body: unknown): Pro
   const text = await response.text();
   return { status: response.status, type, body: type.includes('json') ? JSON.parse(text) : text, retryAfter: response.headers.get('retry-after') };
 }
+
+/** Polls (10 ms apart) for the service to have accepted a test's connections. */
+const acceptPollsMax = 100;
 
 const unavailableCount = (metrics: string, reason: string): number => Number(new RegExp(`^dsc_unavailable_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
 
@@ -90,6 +93,50 @@ describe('503 answers on SQLite', () => {
       expect(await service.snapshot()).toBe(before);
       expect(unavailableCount((await service.request('GET', '/metrics')).body, 'busy')).toBe(1);
       expect((await service.post('/v1/login/verify', verify)).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('beyond queueCallsMax waiting calls, a request is refused at once: 503 busy, counted, the refused ones write nothing', async () => {
+    const queueMax = 2;
+    const requests = 8;
+    const service = await startTestService({ storeLimits: { queueCallsMax: queueMax } });
+    try {
+      await service.enrol('q', 54100004);
+      const start = await service.post('/v1/login/start', { user: 'q', password });
+      expect(start.status).toBe(200);
+      const verify = { user: 'q', challenge: start.body.challenge, response: '00000000' };
+      // Connected and accepted first, then every request written in one turn of the event loop: the service
+      // reads them all in its next I/O phase, so all ask for a transaction before the store's runner starts.
+      const { hostname, port } = new URL(service.url);
+      const sockets = await Promise.all(Array.from({ length: requests }, () => new Promise<Socket>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => resolve(socket));
+        socket.on('error', reject);
+      })));
+      const connections = () => new Promise<number>((resolve, reject) => service.service.app.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+      for (let poll = 0; poll < acceptPollsMax && (await connections()) < requests; poll++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const replies = sockets.map((socket) => new Promise<string>((resolve) => {
+        let text = '';
+        socket.setEncoding('utf8').on('data', (t: string) => {
+          text += t;
+          if (/\r\n\r\n[\s\S]*\}$/.test(text)) socket.end();
+        });
+        socket.on('close', () => resolve(text));
+      }));
+      for (const socket of sockets) socket.write(rawPost('/v1/login/verify', verify));
+      const texts = await Promise.all(replies);
+      const refused = texts.filter((t) => t.startsWith('HTTP/1.1 503'));
+      expect(refused.length, texts.map((t) => t.split('\r\n')[0]).join(', ')).toBe(requests - queueMax);
+      for (const text of refused) {
+        expect(text).toMatch(/^retry-after: \d+/im);
+        expect(text).toMatch(/^content-type: application\/problem\+json/im);
+        expect(text).toContain(`busy: ${queueMax} calls are already waiting`);
+      }
+      // The ones that ran were wrong guesses, each counted; the refused ones counted nothing.
+      const devices = await service.request('GET', '/v1/admin/devices?user=q', undefined, { authorization: `Bearer ${adminToken}` });
+      expect(devices.body.devices[0].failures).toBe(requests - refused.length);
+      expect(unavailableCount((await service.request('GET', '/metrics')).body, 'busy')).toBe(refused.length);
     } finally {
       await service.close();
     }
