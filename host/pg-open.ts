@@ -11,7 +11,8 @@
  * enrolment thus leaves the schema (created in the database the operator named) and nothing else.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { FileExistsError, secretFileMode, writeFileAtomic } from '../platform/atomic-file.ts';
 import { HostKeyError, loadOrCreateKeyFile, parseHostKeyHex } from './host-key.ts';
@@ -61,6 +62,20 @@ async function isFresh(store: Store): Promise<boolean> {
   return store.transaction(async (tx) => (await tx.meta(keyCheckName)) === undefined && (await tx.serials()).length === 0);
 }
 
+/** Key files other commands minted and have not yet published (`FILE.pending-PID`). */
+function pendingKeyFiles(path: string): string[] {
+  const prefix = `${basename(path)}.pending-`;
+  try {
+    return readdirSync(dirname(path)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+function creatingElsewhere(shown: string, path: string): HostKeyError {
+  return new HostKeyError(`another command is creating ${shown} with its own key at this moment; nothing was changed: run this one again when it has finished (its key file ${path} appears when it succeeds)`);
+}
+
 async function hostKeyFor(options: PgHostOptions, store: Store, shown: string): Promise<{ key: Uint8Array; minted?: Minted }> {
   if (options.hostKeyHex !== undefined && options.hostKeyHex !== '') return { key: parseHostKeyHex(options.hostKeyHex, 'DSC_HOST_KEY') };
   const path = options.keyFile!;
@@ -72,7 +87,10 @@ async function hostKeyFor(options: PgHostOptions, store: Store, shown: string): 
   if (!options.create) throw new HostKeyError(`host key file ${path} does not exist (give the key file of ${shown}, or set DSC_HOST_KEY)`);
   // A new key only for a database that has none: a missing key file is never a reason to mint a key that
   // cannot open what is already sealed.
-  if (!(await isFresh(store))) throw new HostKeyError(`host key file ${path} does not exist, and ${shown} already has a host key (give its key file, or set DSC_HOST_KEY)`);
+  if (!(await isFresh(store))) {
+    if (pendingKeyFiles(path).length > 0) throw creatingElsewhere(shown, path);
+    throw new HostKeyError(`host key file ${path} does not exist, and ${shown} already has a host key (give its key file, or set DSC_HOST_KEY)`);
+  }
   const key = new Uint8Array(randomBytes(hostKeyBytes));
   const minted: Minted = { path, pending: `${path}.pending-${process.pid}`, hex: `${bytesToHex(key)}\n` };
   writeFileAtomic(minted.pending, minted.hex, { exclusive: true, mode: secretFileMode });
@@ -124,6 +142,8 @@ export async function openPgHost(options: PgHostOptions): Promise<PgHost> {
     await store.close();
     // The open failed before this key's check value was recorded (or with it refused): nothing sealed with it.
     if (minted) rmSync(minted.pending, { force: true });
+    // Refused by a check value recorded since this open found the database empty: another command minted its key.
+    if (minted && error instanceof HostKeyError) throw creatingElsewhere(shown, minted.path);
     throw error;
   } finally {
     hostKey?.fill(0);

@@ -40,7 +40,7 @@ const common = `Common options:
   --db PATH   the host database (default ./.dsc/${defaultDbName}, or $DSC_HOME/${defaultDbName}); created by enroll and import only
   --db postgres://USER@HOST:PORT/DATABASE
               a PostgreSQL database shared by several verifiers; never a password in the URL: PGPASSWORD or ~/.pgpass
-  --host-key-file PATH   with --db postgres://…: the host key file (mode 0600; created with a new database)
+  --host-key-file PATH   with --db postgres://…: the host key file (mode 0600; created with a new database, when the command succeeds)
   --json      print one JSON value instead of text
   --help      this help
 The host key seals every secret in the database: DSC_HOST_KEY (64 hex digits) or the key file PATH.key,

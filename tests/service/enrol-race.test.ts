@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dscPath, type CliResult } from '../support/cli.ts';
 import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
 import { makeRecord } from '../host/support/devices.ts';
+import { openPgHost } from '../../host/pg-open.ts';
 import { adminToken, startTestService, type TestService } from './support/service.ts';
 
 const racers = 4;
@@ -167,5 +168,27 @@ describe.skipIf(postgresSkipReason !== null)('racing enrolments of one serial, a
     const devices = await dsc(['host', 'devices', '--user', 'first', '--db', db.url, '--host-key-file', 'new.key'], dir);
     expect(devices.status, devices.stderr).toBe(0);
     expect(devices.stdout).toContain('54300004');
+  }, 120_000);
+
+  it('while a first command has not yet published its new key, a second creating command is refused with the reason and writes nothing', async () => {
+    const db = await testDatabase(server);
+    dbs.push(db);
+    const keyFile = join(dir, 'pending.key');
+    const first = await openPgHost({ url: db.url, keyFile, create: true });
+    try {
+      expect(readdirSync(dir).filter((name) => name.startsWith('pending.key'))).toEqual([`pending.key.pending-${process.pid}`]);
+      writeFileSync(join(dir, 'second.json'), JSON.stringify(makeRecord({ serial: 54300005 })));
+      const second = await dsc(['host', 'enroll', '--user', 'second', '--device', 'second.json', '--db', db.url, '--host-key-file', 'pending.key'], dir);
+      expect(second.status, second.stderr).toBe(2);
+      expect(second.stderr).toContain('another command is creating');
+      expect(await first.store.transaction(async (tx) => tx.serials())).toEqual([]);
+      await first.host.enroll({ user: 'first', record: makeRecord({ serial: 54300006 }) });
+      expect(first.publish()).toBe('published');
+    } finally {
+      await first.close();
+    }
+    expect(readdirSync(dir).filter((name) => name.startsWith('pending.key'))).toEqual(['pending.key']);
+    const again = await dsc(['host', 'enroll', '--user', 'second', '--device', 'second.json', '--db', db.url, '--host-key-file', 'pending.key'], dir);
+    expect(again.status, again.stderr).toBe(0);
   }, 120_000);
 });
