@@ -28,7 +28,10 @@ export function memoryStore(): Store {
   const bySerialText = new Map<string, number>();
   /** `user\0text` -> ids, oldest first (arrays are replaced, never changed in place, so undo can restore them). */
   const byUserText = new Map<string, readonly number[]>();
-  const withdrawals: { user: string; amountUsd: number; atMs: number }[] = [];
+  /** user -> that user's withdrawals, oldest first (arrays replaced, never changed in place). */
+  const withdrawalsOf = new Map<string, readonly { amountUsd: number; atMs: number }[]>();
+  /** serial -> the users assigned to it (arrays replaced, never changed in place). */
+  const usersOfSerial = new Map<string, readonly string[]>();
   const tempCodes = new Map<string, TempCodeRow>();
   const accounts = new Map<string, AccountRow>();
   /** By the token hash in hex. */
@@ -93,7 +96,7 @@ export function memoryStore(): Store {
     userExists: (user) => serialsOfUser.has(user),
     devicesOf: (user) =>
       (serialsOfUser.get(user) ?? []).map((serial) => ({ row: mustDevice(serial), active: assignments.get(`${user}\u0000${serial}`)!.active })).sort((a, b) => byEnrolment(a.row, b.row)),
-    usersOf: (serial) => [...new Set([...assignments.values()].filter((a) => a.serial === serial).map((a) => a.user))].sort(),
+    usersOf: (serial) => [...(usersOfSerial.get(serial) ?? [])].sort(),
     device: (serial) => devices.get(serial),
     serials: () => [...devices.values()].sort(byEnrolment).map((d) => d.serial),
     insertDevice(row) {
@@ -108,7 +111,10 @@ export function memoryStore(): Store {
     assign(user, serial, active) {
       mustDevice(serial);
       const key = `${user}\u0000${serial}`;
-      if (!assignments.has(key)) put(serialsOfUser, user, [...(serialsOfUser.get(user) ?? []), serial]);
+      if (!assignments.has(key)) {
+        put(serialsOfUser, user, [...(serialsOfUser.get(user) ?? []), serial]);
+        put(usersOfSerial, serial, [...(usersOfSerial.get(serial) ?? []), user]);
+      }
       put(assignments, key, { user, serial, active });
     },
     insertChallenge(row) {
@@ -149,11 +155,8 @@ export function memoryStore(): Store {
       }
       return out;
     },
-    withdrawnSince: (user, sinceMs) => withdrawals.filter((w) => w.user === user && w.atMs >= sinceMs).reduce((sum, w) => sum + w.amountUsd, 0),
-    insertWithdrawal: (user, _serial, amountUsd, atMs) => {
-      withdrawals.push({ user, amountUsd, atMs });
-      undo?.push(() => void withdrawals.pop());
-    },
+    withdrawnSince: (user, sinceMs) => (withdrawalsOf.get(user) ?? []).reduce((sum, w) => (w.atMs >= sinceMs ? sum + w.amountUsd : sum), 0),
+    insertWithdrawal: (user, _serial, amountUsd, atMs) => put(withdrawalsOf, user, [...(withdrawalsOf.get(user) ?? []), { amountUsd, atMs }]),
     tempCode: (user) => tempCodes.get(user),
     putTempCode: (row) => put(tempCodes, row.user, row),
     account: (user) => accounts.get(user),
