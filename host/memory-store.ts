@@ -97,6 +97,7 @@ export function memoryStore(): Store {
     devicesOf: (user) =>
       (serialsOfUser.get(user) ?? []).map((serial) => ({ row: mustDevice(serial), active: assignments.get(`${user}\u0000${serial}`)!.active })).sort((a, b) => byEnrolment(a.row, b.row)),
     usersOf: (serial) => [...(usersOfSerial.get(serial) ?? [])].sort(),
+    activeAssignment: (user, serial) => assignments.get(`${user}\u0000${serial}`)?.active === true,
     device: (serial) => devices.get(serial),
     serials: () => [...devices.values()].sort(byEnrolment).map((d) => d.serial),
     insertDevice(row) {

@@ -20,6 +20,7 @@ const sql = {
   devicesOf: `SELECT ${deviceColumns.replace(/(\w+)/g, 'd.$1')}, a.active FROM assignments a JOIN devices d USING (serial)
     WHERE a."user" = $1 ORDER BY d.enrolled_ms, d.serial COLLATE "C"`,
   usersOf: 'SELECT "user" FROM assignments WHERE serial = $1 ORDER BY "user" COLLATE "C"',
+  activeAssignment: 'SELECT active FROM assignments WHERE "user" = $1 AND serial = $2',
   device: `SELECT ${deviceColumns} FROM devices WHERE serial = $1 FOR UPDATE`,
   serials: 'SELECT serial FROM devices ORDER BY enrolled_ms, serial COLLATE "C"',
   insertDevice: `INSERT INTO devices (${deviceColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
@@ -111,6 +112,7 @@ export function pgTx(query: Query): StoreTx {
     userExists: async (user) => (await run('userExists', [user])).length > 0,
     devicesOf: async (user) => (await run('devicesOf', [user])).map((r) => ({ row: deviceFrom(r), active: r.active as boolean })),
     usersOf: async (serial) => (await run('usersOf', [serial])).map((r) => r.user as string),
+    activeAssignment: async (user, serial) => (await first('activeAssignment', [user, serial]))?.active === true,
     device: async (serial) => {
       const r = await first('device', [serial]);
       return r && deviceFrom(r);

@@ -133,6 +133,7 @@ export function openSqliteStore(
     userExists: db.prepare('SELECT 1 FROM assignments WHERE user = ? LIMIT 1').pluck(),
     devicesOf: db.prepare(`SELECT ${deviceColumns}, a.active FROM assignments a JOIN devices d USING (serial) WHERE a.user = ? ORDER BY d.enrolled_ms, d.serial`).raw(),
     usersOf: db.prepare('SELECT user FROM assignments WHERE serial = ? ORDER BY user').pluck(),
+    activeAssignment: db.prepare('SELECT active FROM assignments WHERE user = ? AND serial = ?').pluck(),
     device: db.prepare(`SELECT ${deviceColumns} FROM devices WHERE serial = ?`).raw(),
     serials: db.prepare('SELECT serial FROM devices ORDER BY enrolled_ms, serial').pluck(),
     insertDevice: db.prepare(`INSERT INTO devices (serial, model, profile, kind, suite, check_digit, sealed_secret, sealed_pin, key_version,
@@ -235,6 +236,7 @@ export function openSqliteStore(
     devicesOf: (user) =>
       (q.devicesOf.all(user) as [...DeviceDb, number][]).map((d) => ({ row: deviceFromDb(d as unknown as DeviceDb), active: d[16] === 1 })),
     usersOf: (serial) => q.usersOf.all(serial) as string[],
+    activeAssignment: (user, serial) => q.activeAssignment.get(user, serial) === 1,
     device(serial) {
       if (queue.inCall && knownDevice !== undefined && knownDevice.serial === serial) return knownDevice;
       const d = q.device.get(serial) as DeviceDb | undefined;

@@ -128,6 +128,8 @@ export interface StoreTx {
   userExists(user: string): Promise<boolean>;
   devicesOf(user: string): Promise<{ row: DeviceRow; active: boolean }[]>;
   usersOf(serial: string): Promise<string[]>;
+  /** Whether `user` holds `serial` and it is active (one key lookup: what a verification checks). */
+  activeAssignment(user: string, serial: string): Promise<boolean>;
   device(serial: string): Promise<DeviceRow | undefined>;
   /** Every enrolled serial, in enrolment order. */
   serials(): Promise<string[]>;

@@ -64,7 +64,7 @@ export function verify(core: HostCore, input: VerifyInput): Promise<VerifyResult
       return refuse(core, user, serial, 'expired');
     }
     // A device withdrawn after the challenge was issued cannot answer it.
-    if (!(await store.devicesOf(user)).some((d) => d.row.serial === serial && d.active)) return refuse(core, user, serial, 'device inactive');
+    if (!(await store.activeAssignment(user, serial))) return refuse(core, user, serial, 'device inactive');
     // The account's wait and the device's: the longer one.
     const waitMs = Math.max(row.notBeforeMs - nowMs, gate.ok ? 0 : gate.retryAfterMs);
     if (waitMs > 0) return refuse(core, user, serial, 'throttled', waitMs);

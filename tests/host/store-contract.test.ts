@@ -169,6 +169,7 @@ for (const kind of stores) {
       await tx(async (t) => {
         expect((await t.devicesOf('zoe')).map((d) => [d.row.serial, d.active])).toEqual([['1', true], ['2', false]]);
         expect(await t.usersOf('1')).toEqual(['Zed', 'adam', 'zoe']);
+        expect([await t.activeAssignment('zoe', '1'), await t.activeAssignment('zoe', '2'), await t.activeAssignment('eve', '1'), await t.activeAssignment('zoe', '3')]).toEqual([true, false, false, false]);
         expect(await t.userExists('zoe')).toBe(true);
         expect(await t.userExists('eve')).toBe(false);
       });
