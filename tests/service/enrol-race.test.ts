@@ -4,14 +4,14 @@
  * raw database error; on SQLite and on PostgreSQL. And a refused first enrolment on an empty PostgreSQL
  * database leaves the schema but no key file and no key check value: the next enrolment starts afresh.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dscPath, type CliResult } from '../support/cli.ts';
+import type { CliResult } from '../support/cli.ts';
+import { runDscAsync } from '../serial/support/processes.ts';
 import { postgresSkipReason, testDatabase, testPostgres, type TestPostgres } from '../support/postgres.ts';
 import { makeRecord } from '../host/support/devices.ts';
 import { openPgHost } from '../../host/pg-open.ts';
@@ -22,17 +22,9 @@ const racers = 4;
 const gatePollsMax = 100;
 const takenMessage = 'is already enrolled with a different key or suite';
 
-/** `dsc …` as a child process, not waited for synchronously (several run at once). */
+/** `dsc …` as a child process in `cwd` (several run at once). */
 function dsc(args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [dscPath, ...args], { cwd, env: { ...process.env, DSC_FROM_SOURCES: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('error', reject);
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runDscAsync(args, process.env, cwd);
 }
 
 /** Device files of one serial with different keys, one per racer. */

@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dscPath, type CliResult } from '../../support/cli.ts';
 
 /** `dsc ARGS` as a separate process, resolved when it exits (several may run at once). */
-export function runDscAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+export function runDscAsync(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [dscPath, ...args], { env: { ...env, DSC_FROM_SOURCES: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [dscPath, ...args], { ...(cwd !== undefined && { cwd }), env: { ...env, DSC_FROM_SOURCES: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
