@@ -101,7 +101,9 @@ export type SqliteStore = Store & {
 
 export function openSqliteStore(
   path: string,
-  options: { synchronous?: Synchronous; create?: boolean; busyTimeoutMs?: number; queueCallsMax?: number } = {},
+  // `batchCallsMax` 1 turns group commit off (one transaction and one commit per call): a bench and diagnostic
+  // knob, to show what group commit does on a given disk.
+  options: { synchronous?: Synchronous; create?: boolean; busyTimeoutMs?: number; queueCallsMax?: number; batchCallsMax?: number } = {},
 ): SqliteStore {
   let db: Database.Database;
   const isNew = path !== ':memory:' && !existsSync(path);
@@ -318,7 +320,7 @@ export function openSqliteStore(
     putMeta: (key, value) => void q.putMeta.run(key, value),
   };
   const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall), 'after-io', {
-    batchCallsMax, queueCallsMax: options.queueCallsMax ?? queueCallsMax,
+    batchCallsMax: options.batchCallsMax ?? batchCallsMax, queueCallsMax: options.queueCallsMax ?? queueCallsMax,
   });
   let closed = false;
   return {

@@ -64,7 +64,12 @@ export class TransactionQueue {
     private readonly tx: StoreTx,
     private readonly start: 'after-io' | 'now' = 'after-io',
     private readonly limits: { batchCallsMax: number; queueCallsMax: number } = { batchCallsMax, queueCallsMax },
-  ) {}
+  ) {
+    // A bound below one would never take a call off the queue (a runner spinning on empty batches).
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`transaction queue: ${name} must be a whole number ≥ 1, got ${value}`);
+    }
+  }
 
   stats(): StoreStats {
     return { commits: this.#commits, calls: this.#calls, largestBatch: this.#largestBatch, queued: this.#queue.length };

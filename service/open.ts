@@ -26,20 +26,22 @@ export interface OpenServiceHostOptions {
   /** Create an empty database (and its key file) when none exists; otherwise a missing one is refused. */
   readonly create: boolean;
   /** Tests and the bench: a cheaper password hash, wider issue limits (the defaults otherwise). */
-  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
+  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit' | 'challengeTtlMs'>;
   /** With a postgres:// `dbPath`: the host key file (when `hostKeyHex` is not given). */
   readonly keyFile?: string;
   /** Where a PostgreSQL password is looked up (PGPASSWORD, PGPASSFILE; default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   /**
    * The store's bounds, smaller than the defaults for tests: `queueCallsMax` and `busyTimeoutMs` (SQLite),
-   * `connectionsMax`, `waitingCallsMax` and `transactionTimeoutMs` (PostgreSQL).
+   * `connectionsMax`, `waitingCallsMax` and `transactionTimeoutMs` (PostgreSQL); and `batchCallsMax` (SQLite),
+   * which the bench sets to 1 to measure the service without group commit.
    */
   readonly storeLimits?: StoreLimits;
 }
 
 export interface StoreLimits {
   readonly queueCallsMax?: number;
+  readonly batchCallsMax?: number;
   readonly busyTimeoutMs?: number;
   readonly connectionsMax?: number;
   readonly waitingCallsMax?: number;
@@ -54,7 +56,7 @@ export async function openServiceHost(options: OpenServiceHostOptions): Promise<
   const { dbPath } = options;
   if (isPostgresUrl(dbPath)) {
     const { openPgHost } = await import('../host/pg-open.ts');
-    const { queueCallsMax: _q, busyTimeoutMs: _b, ...pgLimits } = options.storeLimits ?? {};
+    const { queueCallsMax: _q, busyTimeoutMs: _b, batchCallsMax: _c, ...pgLimits } = options.storeLimits ?? {};
     const opened = await openPgHost({
       url: dbPath, create: options.create, ...(options.env && { env: options.env }), ...(options.hostOptions && { hostOptions: options.hostOptions }),
       ...(options.hostKeyHex !== undefined && { hostKeyHex: options.hostKeyHex }), ...(options.keyFile !== undefined && { keyFile: options.keyFile }),
@@ -76,9 +78,10 @@ export async function openServiceHost(options: OpenServiceHostOptions): Promise<
     mkdirSync(dirname(dbPath), { recursive: true });
     hostKey = loadOrCreateKeyFile(keyPath, isNew);
   }
-  const { queueCallsMax, busyTimeoutMs } = options.storeLimits ?? {};
+  const { queueCallsMax, busyTimeoutMs, batchCallsMax } = options.storeLimits ?? {};
   const store: Store = openSqliteStore(dbPath, {
     synchronous: options.synchronous, ...(queueCallsMax !== undefined && { queueCallsMax }), ...(busyTimeoutMs !== undefined && { busyTimeoutMs }),
+    ...(batchCallsMax !== undefined && { batchCallsMax }),
   });
   try {
     const host = await openHost({ ...options.hostOptions, store, hostKey });

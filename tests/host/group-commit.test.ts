@@ -134,6 +134,25 @@ describe.each(stores)('transactions of the %s store', (_name, open) => {
   });
 });
 
+describe('group commit turned off (batchCallsMax 1, the bench\'s knob)', () => {
+  it('calls asked for together each get their own commit, and every write is kept', async () => {
+    const path = join(dir, `g${++files}.sqlite`);
+    const store = openSqliteStore(path, { synchronous: 'FULL', batchCallsMax: 1 });
+    await Promise.all(Array.from({ length: 32 }, (_, i) => store.transaction(put(i))));
+    expect(store.stats!()).toMatchObject({ commits: 32, calls: 32, largestBatch: 1, queued: 0 });
+    expect(committedKeys(path)).toHaveLength(32);
+    await store.close();
+  });
+
+  it('a bound below one is refused when the store opens, naming the bound', () => {
+    const steps: BatchSteps = { begin() {}, callBegin() {}, callEnd() {}, commit() {}, rollback() {} };
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new TransactionQueue(steps, {} as StoreTx, 'now', { batchCallsMax: bad, queueCallsMax: 8 })).toThrow(/batchCallsMax must be a whole number ≥ 1/);
+    }
+    expect(() => openSqliteStore(':memory:', { batchCallsMax: 0 })).toThrow(/batchCallsMax/);
+  });
+});
+
 describe('the transaction queue when the commit itself fails', () => {
   it('every caller of that batch is told so, and the batch is rolled back', async () => {
     const log: string[] = [];
