@@ -18,6 +18,12 @@ export const challengeTtlMs = 120_000;
 export const challengeTtlMaxMs = 15 * 60_000;
 /** Challenge rows are kept this long past their expiry (for "expired" rather than "unknown"), then pruned. */
 export const challengeRowKeepMs = 24 * 60 * 60_000;
+/**
+ * Challenge rows each issue looks at for pruning (the oldest, by id): more than the one row an issue adds, so
+ * pruning keeps up with any issue rate and catches up after a quiet spell (15 rows net per issue), and few enough
+ * that an issue's cost does not grow with the table.
+ */
+export const challengesPrunedPerIssueMax = 16;
 /** Draws before giving up on finding a challenge never issued to the device (the space is nearly used up). */
 export const challengeDrawsMax = 1_000;
 
@@ -27,7 +33,7 @@ export async function issue(core: TxCore, row: DeviceRow, user: string, purpose:
   const gate = await accountGate(core, user, issuedMs);
   if (!gate.ok && gate.reason === 'locked') throw new HostError('locked', gateMessage(user, gate));
   await takeIssue(core, user, row.serial, issuedMs);
-  await core.tx.pruneChallenges(issuedMs - challengeRowKeepMs);
+  await core.tx.pruneChallenges(issuedMs - challengeRowKeepMs, challengesPrunedPerIssueMax);
   for (let draw = 0; draw < challengeDrawsMax; draw++) {
     let challenge: string;
     let indexes: [number, number] | undefined;

@@ -10,7 +10,13 @@
 import { codeCardCodes } from './code-card.ts';
 import type { StoreTx } from './store.ts';
 
-export const issuedChunkBytes = 512;
+/**
+ * Bytes per chunk: small enough that a chunk's row fits one page of the SQLite table (1 KiB pages, WITHOUT
+ * ROWID: a row over about 230 bytes spills onto an overflow page, a second page written per issue), large
+ * enough that a device's 6-digit space is a few hundred rows. Schema migration 3 split the earlier 512-byte
+ * chunks into these; changing it again needs another migration that keeps every bit.
+ */
+export const issuedChunkBytes = 128;
 const chunkBits = issuedChunkBytes * 8;
 /** Bits per device at most (2^23 bits = 1 MiB): the bound for challenges longer than 6 digits. */
 export const issuedBitsMax = 2 ** 23;
@@ -34,7 +40,10 @@ export function issuedIndex(challenge: string, checkDigit: boolean, codeCard: bo
 export async function markIssued(store: StoreTx, serial: string, index: number): Promise<boolean> {
   const chunk = Math.floor(index / chunkBits);
   const bit = index % chunkBits;
-  const bits = (await store.issuedBits(serial, chunk)) ?? new Uint8Array(issuedChunkBytes);
+  const stored = await store.issuedBits(serial, chunk);
+  // A chunk shorter than the size (never written by this code) is read as its bytes followed by clear ones.
+  const bits = stored?.length === issuedChunkBytes ? stored : new Uint8Array(issuedChunkBytes);
+  if (stored && stored !== bits) bits.set(stored.subarray(0, issuedChunkBytes));
   const mask = 1 << (bit & 7);
   if ((bits[bit >> 3]! & mask) !== 0) return false;
   bits[bit >> 3]! |= mask;

@@ -168,21 +168,28 @@ export function memoryStore(): Store {
       put(sessionKeysOf, row.user, [...(sessionKeysOf.get(row.user) ?? []), key]);
     },
     session: (tokenHash) => sessions.get(bytesToHex(tokenHash)),
-    sessionsOf: (user) => (sessionKeysOf.get(user) ?? []).map((key) => sessions.get(key)!).sort((a, b) => b.createdMs - a.createdMs),
-    deleteSession: (tokenHash) => dropSession(bytesToHex(tokenHash)),
-    pruneSessions(user, nowMs) {
-      for (const key of sessionKeysOf.get(user) ?? []) if (sessions.get(key)!.expiresMs <= nowMs) dropSession(key);
+    trimSessions(user, nowMs, keep) {
+      const live: string[] = [];
+      for (const key of sessionKeysOf.get(user) ?? []) {
+        if (sessions.get(key)!.expiresMs <= nowMs) dropSession(key);
+        else live.push(key);
+      }
+      // Latest expiry first; ties by the token hash's bytes, highest first (hex strings sort as their bytes do).
+      live.sort((a, b) => sessions.get(b)!.expiresMs - sessions.get(a)!.expiresMs || (a < b ? 1 : a > b ? -1 : 0));
+      for (const key of live.slice(keep)) dropSession(key);
     },
     rateWindow: (key) => rates.get(key),
     putRateWindow: (key, window) => put(rates, key, window),
     issuedBits: (serial, chunk) => bits.get(`${serial}\u0000${chunk}`)?.slice(),
     putIssuedBits: (serial, chunk, value) => put(bits, `${serial}\u0000${chunk}`, value.slice()),
-    pruneChallenges(beforeMs) {
-      // Rows are in issue order and every challenge lives the same configured time: the expired ones come first.
+    pruneChallenges(beforeMs, rowsMax) {
+      // Map order is insertion (id) order: the first entry is the oldest row.
       const expired: ChallengeRow[] = [];
+      let oldest: number | undefined;
       for (const c of challenges.values()) {
-        if (c.expiresMs >= beforeMs) break;
-        expired.push(c);
+        oldest ??= c.id;
+        if (c.id >= oldest + rowsMax) break;
+        if (c.expiresMs < beforeMs) expired.push(c);
       }
       for (const c of expired) dropChallenge(c);
     },

@@ -118,6 +118,40 @@ const sqliteMigrations = [
     value BLOB NOT NULL
   ) STRICT;
   `,
+  // 3: fewer pages written per login (each is a WAL frame at every commit, and a page a checkpoint copies back).
+  // The issued-challenge bitmap moves from 512-byte chunks, which overflow a 1 KiB page of a WITHOUT ROWID table
+  // (a leaf and an overflow page per issue), to 128-byte chunks that fit one: every bit is kept, each old chunk
+  // split into four, the all-zero quarters left out (a missing chunk reads as all clear). Sessions become a
+  // WITHOUT ROWID table keyed by the token hash (one b-tree instead of a table and its key index). The expiry
+  // index of challenges goes: pruning now looks at the oldest rows by id, which are the first to expire.
+  `
+  CREATE TABLE issued_bits_128 (
+    serial TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    bits BLOB NOT NULL,
+    PRIMARY KEY (serial, chunk)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO issued_bits_128 (serial, chunk, bits)
+    SELECT serial, chunk * 4 + part, piece FROM (
+      SELECT b.serial AS serial, b.chunk AS chunk, p.part AS part, substr(b.bits, p.part * 128 + 1, 128) AS piece
+      FROM issued_bits b CROSS JOIN (SELECT 0 AS part UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) p
+    ) WHERE length(piece) > 0 AND piece != zeroblob(length(piece));
+  DROP TABLE issued_bits;
+  ALTER TABLE issued_bits_128 RENAME TO issued_bits;
+  CREATE TABLE sessions_by_token (
+    token_hash BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO sessions_by_token (token_hash, user, serial, created_ms, expires_ms)
+    SELECT token_hash, user, serial, created_ms, expires_ms FROM sessions;
+  DROP TABLE sessions;
+  ALTER TABLE sessions_by_token RENAME TO sessions;
+  CREATE INDEX sessions_user ON sessions(user, expires_ms);
+  DROP INDEX challenges_expiry;
+  `,
 ] as const;
 
 // PostgreSQL has no STRICT tables and no 0/1 booleans: BOOLEAN, BYTEA for bytes, BIGINT for every millisecond
@@ -225,6 +259,24 @@ const postgresMigrations = [
     key TEXT PRIMARY KEY,
     value BYTEA NOT NULL
   );
+  `,
+  // 3 (PostgreSQL keeps its sessions table: a heap and its key index either way)
+  `
+  CREATE TABLE issued_bits_128 (
+    serial TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    bits BYTEA NOT NULL,
+    PRIMARY KEY (serial, chunk)
+  );
+  INSERT INTO issued_bits_128 (serial, chunk, bits)
+    SELECT serial, chunk * 4 + part, piece FROM (
+      SELECT b.serial, b.chunk, p.part, substring(b.bits FROM p.part * 128 + 1 FOR 128) AS piece
+      FROM issued_bits b CROSS JOIN generate_series(0, 3) AS p(part)
+    ) quarters WHERE length(piece) > 0 AND piece <> decode(repeat('00', length(piece)), 'hex');
+  DROP TABLE issued_bits;
+  ALTER TABLE issued_bits_128 RENAME TO issued_bits;
+  ALTER INDEX issued_bits_128_pkey RENAME TO issued_bits_pkey;
+  DROP INDEX challenges_expiry;
   `,
 ] as const;
 

@@ -52,15 +52,14 @@ const sql = {
     locked = excluded.locked, not_before_ms = excluded.not_before_ms`,
   insertSession: `INSERT INTO sessions (${sessionColumns}) VALUES ($1, $2, $3, $4, $5)`,
   session: `SELECT ${sessionColumns} FROM sessions WHERE token_hash = $1`,
-  sessionsOf: `SELECT ${sessionColumns} FROM sessions WHERE "user" = $1 ORDER BY created_ms DESC`,
-  deleteSession: 'DELETE FROM sessions WHERE token_hash = $1',
-  pruneSessions: 'DELETE FROM sessions WHERE "user" = $1 AND expires_ms <= $2',
+  trimSessions: `DELETE FROM sessions WHERE "user" = $1 AND (expires_ms <= $2 OR token_hash IN (
+    SELECT token_hash FROM sessions WHERE "user" = $1 AND expires_ms > $2 ORDER BY expires_ms DESC, token_hash DESC OFFSET $3))`,
   rateWindow: 'SELECT window_start_ms, count FROM rate_windows WHERE key = $1 FOR UPDATE',
   putRateWindow: `INSERT INTO rate_windows (key, window_start_ms, count) VALUES ($1, $2, $3)
     ON CONFLICT (key) DO UPDATE SET window_start_ms = excluded.window_start_ms, count = excluded.count`,
   issuedBits: 'SELECT bits FROM issued_bits WHERE serial = $1 AND chunk = $2 FOR UPDATE',
   putIssuedBits: 'INSERT INTO issued_bits (serial, chunk, bits) VALUES ($1, $2, $3) ON CONFLICT (serial, chunk) DO UPDATE SET bits = excluded.bits',
-  pruneChallenges: 'DELETE FROM challenges WHERE expires_ms < $1',
+  pruneChallenges: 'DELETE FROM challenges WHERE id < (SELECT min(id) FROM challenges) + $2 AND expires_ms < $1',
   meta: 'SELECT value FROM meta WHERE key = $1',
   putMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 } as const;
@@ -160,9 +159,7 @@ export function pgTx(query: Query): StoreTx {
       const r = await first('session', [tokenHash]);
       return r && sessionFrom(r);
     },
-    sessionsOf: async (user) => (await run('sessionsOf', [user])).map(sessionFrom),
-    deleteSession: async (tokenHash) => void (await run('deleteSession', [tokenHash])),
-    pruneSessions: async (user, nowMs) => void (await run('pruneSessions', [user, nowMs])),
+    trimSessions: async (user, nowMs, keep) => void (await run('trimSessions', [user, nowMs, keep])),
     rateWindow: async (key) => {
       const r = await first('rateWindow', [key]);
       return r && { windowStartMs: r.window_start_ms as number, count: r.count as number };
@@ -173,7 +170,7 @@ export function pgTx(query: Query): StoreTx {
       return r && bytes(r.bits);
     },
     putIssuedBits: async (serial, chunk, bits) => void (await run('putIssuedBits', [serial, chunk, bits])),
-    pruneChallenges: async (beforeMs) => void (await run('pruneChallenges', [beforeMs])),
+    pruneChallenges: async (beforeMs, rowsMax) => void (await run('pruneChallenges', [beforeMs, rowsMax])),
     meta: async (key) => {
       const r = await first('meta', [key]);
       return r && bytes(r.value);

@@ -21,8 +21,7 @@ export interface Session {
 
 export async function createSession(core: TxCore, user: string, serial: string, nowMs: number): Promise<Session> {
   const store = core.tx;
-  await store.pruneSessions(user, nowMs);
-  for (const old of (await store.sessionsOf(user)).slice(sessionsPerUserMax - 1)) await store.deleteSession(old.tokenHash);
+  await store.trimSessions(user, nowMs, sessionsPerUserMax - 1); // room for the new one
   const token = core.random(sessionTokenBytes);
   const expiresMs = nowMs + sessionTtlMs;
   await store.insertSession({ tokenHash: sha256(token), user, serial, createdMs: nowMs, expiresMs });

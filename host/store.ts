@@ -155,18 +155,23 @@ export interface StoreTx {
   putAccount(row: AccountRow): Promise<void>;
   insertSession(row: SessionRow): Promise<void>;
   session(tokenHash: Uint8Array): Promise<SessionRow | undefined>;
-  /** The user's sessions, newest first. */
-  sessionsOf(user: string): Promise<SessionRow[]>;
-  deleteSession(tokenHash: Uint8Array): Promise<void>;
-  /** Forget the user's sessions that expired by `nowMs`. */
-  pruneSessions(user: string, nowMs: number): Promise<void>;
+  /**
+   * Forget the user's sessions that expired by `nowMs`, and all but the `keep` of the live ones that expire last
+   * (ties: the higher token hash, by its bytes, is kept). Sessions all live `sessionTtlMs`, so those are the newest.
+   */
+  trimSessions(user: string, nowMs: number, keep: number): Promise<void>;
   rateWindow(key: string): Promise<RateWindow | undefined>;
   putRateWindow(key: string, window: RateWindow): Promise<void>;
   /** One chunk of the device's bitmap of challenges ever issued (host/issued-bits.ts), or undefined when all clear. */
   issuedBits(serial: string, chunk: number): Promise<Uint8Array | undefined>;
   putIssuedBits(serial: string, chunk: number, bits: Uint8Array): Promise<void>;
-  /** Forget challenge rows that expired before `beforeMs` (the bitmap still remembers they were issued). */
-  pruneChallenges(beforeMs: number): Promise<void>;
+  /**
+   * Forget the challenge rows that expired before `beforeMs` among those whose id is below the oldest row's id
+   * plus `rowsMax` (ids grow in insertion order). The bitmap still remembers they were issued. Bounded work per
+   * call: the oldest rows are the first to expire, so calling it on every issue keeps the table at what the keep
+   * period holds.
+   */
+  pruneChallenges(beforeMs: number, rowsMax: number): Promise<void>;
   meta(key: string): Promise<Uint8Array | undefined>;
   putMeta(key: string, value: Uint8Array): Promise<void>;
 }

@@ -206,15 +206,19 @@ for (const kind of stores) {
       expect(await tx((t) => t.challengesFor('u', '654321'))).toEqual([{ ...row, id }]);
     }));
 
-    it('prunes only challenges that expired before the given time', withStore(async (tx) => {
+    it('prunes, among the oldest rows it is given, only challenges that expired before the given time', withStore(async (tx) => {
       await tx(async (t) => {
         await t.insertDevice(device('1'));
         await t.insertChallenge({ ...challenge('1', 'u', '000001'), expiresMs: t0 + 10 });
         await t.insertChallenge({ ...challenge('1', 'u', '000002'), expiresMs: t0 + 20 });
-        await t.pruneChallenges(t0 + 20);
+        await t.insertChallenge({ ...challenge('1', 'u', '000003'), expiresMs: t0 + 5 });
+        await t.pruneChallenges(t0 + 20, 2);
       });
-      expect(await tx((t) => t.challengesFor('u', '000001'))).toEqual([]);
-      expect(await tx((t) => t.challengesFor('u', '000002'))).toHaveLength(1);
+      const left = async () => (await Promise.all(['000001', '000002', '000003'].map((c) => tx((t) => t.challengesFor('u', c))))).map((rows) => rows.length);
+      // Ids below the oldest + 2 were looked at: the first had expired; the third, though expired, was past the bound.
+      expect(await left()).toEqual([0, 1, 1]);
+      await tx((t) => t.pruneChallenges(t0 + 20, 10));
+      expect(await left()).toEqual([0, 1, 0]);
     }));
 
     it('keeps the audit newest first, filtered by user or serial, up to a limit', withStore(async (tx) => {
@@ -267,20 +271,22 @@ for (const kind of stores) {
       });
     }));
 
-    it('keeps sessions by token hash, newest first per user, and prunes the expired ones', withStore(async (tx) => {
-      const s = (n: number, createdMs: number, expiresMs: number) => ({ tokenHash: new Uint8Array([n, n]), user: 'u', serial: '1', createdMs, expiresMs });
+    it('keeps sessions by token hash, and trims a user\'s to the expired ones gone and the few that expire last', withStore(async (tx) => {
+      const s = (n: number, createdMs: number, expiresMs: number, user = 'u') => ({ tokenHash: new Uint8Array([n, n]), user, serial: '1', createdMs, expiresMs });
+      const all = [s(1, t0, t0 + 10), s(2, t0 + 1, t0 + 20), s(3, t0 + 2, t0 + 30), s(4, t0 + 2, t0 + 30), s(5, t0, t0 + 10, 'v'), s(6, t0, t0 + 50, 'v')];
       await tx(async (t) => {
-        await t.insertSession(s(1, t0, t0 + 10));
-        await t.insertSession(s(2, t0 + 1, t0 + 20));
-        await t.insertSession(s(3, t0 + 2, t0 + 30));
+        for (const row of all) await t.insertSession(row);
       });
-      expect((await tx((t) => t.sessionsOf('u'))).map((r) => r.createdMs)).toEqual([t0 + 2, t0 + 1, t0]);
       expect(await tx((t) => t.session(new Uint8Array([2, 2])))).toEqual(s(2, t0 + 1, t0 + 20));
-      await tx(async (t) => {
-        await t.deleteSession(new Uint8Array([3, 3]));
-        await t.pruneSessions('u', t0 + 10);
-      });
-      expect(await tx((t) => t.sessionsOf('u'))).toEqual([s(2, t0 + 1, t0 + 20)]);
+      const present = () => tx(async (t) => (await Promise.all(all.map((row) => t.session(row.tokenHash)))).map((row) => row?.tokenHash[0]));
+      // 1 has expired; of the live ones 4 and 3 expire last (their tie goes to the higher hash, 4), then 2.
+      await tx((t) => t.trimSessions('u', t0 + 10, 2));
+      expect(await present()).toEqual([undefined, undefined, 3, 4, 5, 6]);
+      await tx((t) => t.trimSessions('u', t0 + 10, 1));
+      expect(await present()).toEqual([undefined, undefined, undefined, 4, 5, 6]);
+      // Another user's sessions are not touched by the first's trim, and `keep` 0 empties a user's.
+      await tx((t) => t.trimSessions('v', t0, 0));
+      expect(await present()).toEqual([undefined, undefined, undefined, 4, undefined, undefined]);
     }));
 
     it('rolls back everything of a transaction whose function throws, and rethrows its error', withStore(async (tx) => {
