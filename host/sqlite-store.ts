@@ -13,9 +13,18 @@ import { batchCallsMax, promisedTx, queueCallsMax, TransactionQueue, type BatchS
 
 /**
  * How long a writer waits for another process's transaction before giving up: a transaction's time limit on
- * SQLite. The wait blocks the process (better-sqlite3 is synchronous); then the batch is refused ('busy').
+ * SQLite. Then the batch is refused ('busy') and nothing of it ran.
  */
 export const busyTimeoutMs = 10_000;
+/**
+ * The wait for the write lock is sliced so that it does not stop the process: each try of BEGIN IMMEDIATE may
+ * block in SQLite's own busy handler for at most this long (better-sqlite3 is synchronous), then the store
+ * gives the event loop back for `busyRetryPauseMs` (a service keeps answering /healthz, /metrics and queuing
+ * calls meanwhile) and tries again, until `busyTimeoutMs` has passed: at most busyTimeoutMs / busyRetryPauseMs
+ * tries. Opening and migrating a database wait the whole `busyTimeoutMs` in one go (nothing else to serve yet).
+ */
+export const busyWaitSliceMs = 10;
+export const busyRetryPauseMs = 5;
 
 export type Synchronous = 'OFF' | 'NORMAL' | 'FULL';
 
@@ -124,6 +133,7 @@ export function openSqliteStore(
     db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages}`);
     db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
     migrate(db);
+    db.pragma(`busy_timeout = ${Math.min(busyWaitSliceMs, options.busyTimeoutMs ?? busyTimeoutMs)}`);
   } catch (error) {
     if (error instanceof StoreError) throw error;
     const code = (error as { code?: string }).code ?? '';
@@ -204,15 +214,30 @@ export function openSqliteStore(
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
   };
+  /** Try BEGIN IMMEDIATE again after each pause until `deadline` (performance.now() ms), then refuse. */
+  async function waitForWriteLock(deadline: number): Promise<void> {
+    for (;;) {
+      if (performance.now() >= deadline) {
+        // Another process held the write lock for all of the busy timeout: nothing of this batch ran.
+        throw new StoreRefusal('busy', `busy: another process held ${path}'s write lock for more than ${options.busyTimeoutMs ?? busyTimeoutMs} ms; retry later`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, busyRetryPauseMs));
+      try {
+        step.begin.run();
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      }
+    }
+  }
   const steps: BatchSteps = {
     begin: () => {
       forget();
       try {
         step.begin.run();
       } catch (error) {
-        // Another process held the write lock for all of busy_timeout: nothing of this batch ran.
-        if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new StoreRefusal('busy', `busy: another process held ${path}'s write lock for more than ${options.busyTimeoutMs ?? busyTimeoutMs} ms; retry later`);
-        throw error;
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        return waitForWriteLock(performance.now() + (options.busyTimeoutMs ?? busyTimeoutMs) - busyWaitSliceMs);
       }
     },
     callBegin: () => {

@@ -25,8 +25,11 @@ export const queueCallsMax = 4_096;
 
 /** What the database does at each step of a batch. Each may throw (an I/O error): the whole batch then fails. */
 export interface BatchSteps {
-  /** Start the batch's transaction (SQLite: BEGIN IMMEDIATE, which takes the write lock up front). */
-  begin(): void;
+  /**
+   * Start the batch's transaction (SQLite: BEGIN IMMEDIATE, which takes the write lock up front). A promise when
+   * it has to wait for the lock without blocking the event loop; it rejects when it gives up (nothing ran).
+   */
+  begin(): void | Promise<void>;
   /** Start one call of a batch of several (a savepoint). */
   callBegin(): void;
   /** End that call: keep its writes, or undo them (`ok` false: it threw). */
@@ -126,7 +129,8 @@ export class TransactionQueue {
   async #runBatch(batch: readonly Pending[]): Promise<{ ok: boolean; value: unknown }[]> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     const alone = batch.length === 1;
-    this.steps.begin();
+    const waiting = this.steps.begin();
+    if (waiting instanceof Promise) await waiting; // only when the lock is held elsewhere: an await of nothing costs every batch a turn
     for (const pending of batch) {
       if (!alone) this.steps.callBegin();
       this.inCall = true;

@@ -98,6 +98,34 @@ describe('503 answers on SQLite', () => {
     }
   });
 
+  it("while a transaction waits for another process's write lock, the service keeps answering; the wait ends when the lock is let go", async () => {
+    const service = await startTestService({ storeLimits: { busyTimeoutMs: 3_000 } });
+    try {
+      await service.enrol('h', 54100003);
+      const start = await service.post('/v1/login/start', { user: 'h', password });
+      const verify = { user: 'h', challenge: start.body.challenge, response: service.answer(start.body.device, start.body.challenge) };
+      const other = new Database(service.dbPath);
+      other.exec('BEGIN IMMEDIATE');
+      let pending: Promise<Reply>;
+      try {
+        let settled = false;
+        pending = service.post('/v1/login/verify', verify).finally(() => (settled = true));
+        // The store waits for the lock in slices, giving the event loop back between them: other requests are
+        // answered meanwhile (a wait that blocked the process would answer nothing until it gave up).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect((await service.request('GET', '/healthz')).status).toBe(200);
+        expect((await service.request('GET', '/metrics')).status).toBe(200);
+        expect(settled).toBe(false);
+      } finally {
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      expect((await pending).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('beyond queueCallsMax waiting calls, a request is refused at once: 503 busy, counted, the refused ones write nothing', async () => {
     const queueMax = 2;
     const requests = 8;
