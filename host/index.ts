@@ -23,6 +23,7 @@ export { counterMax } from './match.ts';
 export { issuedBitsMax } from './issued-bits.ts';
 export { challengeTtlMs, challengeTtlMaxMs, challengeDrawsMax, challengeRowKeepMs } from './issue.ts';
 export { attemptsPerChallengeMax } from './verify.ts';
+export { auditKeepMsDefault, auditKeepMsMin, auditKeepMsMax } from './core.ts';
 export { counterLookAhead, timeStepWindow } from './match.ts';
 export { amountUsdMax } from './withdrawal.ts';
 export { randomPoolBytes } from './random.ts';

@@ -51,8 +51,24 @@ export function memoryStore(): Store {
   const bits = new Map<string, Uint8Array>();
   const meta = new Map<string, Uint8Array>();
   let nextChallengeId = 1;
-  const audit: AuditEntry[] = [];
-  let auditNext = 0;
+  /** Audit entries by id (ids grow as entries are written; deleted only from the oldest end). */
+  const audit = new Map<number, AuditEntry>();
+  let auditNextId = 1;
+  /** No entry has an id below this (it only moves up, or back down when a deletion is undone). */
+  let auditFirstId = 1;
+  const auditOldestId = (): number => {
+    while (auditFirstId < auditNextId && !audit.has(auditFirstId)) auditFirstId++;
+    return auditFirstId;
+  };
+  const dropAudit = (id: number): void => {
+    const entry = audit.get(id);
+    if (entry === undefined) return;
+    audit.delete(id);
+    undo?.push(() => {
+      audit.set(id, entry);
+      auditFirstId = Math.min(auditFirstId, id);
+    });
+  };
 
   // Inside a transaction every change records how to undo it; a call that throws replays its own backwards
   // (from its mark), a failed batch all of them.
@@ -135,26 +151,29 @@ export function memoryStore(): Store {
       put(challenges, id, { ...row, attempts, state });
     },
     audit(entry) {
-      const at = auditNext;
-      if (undo) {
-        const old = audit[at];
-        undo.push(() => {
-          if (old === undefined) audit.pop();
-          else audit[at] = old;
-          auditNext = at;
-        });
-      }
-      if (audit.length < memoryAuditEntriesMax) audit.push(entry);
-      else audit[at] = entry;
-      auditNext = (at + 1) % memoryAuditEntriesMax;
+      const id = auditNextId++;
+      audit.set(id, entry);
+      undo?.push(() => {
+        audit.delete(id);
+        auditNextId = id;
+      });
+      if (audit.size > memoryAuditEntriesMax) dropAudit(auditOldestId());
     },
     auditLog({ user, serial, limit }) {
       const out: AuditEntry[] = [];
-      for (let back = 1; back <= audit.length && out.length < limit; back++) {
-        const e = audit[(auditNext - back + memoryAuditEntriesMax) % memoryAuditEntriesMax]!;
-        if ((user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
+      const oldest = auditOldestId();
+      for (let id = auditNextId - 1; id >= oldest && out.length < limit; id--) {
+        const e = audit.get(id);
+        if (e && (user === undefined || e.user === user) && (serial === undefined || e.serial === serial)) out.push(e);
       }
       return out;
+    },
+    pruneAudit(beforeMs, rowsMax) {
+      const oldest = auditOldestId();
+      for (let id = oldest; id < oldest + rowsMax && id < auditNextId; id++) {
+        const e = audit.get(id);
+        if (e && e.atMs < beforeMs) dropAudit(id);
+      }
     },
     withdrawnSince: (user, sinceMs) => (withdrawalsOf.get(user) ?? []).reduce((sum, w) => (w.atMs >= sinceMs ? sum + w.amountUsd : sum), 0),
     insertWithdrawal: (user, _serial, amountUsd, atMs) => put(withdrawalsOf, user, [...(withdrawalsOf.get(user) ?? []), { amountUsd, atMs }]),

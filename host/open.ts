@@ -10,7 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { FileExistsError, secretFileMode, writeFileAtomic } from '../platform/atomic-file.ts';
 import type { Random } from './challenge.ts';
-import type { HostCore } from './core.ts';
+import { auditKeepMsDefault, auditKeepMsMax, auditKeepMsMin, type HostCore } from './core.ts';
 import { equalBytes } from '../firmware/compare.ts';
 import { HostKeyError, keyPathFor, loadOrCreateKeyFile, parseHostKeyHex } from './host-key.ts';
 import { Host } from './host.ts';
@@ -41,6 +41,8 @@ export interface HostOptions {
   readonly issueLimits?: IssueLimits;
   /** The scrypt cost of new password hashes (default `passwordCostDefault`). */
   readonly passwordCost?: ScryptCost;
+  /** How long audit entries are kept (default `auditKeepMsDefault`, 400 days; `auditKeepMsMin`..`auditKeepMsMax`). */
+  readonly auditKeepMs?: number;
   readonly synchronous?: Synchronous;
 }
 
@@ -98,6 +100,10 @@ export async function openHost(options: HostOptions): Promise<Host> {
   }
   const ttlMs = options.challengeTtlMs ?? challengeTtlMs;
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > challengeTtlMaxMs) throw new RangeError(`"challengeTtlMs" expected 1..${challengeTtlMaxMs}, got ${ttlMs}`);
+  const auditKeepMs = options.auditKeepMs ?? auditKeepMsDefault;
+  if (!Number.isSafeInteger(auditKeepMs) || auditKeepMs < auditKeepMsMin || auditKeepMs > auditKeepMsMax) {
+    throw new RangeError(`"auditKeepMs" expected ${auditKeepMsMin}..${auditKeepMsMax} ms (1 day to 100 years), got ${auditKeepMs}`);
+  }
   const dbPath = options.dbPath ?? ':memory:';
   let hostKey = options.hostKey;
   if (!hostKey) {
@@ -117,7 +123,7 @@ export async function openHost(options: HostOptions): Promise<Host> {
   const core: HostCore = {
     store, sealer: seal, macKey: hmacKeyFrom(hostKey), now, random, lockLimit, challengeTtlMs: ttlMs,
     issueLimits: options.issueLimits ?? issueLimitsDefault, passwordCost: options.passwordCost ?? passwordCostDefault,
-    materials: new MaterialCache(seal),
+    materials: new MaterialCache(seal), auditKeepMs, auditWrites: { count: 0 },
   };
   return new Host(core);
 }

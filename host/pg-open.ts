@@ -34,7 +34,7 @@ export interface PgHostOptions {
   readonly keyFile?: string;
   /** Whether this command may create the schema in an empty database, and a new key file with it. */
   readonly create: boolean;
-  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit'>;
+  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit' | 'auditKeepMs'>;
   /** Where PGPASSWORD / PGPASSFILE are read (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   /** The store's bounds (tests shrink them; the defaults are in host/pg-store.ts). */

@@ -60,6 +60,7 @@ const sql = {
   issuedBits: 'SELECT bits FROM issued_bits WHERE serial = $1 AND chunk = $2 FOR UPDATE',
   putIssuedBits: 'INSERT INTO issued_bits (serial, chunk, bits) VALUES ($1, $2, $3) ON CONFLICT (serial, chunk) DO UPDATE SET bits = excluded.bits',
   pruneChallenges: 'DELETE FROM challenges WHERE id < (SELECT min(id) FROM challenges) + $2 AND expires_ms < $1',
+  pruneAudit: 'DELETE FROM audit WHERE id < (SELECT min(id) FROM audit) + $2 AND at_ms < $1',
   meta: 'SELECT value FROM meta WHERE key = $1',
   putMeta: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 } as const;
@@ -171,6 +172,7 @@ export function pgTx(query: Query): StoreTx {
     },
     putIssuedBits: async (serial, chunk, bits) => void (await run('putIssuedBits', [serial, chunk, bits])),
     pruneChallenges: async (beforeMs, rowsMax) => void (await run('pruneChallenges', [beforeMs, rowsMax])),
+    pruneAudit: async (beforeMs, rowsMax) => void (await run('pruneAudit', [beforeMs, rowsMax])),
     meta: async (key) => {
       const r = await first('meta', [key]);
       return r && bytes(r.value);

@@ -191,6 +191,7 @@ export function openSqliteStore(
     issuedBits: db.prepare('SELECT bits FROM issued_bits WHERE serial = ? AND chunk = ?').pluck(),
     putIssuedBits: db.prepare('INSERT INTO issued_bits (serial, chunk, bits) VALUES (?, ?, ?) ON CONFLICT (serial, chunk) DO UPDATE SET bits = excluded.bits'),
     pruneChallenges: db.prepare('DELETE FROM challenges WHERE id < (SELECT min(id) FROM challenges) + ? AND expires_ms < ?'),
+    pruneAudit: db.prepare('DELETE FROM audit WHERE id < (SELECT min(id) FROM audit) + ? AND at_ms < ?'),
     meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   };
@@ -336,6 +337,7 @@ export function openSqliteStore(
     },
     putIssuedBits: (serial, chunk, bits) => void q.putIssuedBits.run(serial, chunk, bits),
     pruneChallenges: (beforeMs, rowsMax) => void q.pruneChallenges.run(rowsMax, beforeMs),
+    pruneAudit: (beforeMs, rowsMax) => void q.pruneAudit.run(rowsMax, beforeMs),
     meta(key) {
       const v = q.meta.get(key) as Uint8Array | undefined;
       return v && new Uint8Array(v);

@@ -172,6 +172,11 @@ export interface StoreTx {
    * period holds.
    */
   pruneChallenges(beforeMs: number, rowsMax: number): Promise<void>;
+  /**
+   * Forget the audit entries stamped before `beforeMs` among those whose id is below the oldest entry's id plus
+   * `rowsMax` (ids grow in the order entries are written): bounded work per call (host/core.ts decides when).
+   */
+  pruneAudit(beforeMs: number, rowsMax: number): Promise<void>;
   meta(key: string): Promise<Uint8Array | undefined>;
   putMeta(key: string, value: Uint8Array): Promise<void>;
 }

@@ -26,7 +26,7 @@ export interface OpenServiceHostOptions {
   /** Create an empty database (and its key file) when none exists; otherwise a missing one is refused. */
   readonly create: boolean;
   /** Tests and the bench: a cheaper password hash, wider issue limits (the defaults otherwise). */
-  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit' | 'challengeTtlMs'>;
+  readonly hostOptions?: Pick<HostOptions, 'passwordCost' | 'issueLimits' | 'lockLimit' | 'challengeTtlMs' | 'auditKeepMs'>;
   /** With a postgres:// `dbPath`: the host key file (when `hostKeyHex` is not given). */
   readonly keyFile?: string;
   /** Where a PostgreSQL password is looked up (PGPASSWORD, PGPASSFILE; default process.env). */

@@ -4,7 +4,7 @@
  * requests finish and commit, and exits 0.
  */
 import { join, resolve } from 'node:path';
-import { HostKeyError, lockLimitMax, SealError, StoreError } from '../../host/index.ts';
+import { auditKeepMsDefault, auditKeepMsMax, auditKeepMsMin, HostKeyError, lockLimitMax, SealError, StoreError } from '../../host/index.ts';
 import { isPostgresUrl } from '../../host/pg-url.ts';
 import type { Synchronous } from '../../host/sqlite-store.ts';
 import { AdminTokenError, adminTokenEnv, loadAdminToken } from '../../service/admin-token.ts';
@@ -13,8 +13,11 @@ import { defaultListen, ListenError, parseListen } from '../../service/listen.ts
 import { openServiceHost } from '../../service/open.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from '../io.ts';
 
+const dayMs = 24 * 60 * 60_000;
+
 const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH | --db postgres://USER@HOST:PORT/DB [--host-key-file FILE]]
                       [--durable] [--admin-token-file FILE] [--allow-remote] [--create] [--lock-limit N]
+                      [--audit-keep-days N]
 
 Serve the verifier over HTTP: the login calls (/v1/login/start, /v1/login/verify, PIN change, withdrawals),
 the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, /metrics and a login page at /.
@@ -30,6 +33,8 @@ the admin calls (/v1/admin/…, with the admin token), /openapi.json, /healthz, 
                             the schema in an empty database, and the key file when it does not exist)
   --lock-limit N            consecutive failures that lock a device and an account (default 10, at most ${lockLimitMax});
                             give every instance on one database the same value
+  --audit-keep-days N       how long audit entries are kept (default ${auditKeepMsDefault / dayMs}, 1..${auditKeepMsMax / dayMs}); older
+                            ones are deleted a few at a time as new ones are written
   --durable                 synchronous=FULL: every answer is on disk before it is sent (group commit
                             shares one fsync among the verifications that arrive together)
   --admin-token-file FILE   the admin token (mode 0600, at least 32 characters); else $${adminTokenEnv};
@@ -44,6 +49,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   const { values } = parseOptions(argv, {
     listen: { type: 'string' }, 'allow-remote': { type: 'boolean' }, db: { type: 'string' }, create: { type: 'boolean' },
     durable: { type: 'boolean' }, 'admin-token-file': { type: 'string' }, 'host-key-file': { type: 'string' }, 'lock-limit': { type: 'string' },
+    'audit-keep-days': { type: 'string' },
   });
   if (values.help) {
     write(io.stdout, usage);
@@ -70,13 +76,22 @@ export async function serve(argv: string[], io: Io): Promise<number> {
     lockLimit = Number(values['lock-limit']);
     if (!/^\d{1,3}$/.test(values['lock-limit']) || lockLimit < 1 || lockLimit > lockLimitMax) throw new UsageError(`--lock-limit expected 1..${lockLimitMax} failures, got ${JSON.stringify(values['lock-limit'].slice(0, 20))}`);
   }
+  let auditKeepMs: number | undefined;
+  const keepDays = values['audit-keep-days'];
+  if (keepDays !== undefined) {
+    auditKeepMs = Number(keepDays) * dayMs;
+    if (!/^\d{1,5}$/.test(keepDays) || auditKeepMs < auditKeepMsMin || auditKeepMs > auditKeepMsMax) {
+      throw new UsageError(`--audit-keep-days expected ${auditKeepMsMin / dayMs}..${auditKeepMsMax / dayMs} days, got ${JSON.stringify(keepDays.slice(0, 20))}`);
+    }
+  }
+  const hostOptions = { ...(lockLimit !== undefined && { lockLimit }), ...(auditKeepMs !== undefined && { auditKeepMs }) };
   let opened;
   try {
     opened = await openServiceHost({
       dbPath, shownAs: values.db ?? dbPath, synchronous, create: values.create === true, env: io.env,
       ...(io.env.DSC_HOST_KEY !== undefined && { hostKeyHex: io.env.DSC_HOST_KEY }),
       ...(keyFile !== undefined && { keyFile: resolve(io.cwd, keyFile) }),
-      ...(lockLimit !== undefined && { hostOptions: { lockLimit } }),
+      hostOptions,
     });
   } catch (error) {
     if (error instanceof StoreError || error instanceof HostKeyError || error instanceof SealError) throw new UsageError(error.message);

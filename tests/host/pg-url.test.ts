@@ -78,6 +78,8 @@ describe('dsc host serve: the PostgreSQL options, refused before anything is ope
     ['a password in the URL', ['--db', 'postgres://dsc:hunter2secret@127.0.0.1:1/dsc', '--host-key-file', 'k.key'], /--db must not carry a password/],
     ['a lock limit that is not a number', ['--lock-limit', 'ten'], /--lock-limit expected 1\.\.100 failures, got "ten"/],
     ['a lock limit past NIST\'s 100', ['--lock-limit', '101'], /--lock-limit expected 1\.\.100/],
+    ['an audit keep time of 0 days', ['--audit-keep-days', '0'], /--audit-keep-days expected 1\.\.36500 days, got "0"/],
+    ['an audit keep time that is not a number', ['--audit-keep-days', '1y'], /--audit-keep-days expected 1\.\.36500 days, got "1y"/],
   ])('%s: exit 2, the option named', async (_name, args, message) => {
     const r = await runDscInProcess(['host', 'serve', '--listen', '127.0.0.1:0', ...args], { cwd: dir });
     expect(r.status).toBe(2);

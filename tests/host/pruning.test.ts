@@ -2,12 +2,14 @@
  * What logins leave in the database, by row counts on the real SQLite store with a virtual clock. Once the
  * first keep period has passed (`challengeRowKeepMs` past a challenge's expiry), logins at a steady rate leave
  * the challenge, session and rate-limit tables at the same size, and the issued-challenge bitmap within its
- * per-device bound; the audit table is the one that grows, by exactly its two rows a login (keeping them is its
- * job). The "never reissued" rule still holds over the pruned rows.
+ * per-device bound; the audit table grows by exactly its two rows a login until its own keep time
+ * (`auditKeepMs`, 400 days by default) and then stops growing too. The "never reissued" rule still holds over
+ * the pruned rows.
  */
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { challengeRowKeepMs, challengeTtlMs, issueLimitsDefault, sessionsPerUserMax } from '../../host/index.ts';
+import { auditKeepMsMin, challengeRowKeepMs, challengeTtlMs, issueLimitsDefault, sessionsPerUserMax } from '../../host/index.ts';
+import { auditPrunedRowsMax } from '../../host/core.ts';
 import { issuedChunkBytes } from '../../host/issued-bits.ts';
 import { cleanUp, sqliteHost } from './attacks/support.ts';
 import { cardResponse, makeRecord } from './support/devices.ts';
@@ -71,6 +73,34 @@ describe('pruning: the database does not grow per login', () => {
     expect(setBits).toBe(issued.reduce((n, s) => n + s.size, 0));
     // The audit keeps its record: a challenge issued and a login verified, two rows a login.
     expect(after.audit - before.audit).toBe(2 * loginsBetween);
+    db.close();
+    await host.close();
+  });
+
+  it('with a keep time for the audit (auditKeepMs), the audit stops growing too: the entries older than it are gone', async () => {
+    const auditKeepMs = auditKeepMsMin;
+    const { host, clock, dbPath } = await sqliteHost({ auditKeepMs });
+    const records = Array.from({ length: users }, (_, i) => makeRecord({ serial: 9_200 + i }));
+    for (const [i, record] of records.entries()) await host.enroll({ user: `u${i}`, record });
+    const db = new Database(dbPath, { readonly: true });
+    const auditRows = () => db.prepare('SELECT count(*) FROM audit').pluck().get() as number;
+    const login = async () => {
+      for (const [i, record] of records.entries()) {
+        const { challenge } = await host.challenge({ user: `u${i}` });
+        expect(await host.verify({ user: `u${i}`, challenge, response: cardResponse(record, challenge, '1234'), purpose: 'login' })).toMatchObject({ ok: true });
+      }
+      clock.advance(loginEveryMs);
+    };
+    const perKeep = (auditKeepMs / loginEveryMs) * users * 2; // two entries a login
+    for (let elapsed = 0; elapsed < auditKeepMs + hourMs; elapsed += loginEveryMs) await login();
+    const before = auditRows();
+    for (let elapsed = 0; elapsed < auditKeepMs; elapsed += loginEveryMs) await login();
+    const after = auditRows();
+    // What is kept is the last keep time's entries, plus at most what one round of pruning has yet to reach.
+    expect(after).toBeGreaterThanOrEqual(perKeep);
+    expect(after).toBeLessThanOrEqual(perKeep + auditPrunedRowsMax);
+    expect(Math.abs(after - before)).toBeLessThanOrEqual(auditPrunedRowsMax);
+    expect(db.prepare('SELECT count(*) FROM audit WHERE at_ms < ?').pluck().get(clock.ms - auditKeepMs - hourMs)).toBe(0);
     db.close();
     await host.close();
   });

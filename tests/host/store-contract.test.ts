@@ -235,6 +235,26 @@ for (const kind of stores) {
       });
     }));
 
+    it('prunes, among the oldest audit entries it is given, only those stamped before the given time; a throw undoes it', withStore(async (tx) => {
+      const entry = (atMs: number) => ({ atMs, user: 'u', serial: '1', action: 'verify', outcome: 'ok' as const, reason: null });
+      await tx(async (t) => {
+        for (const atMs of [t0, t0 + 1, t0 + 2, t0 + 9, t0 + 3]) await t.audit(entry(atMs));
+      });
+      const stamps = () => tx(async (t) => (await t.auditLog({ limit: 10 })).map((e) => e.atMs - t0));
+      await expect(tx(async (t) => {
+        await t.pruneAudit(t0 + 5, 10);
+        throw new Error('refused half-way');
+      })).rejects.toThrow('refused half-way');
+      expect(await stamps()).toEqual([3, 9, 2, 1, 0]);
+      await tx((t) => t.pruneAudit(t0 + 5, 2));
+      expect(await stamps()).toEqual([3, 9, 2]);
+      // The entry stamped t0 + 9 is kept and the one after it, though old enough, is looked at and pruned too.
+      await tx((t) => t.pruneAudit(t0 + 5, 10));
+      expect(await stamps()).toEqual([9]);
+      await tx((t) => t.audit(entry(t0 + 10)));
+      expect(await stamps()).toEqual([10, 9]);
+    }));
+
     it('sums withdrawals since a time', withStore(async (tx) => {
       await tx(async (t) => {
         await t.insertWithdrawal('u', '1', 100, t0);

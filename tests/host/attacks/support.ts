@@ -12,7 +12,7 @@ export const cleanUp = () => rmSync(dir, { recursive: true, force: true });
 
 let files = 0;
 /** A host on a new SQLite file with the default issue limits and lockout. */
-export async function sqliteHost(options: { lockLimit?: number } = {}): Promise<{ host: LoginHost; clock: Clock; dbPath: string }> {
+export async function sqliteHost(options: { lockLimit?: number; auditKeepMs?: number } = {}): Promise<{ host: LoginHost; clock: Clock; dbPath: string }> {
   const dbPath = join(dir, `attack-${++files}.sqlite`);
   const { host, clock } = await testHost({ dbPath, realIssueLimits: true, ...options });
   return { host, clock, dbPath };

@@ -24,7 +24,7 @@ export const unlimitedIssues = { perAccount: Number.MAX_SAFE_INTEGER, perDevice:
 /** A cheap scrypt cost for tests (the parameters are stored with each hash; bench/host.ts measures the real cost). */
 export const testPasswordCost = { N: 16, r: 8, p: 1 };
 
-export async function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; random?: (n: number) => Uint8Array; realIssueLimits?: boolean } = {}): Promise<{ host: LoginHost; clock: Clock }> {
+export async function testHost(options: { clock?: Clock; store?: Store; dbPath?: string; lockLimit?: number; auditKeepMs?: number; random?: (n: number) => Uint8Array; realIssueLimits?: boolean } = {}): Promise<{ host: LoginHost; clock: Clock }> {
   const c = options.clock ?? clock();
   const host = await openHost({
     ...(options.store ? { store: options.store } : { dbPath: options.dbPath ?? ':memory:' }),
@@ -32,6 +32,7 @@ export async function testHost(options: { clock?: Clock; store?: Store; dbPath?:
     now: () => c.ms,
     random: options.random ?? ((n) => new Uint8Array(randomBytes(n))),
     ...(options.lockLimit !== undefined && { lockLimit: options.lockLimit }),
+    ...(options.auditKeepMs !== undefined && { auditKeepMs: options.auditKeepMs }),
     ...(!options.realIssueLimits && { issueLimits: unlimitedIssues }),
     passwordCost: testPasswordCost,
   });
