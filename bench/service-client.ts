@@ -1,36 +1,122 @@
 /**
  * The load generator of bench/service.ts, in its own process so the clients do not share the server's event
- * loop: `CLIENTS` concurrent loops, each POSTing prepared answers to /v1/login/verify one after another for
- * `DURATION_MS` (or until the prepared answers run out), over keep-alive connections. Prints one JSON line.
+ * loop. They do share the machine's cores, so every request goes through node:http with a keep-alive Agent
+ * (one socket per client), which costs far less CPU per request than `fetch` (undici), and each answer's body
+ * is serialized once, when it is loaded.
+ *
+ * Driven by its parent one command at a time, a JSON line on stdin, each answered by a JSON line on stdout:
+ * - `{"type":"load","target":T,"url":U,"file":F}`: F's prepared answers (`{user, challenge, response}`) are now
+ *   target T's, sent to U's /v1/login/verify over a fresh agent; answers `{"type":"loaded","answers":N}`.
+ * - `{"type":"round","target":T,"clients":C,"ms":M}`: C loops POST T's next answers one after another for M ms
+ *   (or until they run out); answers one Round (below). Every answer is checked: status 200 and `ok: true`.
+ * - `{"type":"exit"}`.
  */
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
 
-const [url, file, clientsText, durationText] = process.argv.slice(2);
-const clients = Number(clientsText);
-const durationMs = Number(durationText);
-const work = JSON.parse(readFileSync(file!, 'utf8')) as { user: string; challenge: string; response: string }[];
+/** What one round reports: `done` requests answered, of which `errors` were not a verified 200. */
+export interface Round {
+  readonly type: 'round';
+  readonly done: number;
+  readonly errors: number;
+  readonly firstError: string;
+  readonly elapsedMs: number;
+  /** The target's prepared answers ran out during (or before) this round. */
+  readonly exhausted: boolean;
+  readonly latenciesMs: number[];
+  /** This process's CPU (user + system) during the round. */
+  readonly cpuMicros: number;
+}
 
-let next = 0;
-let errors = 0;
-let firstError = '';
-const latenciesMs: number[] = [];
-const started = performance.now();
-const deadline = started + durationMs;
+interface Target {
+  readonly url: URL;
+  readonly bodies: string[];
+  readonly agent: Agent;
+  next: number;
+}
 
-async function client(): Promise<void> {
-  while (performance.now() < deadline && next < work.length) {
-    const item = work[next++]!;
-    const t0 = performance.now();
-    const response = await fetch(`${url}/v1/login/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(item) });
-    const text = await response.text();
-    latenciesMs.push(performance.now() - t0);
-    if (response.status !== 200) {
-      errors++;
-      firstError ||= `${response.status} ${text.slice(0, 200)}`;
-    }
+const targets = new Map<string, Target>();
+
+function post(target: Target, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: target.url.hostname, port: target.url.port, path: '/v1/login/verify', method: 'POST', agent: target.agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function verified(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { ok?: unknown }).ok === true;
+  } catch {
+    return false;
   }
 }
 
-await Promise.all(Array.from({ length: clients }, client));
-const elapsedMs = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ done: latenciesMs.length, errors, firstError, elapsedMs, exhausted: next >= work.length, latenciesMs })}\n`);
+async function round(target: Target, clients: number, ms: number): Promise<Round> {
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + ms;
+  const latenciesMs: number[] = [];
+  let errors = 0;
+  let firstError = '';
+  const fail = (what: string) => {
+    errors++;
+    firstError ||= what;
+  };
+  const loop = async () => {
+    while (performance.now() < deadline && target.next < target.bodies.length) {
+      const body = target.bodies[target.next++]!;
+      const t0 = performance.now();
+      try {
+        const { status, text } = await post(target, body);
+        if (status !== 200 || !verified(text)) fail(`${status} ${text.slice(0, 200)}`);
+      } catch (error) {
+        fail(`request failed: ${(error as Error).message}`);
+      }
+      latenciesMs.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, loop));
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { type: 'round', done: latenciesMs.length, errors, firstError, elapsedMs, exhausted: target.next >= target.bodies.length, latenciesMs, cpuMicros: cpu.user + cpu.system };
+}
+
+type Command =
+  | { type: 'load'; target: string; url: string; file: string }
+  | { type: 'round'; target: string; clients: number; ms: number }
+  | { type: 'exit' };
+
+function targetOf(name: string): Target {
+  const target = targets.get(name);
+  if (!target) throw new Error(`service-client: no target ${JSON.stringify(name)} loaded`);
+  return target;
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const command = JSON.parse(line) as Command;
+  if (command.type === 'exit') break;
+  if (command.type === 'load') {
+    targets.get(command.target)?.agent.destroy();
+    const work = JSON.parse(readFileSync(command.file, 'utf8')) as unknown[];
+    const bodies = work.map((item) => JSON.stringify(item));
+    // One socket per client loop (a round never asks for more than `clients` at once), kept between requests.
+    targets.set(command.target, { url: new URL(command.url), bodies, agent: new Agent({ keepAlive: true }), next: 0 });
+    process.stdout.write(`${JSON.stringify({ type: 'loaded', answers: bodies.length })}\n`);
+  } else {
+    const target = targetOf(command.target);
+    target.agent.maxSockets = command.clients;
+    process.stdout.write(`${JSON.stringify(await round(target, command.clients, command.ms))}\n`);
+  }
+}
+for (const target of targets.values()) target.agent.destroy();
