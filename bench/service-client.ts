@@ -5,8 +5,9 @@
  * is serialized once, when it is loaded.
  *
  * Driven by its parent one command at a time, a JSON line on stdin, each answered by a JSON line on stdout:
- * - `{"type":"load","target":T,"url":U,"file":F}`: F's prepared answers (`{user, challenge, response}`) are now
- *   target T's, sent to U's /v1/login/verify over a fresh agent; answers `{"type":"loaded","answers":N}`.
+ * - `{"type":"load","target":T,"url":U,"file":F,"append":A}`: F's prepared answers (`{user, challenge, response}`)
+ *   are now target T's (with A: added after those it has left), sent to U's /v1/login/verify over keep-alive
+ *   connections; answers `{"type":"loaded","remaining":N}`, the answers T has not sent yet.
  * - `{"type":"round","target":T,"clients":C,"ms":M}`: C loops POST T's next answers one after another for M ms
  *   (or until they run out); answers one Round (below). Every answer is checked: status 200 and `ok: true`.
  * - `{"type":"exit"}`.
@@ -22,8 +23,10 @@ export interface Round {
   readonly errors: number;
   readonly firstError: string;
   readonly elapsedMs: number;
-  /** The target's prepared answers ran out during (or before) this round. */
+  /** The target's prepared answers ran out during (or before) this round: it ended early. */
   readonly exhausted: boolean;
+  /** The target's answers not sent yet. */
+  readonly remaining: number;
   readonly latenciesMs: number[];
   /** This process's CPU (user + system) during the round. */
   readonly cpuMicros: number;
@@ -89,11 +92,11 @@ async function round(target: Target, clients: number, ms: number): Promise<Round
   await Promise.all(Array.from({ length: clients }, loop));
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
-  return { type: 'round', done: latenciesMs.length, errors, firstError, elapsedMs, exhausted: target.next >= target.bodies.length, latenciesMs, cpuMicros: cpu.user + cpu.system };
+  return { type: 'round', done: latenciesMs.length, errors, firstError, elapsedMs, exhausted: target.next >= target.bodies.length, remaining: target.bodies.length - target.next, latenciesMs, cpuMicros: cpu.user + cpu.system };
 }
 
 type Command =
-  | { type: 'load'; target: string; url: string; file: string }
+  | { type: 'load'; target: string; url: string; file: string; append?: boolean }
   | { type: 'round'; target: string; clients: number; ms: number }
   | { type: 'exit' };
 
@@ -107,12 +110,20 @@ for await (const line of createInterface({ input: process.stdin })) {
   const command = JSON.parse(line) as Command;
   if (command.type === 'exit') break;
   if (command.type === 'load') {
-    targets.get(command.target)?.agent.destroy();
-    const work = JSON.parse(readFileSync(command.file, 'utf8')) as unknown[];
-    const bodies = work.map((item) => JSON.stringify(item));
-    // One socket per client loop (a round never asks for more than `clients` at once), kept between requests.
-    targets.set(command.target, { url: new URL(command.url), bodies, agent: new Agent({ keepAlive: true }), next: 0 });
-    process.stdout.write(`${JSON.stringify({ type: 'loaded', answers: bodies.length })}\n`);
+    const bodies = (JSON.parse(readFileSync(command.file, 'utf8')) as unknown[]).map((item) => JSON.stringify(item));
+    const known = targets.get(command.target);
+    if (command.append && known) {
+      // The answers sent are dropped: a long run holds only what it has yet to send.
+      known.bodies.splice(0, known.next);
+      known.next = 0;
+      for (const body of bodies) known.bodies.push(body);
+    } else {
+      known?.agent.destroy();
+      // One socket per client loop (a round never asks for more than `clients` at once), kept between requests.
+      targets.set(command.target, { url: new URL(command.url), bodies, agent: new Agent({ keepAlive: true }), next: 0 });
+    }
+    const target = targetOf(command.target);
+    process.stdout.write(`${JSON.stringify({ type: 'loaded', remaining: target.bodies.length - target.next })}\n`);
   } else {
     const target = targetOf(command.target);
     target.agent.maxSockets = command.clients;

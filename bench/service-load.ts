@@ -1,8 +1,10 @@
 /**
  * Driving the load client (bench/service-client.ts, a process of its own) against the servers of
- * bench/service-targets.ts. A target's answers are sized from a short probe round (which also warms the code
- * and the connections up); the measured rounds then alternate between targets (bench/harness.ts
- * `alternateSamples`), so that drift of the machine's speed lands on every target alike. Around each round the
+ * bench/service-targets.ts. A target starts with a warm-up round (the code and the connections warm up, and it
+ * gives a first rate); before each measured round, the target's answers are topped up to what the fastest
+ * rate seen so far predicts the round needs, so no round runs out and preparation happens between rounds,
+ * never inside one. The measured rounds alternate between targets (bench/harness.ts `alternateSamples`), so
+ * that drift of the machine's speed lands on every target alike. Around each round the
  * server's own CPU (this process: fastify, the verifier, SQLite, the garbage collector) is read with
  * `process.cpuUsage`, and so is the client's in its process.
  */
@@ -13,13 +15,13 @@ import { percentiles } from './harness.ts';
 import type { Round } from './service-client.ts';
 import type { Target } from './service-targets.ts';
 
-/** Answers prepared for one target's measured rounds at most (bounds preparation time, memory and the file). */
-export const preparedAnswersMax = 150_000;
-/** Answers prepared for the probe round that sizes a target's answers, and how long that round lasts. */
-const probeAnswers = 16_000;
-const probeMs = 1_000;
-/** Answers prepared per answer the probe's rate predicts: the code runs faster once warm. */
-const answersHeadroom = 2;
+/** Answers prepared for one target in all at most (bounds preparation time and the database's growth). */
+export const preparedAnswersMax = 200_000;
+/** Answers prepared for a target's warm-up round, and how long that round lasts. */
+const warmupAnswers = 8_000;
+const warmupMs = 1_000;
+/** Answers a round is given per answer the fastest rate seen so far predicts it will send. */
+const answersHeadroom = 3;
 
 /** The load client process: one command at a time over its stdin, one JSON line back for each. */
 export class LoadClient {
@@ -42,8 +44,9 @@ export class LoadClient {
     return JSON.parse(line.value) as T;
   }
 
-  async load(target: Target, file: string): Promise<number> {
-    return (await this.#ask<{ answers: number }>({ type: 'load', target: target.name, url: target.url, file })).answers;
+  /** Gives `target` the answers in `file` (after those it has left, with `append`); the answers it has left. */
+  async load(target: Target, file: string, append = false): Promise<number> {
+    return (await this.#ask<{ remaining: number }>({ type: 'load', target: target.name, url: target.url, file, append })).remaining;
   }
 
   round(target: Target, clients: number, ms: number): Promise<Round> {
@@ -58,7 +61,7 @@ export class LoadClient {
   }
 }
 
-/** Everything measured of one target over its rounds (the probe counts only toward errors). */
+/** Everything measured of one target over its rounds (the warm-up counts only toward errors). */
 export class Tally {
   /** Each measured round's verifications per second, in order. */
   readonly rates: number[] = [];
@@ -66,14 +69,18 @@ export class Tally {
   done = 0;
   errors = 0;
   firstError = '';
-  exhausted = false;
+  /** Measured rounds that ended early because the answers ran out (their rate is over their shorter time). */
+  shortRounds = 0;
   elapsedMs = 0;
   serverCpuMicros = 0;
   clientCpuMicros = 0;
   commits = 0;
   retries = 0;
   prepared = 0;
-  probeRate = 0;
+  /** The fastest rate seen so far, warm-up included: what sizes the next round's answers. */
+  fastest = 0;
+  /** Answers the client holds for this target and has not sent. */
+  remaining = 0;
 
   /** The median of the rounds' rates. */
   get perSecond(): number {
@@ -107,42 +114,52 @@ export class Tally {
   }
 }
 
-/** One round against `target`, with the server's CPU and commits around it, added to `tally`; its rate. */
+async function prepare(client: LoadClient, target: Target, tally: Tally, count: number, append: boolean): Promise<void> {
+  tally.prepared += count;
+  tally.remaining = await client.load(target, await target.prepare(count), append);
+}
+
+function rateOf(round: Round): number {
+  return round.done / (Math.max(1e-3, round.elapsedMs) / 1000);
+}
+
+/** Starts `target` on the client: `warmupAnswers` answers and one unmeasured round of `warmupMs` at `clients`. */
+export async function warmUp(client: LoadClient, target: Target, tally: Tally, clients: number): Promise<void> {
+  await prepare(client, target, tally, warmupAnswers, false);
+  const round = await client.round(target, clients, warmupMs);
+  tally.addErrors(round);
+  tally.fastest = rateOf(round);
+  tally.remaining = round.remaining;
+}
+
+/**
+ * One measured round against `target`, with the server's CPU and commits around it, added to `tally`; its
+ * rate. Before it, the target's answers are topped up to `answersHeadroom` times what the fastest rate so far
+ * predicts, within `preparedAnswersMax` in all.
+ */
 async function measuredRound(client: LoadClient, target: Target, tally: Tally, clients: number, ms: number): Promise<number> {
+  const wanted = Math.ceil((Math.max(tally.fastest, 1) * ms * answersHeadroom) / 1000) + clients;
+  const more = Math.min(wanted - tally.remaining, preparedAnswersMax - tally.prepared);
+  if (more > 0) await prepare(client, target, tally, more, true);
   const cpuBefore = process.cpuUsage();
   const commitsBefore = target.commits();
   const retriesBefore = target.retries();
   const round = await client.round(target, clients, ms);
   const cpu = process.cpuUsage(cpuBefore);
-  const rate = round.done / (Math.max(1e-3, round.elapsedMs) / 1000);
+  const rate = rateOf(round);
   tally.rates.push(rate);
   for (const latency of round.latenciesMs) tally.latenciesMs.push(latency);
   tally.done += round.done;
   tally.addErrors(round);
-  tally.exhausted ||= round.exhausted;
+  if (round.exhausted) tally.shortRounds++;
+  tally.fastest = Math.max(tally.fastest, rate);
+  tally.remaining = round.remaining;
   tally.elapsedMs += round.elapsedMs;
   tally.serverCpuMicros += cpu.user + cpu.system;
   tally.clientCpuMicros += round.cpuMicros;
   tally.commits += target.commits() - commitsBefore;
   tally.retries += target.retries() - retriesBefore;
   return rate;
-}
-
-/**
- * Prepares `target`'s answers for `plannedMs` of load at `clients`: two probe rounds on `probeAnswers` answers
- * (the first warms the code and the connections up, and runs slower) measure the rate, then `answersHeadroom`
- * times what the faster of them predicts is prepared (at most `preparedAnswersMax`) and loaded into the
- * client. A run that still runs out says so (`Tally.exhausted`).
- */
-export async function prepareLoad(client: LoadClient, target: Target, tally: Tally, clients: number, plannedMs: number): Promise<void> {
-  await client.load(target, await target.prepare(probeAnswers));
-  for (let k = 0; k < 2; k++) {
-    const probe = await client.round(target, clients, probeMs);
-    tally.addErrors(probe);
-    if (probe.done > 0) tally.probeRate = Math.max(tally.probeRate, probe.done / (Math.max(1e-3, probe.elapsedMs) / 1000));
-  }
-  const wanted = Math.ceil((tally.probeRate * plannedMs * answersHeadroom) / 1000);
-  tally.prepared = await client.load(target, await target.prepare(Math.max(clients, Math.min(preparedAnswersMax, wanted))));
 }
 
 /** A subject for `alternateSamples`: each call runs one measured round against `target` and returns its rate. */

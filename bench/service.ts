@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { poolConnectionsMax } from '../host/pg-store.ts';
 import { postgresSkipReason, testDatabase, testPostgres } from '../tests/support/postgres.ts';
 import { alternateSamples, percentiles, type Row } from './harness.ts';
-import { LoadClient, prepareLoad, roundSubject, Tally } from './service-load.ts';
+import { LoadClient, preparedAnswersMax, roundSubject, Tally, warmUp } from './service-load.ts';
 import { bareCommitLoop, floorTarget, fsyncRate, verifierTarget, type Target } from './service-targets.ts';
 
 const section = 'service';
@@ -42,8 +42,8 @@ function ratioInRounds(a: readonly number[], b: readonly number[]): number {
 function describe(t: Tally, noun = 'verifications'): string {
   const { median, p99 } = t.latency;
   return [
-    `${integer(t.done)} ${noun} in ${t.rates.length} rounds, ${t.errors} errors${t.errors ? ` (first: ${t.firstError})` : ''}`,
-    `${integer(t.prepared)} answers prepared (probe ${integer(t.probeRate)}/s)${t.exhausted ? ', RAN OUT of prepared answers: the rate understates the server' : ''}`,
+    `${integer(t.done)} ${noun} in ${t.rates.length} rounds (${integer(Math.min(...t.rates))}–${integer(Math.max(...t.rates))}/s), ${t.errors} errors${t.errors ? ` (first: ${t.firstError})` : ''}`,
+    `${integer(t.prepared)} answers prepared${t.shortRounds ? `; ${t.shortRounds} rounds RAN OUT of answers (preparedAnswersMax ${integer(preparedAnswersMax)}) and ended early` : ''}`,
     `p50 ${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; ${t.requestsPerCommit.toFixed(1)} per commit`,
   ].join('; ');
 }
@@ -75,7 +75,7 @@ async function concurrentRows(dir: string, client: LoadClient): Promise<{ rows: 
     () => verifierTarget(dir, 'normal', { synchronous: 'NORMAL', groupCommit: true }),
     () => verifierTarget(dir, 'full-each', { synchronous: 'FULL', groupCommit: false }),
   ], async (targets) => {
-    for (const [i, target] of targets.entries()) await prepareLoad(client, target, tallies[i]!, loadClients, loadDurationMs);
+    for (const [i, target] of targets.entries()) await warmUp(client, target, tallies[i]!, loadClients);
     const before = fsyncRate(dir);
     await alternateSamples(targets.map((target, i) => roundSubject(client, target, tallies[i]!, loadClients, loadDurationMs / loadRounds)), loadRounds);
     const after = fsyncRate(dir);
@@ -110,8 +110,8 @@ async function singleClientRows(dir: string, client: LoadClient): Promise<{ rows
       () => verifierTarget(dir, 'single', { synchronous: 'FULL', groupCommit: true }),
       () => floorTarget(dir),
     ], async ([verifierServer, floorServer]) => {
-      await prepareLoad(client, verifierServer!, verifier, 1, singleDurationMs);
-      await prepareLoad(client, floorServer!, floor, 1, singleDurationMs);
+      await warmUp(client, verifierServer!, verifier, 1);
+      await warmUp(client, floorServer!, floor, 1);
       await alternateSamples([
         roundSubject(client, verifierServer!, verifier, 1, roundMs),
         roundSubject(client, floorServer!, floor, 1, roundMs),
@@ -149,7 +149,7 @@ async function postgresRows(dir: string, client: LoadClient): Promise<{ rows: Ro
     try {
       const pg = new Tally();
       await withTargets([() => verifierTarget(dir, 'pg', { postgresUrl: db.url })], async ([target]) => {
-        await prepareLoad(client, target!, pg, loadClients, loadDurationMs);
+        await warmUp(client, target!, pg, loadClients);
         await alternateSamples([roundSubject(client, target!, pg, loadClients, loadDurationMs / loadRounds)], loadRounds);
       });
       const rows: Row[] = [
