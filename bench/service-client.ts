@@ -1,13 +1,12 @@
 /**
  * The load generator of bench/service.ts, in its own process so the clients do not share the server's event
  * loop. They do share the machine's cores, so every request goes through node:http with a keep-alive Agent
- * (one socket per client), which costs far less CPU per request than `fetch` (undici), and each answer's body
- * is serialized once, when it is loaded.
+ * (one connection per client for the length of a round), which costs far less CPU per request than `fetch`
+ * (undici), and each answer's body is serialized once, when it is loaded.
  *
  * Driven by its parent one command at a time, a JSON line on stdin, each answered by a JSON line on stdout:
  * - `{"type":"load","target":T,"url":U,"file":F,"append":A}`: F's prepared answers (`{user, challenge, response}`)
- *   are now target T's (with A: added after those it has left), sent to U's /v1/login/verify over keep-alive
- *   connections; answers `{"type":"loaded","remaining":N}`, the answers T has not sent yet.
+ *   are now target T's (with A: added after those it has left), to be sent to U's /v1/login/verify; answers `{"type":"loaded","remaining":N}`, the answers T has not sent yet.
  * - `{"type":"round","target":T,"clients":C,"ms":M}`: C loops POST T's next answers one after another for M ms
  *   (or until they run out); answers one Round (below). Every answer is checked: status 200 and `ok: true`.
  * - `{"type":"exit"}`.
@@ -35,16 +34,15 @@ export interface Round {
 interface Target {
   readonly url: URL;
   readonly bodies: string[];
-  readonly agent: Agent;
   next: number;
 }
 
 const targets = new Map<string, Target>();
 
-function post(target: Target, body: string): Promise<{ status: number; text: string }> {
+function post(target: Target, agent: Agent, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: target.url.hostname, port: target.url.port, path: '/v1/login/verify', method: 'POST', agent: target.agent,
+      host: target.url.hostname, port: target.url.port, path: '/v1/login/verify', method: 'POST', agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -66,6 +64,9 @@ function verified(text: string): boolean {
 }
 
 async function round(target: Target, clients: number, ms: number): Promise<Round> {
+  // Connections of its own, one per client loop, closed at its end: a connection left idle between rounds
+  // would meet the server's keep-alive timeout, and a request sent as the server closes it fails.
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + ms;
@@ -81,7 +82,7 @@ async function round(target: Target, clients: number, ms: number): Promise<Round
       const body = target.bodies[target.next++]!;
       const t0 = performance.now();
       try {
-        const { status, text } = await post(target, body);
+        const { status, text } = await post(target, agent, body);
         if (status !== 200 || !verified(text)) fail(`${status} ${text.slice(0, 200)}`);
       } catch (error) {
         fail(`request failed: ${(error as Error).message}`);
@@ -92,6 +93,7 @@ async function round(target: Target, clients: number, ms: number): Promise<Round
   await Promise.all(Array.from({ length: clients }, loop));
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  agent.destroy();
   return { type: 'round', done: latenciesMs.length, errors, firstError, elapsedMs, exhausted: target.next >= target.bodies.length, remaining: target.bodies.length - target.next, latenciesMs, cpuMicros: cpu.user + cpu.system };
 }
 
@@ -118,16 +120,12 @@ for await (const line of createInterface({ input: process.stdin })) {
       known.next = 0;
       for (const body of bodies) known.bodies.push(body);
     } else {
-      known?.agent.destroy();
-      // One socket per client loop (a round never asks for more than `clients` at once), kept between requests.
-      targets.set(command.target, { url: new URL(command.url), bodies, agent: new Agent({ keepAlive: true }), next: 0 });
+      targets.set(command.target, { url: new URL(command.url), bodies, next: 0 });
     }
     const target = targetOf(command.target);
     process.stdout.write(`${JSON.stringify({ type: 'loaded', remaining: target.bodies.length - target.next })}\n`);
   } else {
     const target = targetOf(command.target);
-    target.agent.maxSockets = command.clients;
     process.stdout.write(`${JSON.stringify(await round(target, command.clients, command.ms))}\n`);
   }
 }
-for (const target of targets.values()) target.agent.destroy();
