@@ -9,7 +9,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrations, newDatabasePageSizeBytes, schemaVersion } from './migrations.ts';
 import { StoreRefusal, type AccountRow, type AuditEntry, type ChallengeRow, type ChallengeState, type DeviceRow, type SessionRow, type Store } from './store.ts';
-import { batchCallsMax, promisedTx, queueCallsMax, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
+import { batchCallsMax, checkQueueLimits, promisedTx, queueCallsMax, TransactionQueue, type BatchSteps, type SyncTx } from './transaction-queue.ts';
 
 /**
  * How long a writer waits for another process's transaction before giving up: a transaction's time limit on
@@ -114,6 +114,8 @@ export function openSqliteStore(
   // knob, to show what group commit does on a given disk.
   options: { synchronous?: Synchronous; create?: boolean; busyTimeoutMs?: number; queueCallsMax?: number; batchCallsMax?: number } = {},
 ): SqliteStore {
+  const limits = { batchCallsMax: options.batchCallsMax ?? batchCallsMax, queueCallsMax: options.queueCallsMax ?? queueCallsMax };
+  checkQueueLimits(limits);
   let db: Database.Database;
   const isNew = path !== ':memory:' && !existsSync(path);
   try {
@@ -344,9 +346,7 @@ export function openSqliteStore(
     },
     putMeta: (key, value) => void q.putMeta.run(key, value),
   };
-  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall), 'after-io', {
-    batchCallsMax: options.batchCallsMax ?? batchCallsMax, queueCallsMax: options.queueCallsMax ?? queueCallsMax,
-  });
+  const queue: TransactionQueue = new TransactionQueue(steps, promisedTx(ops, () => queue.inCall), 'after-io', limits);
   let closed = false;
   return {
     kind: 'sqlite',

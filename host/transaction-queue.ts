@@ -23,6 +23,16 @@ export const batchCallsMax = 256;
 /** Calls waiting at most; beyond it a call is refused at once (`StoreRefusal` 'busy') and writes nothing. */
 export const queueCallsMax = 4_096;
 
+/**
+ * Refuses a bound below one (a batch bound of 0 would never take a call off the queue: a runner spinning on
+ * empty batches). A store checks its bounds with it before it opens anything.
+ */
+export function checkQueueLimits(limits: { batchCallsMax: number; queueCallsMax: number }): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`transaction queue: ${name} must be a whole number ≥ 1, got ${value}`);
+  }
+}
+
 /** What the database does at each step of a batch. Each may throw (an I/O error): the whole batch then fails. */
 export interface BatchSteps {
   /**
@@ -68,10 +78,7 @@ export class TransactionQueue {
     private readonly start: 'after-io' | 'now' = 'after-io',
     private readonly limits: { batchCallsMax: number; queueCallsMax: number } = { batchCallsMax, queueCallsMax },
   ) {
-    // A bound below one would never take a call off the queue (a runner spinning on empty batches).
-    for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`transaction queue: ${name} must be a whole number ≥ 1, got ${value}`);
-    }
+    checkQueueLimits(limits);
   }
 
   stats(): StoreStats {

@@ -5,7 +5,7 @@
  * second connection sees it by then); calls never interleave; the queue is bounded; close lets the queued
  * calls finish and refuses later ones. And the password checks' own bound (host/password.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,12 +144,14 @@ describe('group commit turned off (batchCallsMax 1, the bench\'s knob)', () => {
     await store.close();
   });
 
-  it('a bound below one is refused when the store opens, naming the bound', () => {
+  it('a bound below one is refused before the store opens anything, naming the bound', () => {
     const steps: BatchSteps = { begin() {}, callBegin() {}, callEnd() {}, commit() {}, rollback() {} };
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => new TransactionQueue(steps, {} as StoreTx, 'now', { batchCallsMax: bad, queueCallsMax: 8 })).toThrow(/batchCallsMax must be a whole number ≥ 1/);
     }
-    expect(() => openSqliteStore(':memory:', { batchCallsMax: 0 })).toThrow(/batchCallsMax/);
+    const path = join(dir, `g${++files}.sqlite`);
+    expect(() => openSqliteStore(path, { batchCallsMax: 0 })).toThrow(/batchCallsMax must be a whole number ≥ 1, got 0/);
+    expect(existsSync(path), 'a refused bound creates no database file').toBe(false);
   });
 });
 
