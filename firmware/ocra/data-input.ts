@@ -11,6 +11,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { assertBytes, assertString, describe } from '../assert.ts';
+import { shortAsciiDigest } from './sha-core.ts';
 import { hashBytes, type HashName, type OcraSuite } from './suite.ts';
 
 export const questionBytes = 128;
@@ -196,11 +197,15 @@ export function writeUint64(out: Uint8Array, offset: number, value: number | big
   out[offset + 7] = low & 0xff;
 }
 
-/** Hash a PIN with the suite's P hash function (the "PSHA1" of the default DSC+ suite). */
+/**
+ * Hash a PIN with the suite's P hash function (the "PSHA1" of the default DSC+ suite), over its UTF-8 bytes.
+ * A short ASCII PIN (every PIN a card takes) is hashed on the shared core in one block: a verifier hashes one
+ * on every miss of its key cache.
+ */
 export function hashPin(hash: HashName, pin: string): Uint8Array {
   assertString('pin', pin);
   if (pin.length === 0) throw new RangeError('"pin" expected at least one character, got ""');
-  return hashFunctions[hash](utf8ToBytes(pin));
+  return shortAsciiDigest(hash, pin) ?? hashFunctions[hash](utf8ToBytes(pin));
 }
 
 /** The first input the suite does not use, if any (checked per response, so it allocates nothing). */

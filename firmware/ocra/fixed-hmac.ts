@@ -17,115 +17,17 @@
  * them, the key falls back to noble's public HMAC (slower, still right; `fixedHmacPath` and its test say so).
  */
 import { hmac } from '@noble/hashes/hmac.js';
-import { _SHA1 } from '@noble/hashes/legacy.js';
-import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger } from '../assert.ts';
 import { hashFunctions } from './data-input.ts';
+import { paddedBytes, shaCore, writePadding, type ShaCore } from './sha-core.ts';
 import type { HashName } from './suite.ts';
 
-/** The compression function and chaining state of one SHA, with the words in digest order. */
-interface Core {
-  block(view: DataView, offset: number): void;
-  words(): number[];
-  load(words: readonly number[]): void;
-  /** Zero the message schedule the last block left behind (noble's `roundClean`). */
-  clean(): void;
-  /** Zero the state and buffers for good. */
-  wipe(): void;
-}
-
-class Sha1Core extends _SHA1 implements Core {
-  block(view: DataView, offset: number): void {
-    this.process(view, offset);
-  }
-  words(): number[] {
-    return this.get();
-  }
-  load(w: readonly number[]): void {
-    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!);
-  }
-  clean(): void {
-    this.roundClean();
-  }
-  wipe(): void {
-    this.roundClean();
-    this.destroy();
-  }
-}
-
-class Sha256Core extends _SHA256 implements Core {
-  block(view: DataView, offset: number): void {
-    this.process(view, offset);
-  }
-  words(): number[] {
-    return this.get();
-  }
-  load(w: readonly number[]): void {
-    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!, w[7]!);
-  }
-  clean(): void {
-    this.roundClean();
-  }
-  wipe(): void {
-    this.roundClean();
-    this.destroy();
-  }
-}
-
-class Sha512Core extends _SHA512 implements Core {
-  block(view: DataView, offset: number): void {
-    this.process(view, offset);
-  }
-  /** 16 words: the high and low halves of the eight 64-bit state words, in digest order. */
-  words(): number[] {
-    return this.get();
-  }
-  load(w: readonly number[]): void {
-    this.set(w[0]!, w[1]!, w[2]!, w[3]!, w[4]!, w[5]!, w[6]!, w[7]!, w[8]!, w[9]!, w[10]!, w[11]!, w[12]!, w[13]!, w[14]!, w[15]!);
-  }
-  clean(): void {
-    this.roundClean();
-  }
-  wipe(): void {
-    this.roundClean();
-    this.destroy();
-  }
-}
-
-const cores: Record<HashName, () => Core> = { SHA1: () => new Sha1Core(), SHA256: () => new Sha256Core(), SHA512: () => new Sha512Core() };
-/** Block size in bytes, and the bytes of the message bit length that ends the padding (FIPS 180-4 §5.1). */
-const blockBytes: Record<HashName, number> = { SHA1: 64, SHA256: 64, SHA512: 128 };
-const lengthFieldBytes: Record<HashName, number> = { SHA1: 8, SHA256: 8, SHA512: 16 };
-const digestBytes: Record<HashName, number> = { SHA1: 20, SHA256: 32, SHA512: 64 };
+const hashNames: readonly string[] = ['SHA1', 'SHA256', 'SHA512'] satisfies HashName[];
 /** Far beyond any DataInput (a few hundred bytes), and small enough that the bit length stays exact. */
 const messageBytesMax = 2 ** 32;
 const ipad = 0x36;
 const opad = 0x5c;
-
-/** Message length plus its padding (0x80, zeros, bit length), rounded up to whole blocks. */
-function paddedBytes(hash: HashName, messageBytes: number): number {
-  const block = blockBytes[hash];
-  return Math.ceil((messageBytes + 1 + lengthFieldBytes[hash]) / block) * block;
-}
-
-/**
- * Write the padding of a message of `messageBytes` that follows `prefixBytes` already hashed into `buffer` (its
- * whole blocks, `paddedBytes` long, zero past the message): 0x80 right after the message, the total bit length
- * big-endian in the last 8 bytes (the higher bytes of SHA-512's 16-byte length stay zero: no message here comes
- * near 2^64 bits).
- */
-function writePadding(buffer: Uint8Array, prefixBytes: number, messageBytes: number): void {
-  buffer[messageBytes] = 0x80;
-  const bits = (prefixBytes + messageBytes) * 8;
-  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-  view.setUint32(buffer.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(buffer.length - 4, bits >>> 0);
-}
-
-function writeWords(words: readonly number[], view: DataView, offset: number, count: number): void {
-  for (let i = 0; i < count; i++) view.setUint32(offset + 4 * i, words[i]!);
-}
 
 export interface FixedLengthHmac {
   /** Where the caller writes the message: exactly `messageBytes` long, kept between calls. */
@@ -143,7 +45,7 @@ export interface FixedLengthHmac {
  * mac.digestInto(out); // out = HMAC-SHA1(key, 01 02 03)
  */
 export function fixedLengthHmac(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
-  if (!(hash in blockBytes)) throw new RangeError(`"hash" expected SHA1, SHA256 or SHA512, got ${JSON.stringify(hash)}`);
+  if (!hashNames.includes(hash)) throw new RangeError(`"hash" expected SHA1, SHA256 or SHA512, got ${JSON.stringify(hash)}`);
   assertBytes('key', key);
   assertInteger('messageBytes', messageBytes, 0, messageBytesMax);
   return fixedHmacPath(hash) === 'compression' ? onCompression(hash, key, messageBytes) : onNobleHmac(hash, key, messageBytes);
@@ -161,7 +63,7 @@ export function fixedLengthHmacOnNoble(hash: HashName, key: Uint8Array, messageB
  * slower but never wrong. A test holds the compression path in place for the version in package-lock.json.
  */
 export function fixedHmacPath(hash: HashName): 'compression' | 'noble-hmac' {
-  return (paths[hash] ??= selfTest(hash) ? 'compression' : 'noble-hmac');
+  return (paths[hash] ??= shaCore(hash) && selfTest(hash) ? 'compression' : 'noble-hmac');
 }
 const paths: Partial<Record<HashName, 'compression' | 'noble-hmac'>> = {};
 const knownAnswers: Record<HashName, string> = {
@@ -174,7 +76,7 @@ function selfTest(hash: HashName): boolean {
     const text = 'what do ya want for nothing?';
     const mac = onCompression(hash, Uint8Array.from('Jefe', (c) => c.charCodeAt(0)), text.length);
     for (let i = 0; i < text.length; i++) mac.message[i] = text.charCodeAt(i);
-    const out = new Uint8Array(digestBytes[hash]);
+    const out = new Uint8Array(shaCore(hash)!.digestBytes);
     mac.digestInto(out);
     mac.destroy();
     return bytesToHex(out) === knownAnswers[hash];
@@ -205,77 +107,96 @@ function onNobleHmac(hash: HashName, key: Uint8Array, messageBytes: number): Fix
   };
 }
 
-function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
-  const block = blockBytes[hash];
-  const digest = digestBytes[hash];
-  // A verifier prepares a key on every miss of its key cache, so preparing allocates little: one core does all
-  // the hashing of this key (the long key, both keyed states, then every response), starting again from SHA's
-  // initial value by loading it, and the key block and both padded messages share one buffer.
-  const core = cores[hash]();
-  const initial = core.words();
-  const innerLength = paddedBytes(hash, messageBytes);
-  const memory = new Uint8Array(block + innerLength + paddedBytes(hash, digest));
-  const view = new DataView(memory.buffer);
-  const padded = memory.subarray(0, block);
-  const innerAt = block;
-  const innerBuffer = memory.subarray(innerAt, innerAt + innerLength);
-  const outerAt = innerAt + innerLength;
-  const outerBuffer = memory.subarray(outerAt);
-  writePadding(innerBuffer, block, messageBytes);
-  writePadding(outerBuffer, block, digest);
-  // RFC 2104 §2: a key longer than a block is hashed first; the key is then zero-padded to one block.
-  if (key.length > block) {
-    const long = new Uint8Array(paddedBytes(hash, key.length));
+/**
+ * Per hash, the shared core's two blocks besides a key's own message: the key block (the key xor a pad, while
+ * the keyed states are computed) and the outer message (the inner digest, then its fixed padding). Both hold a
+ * key's bytes only during one call and are zeroed before it returns.
+ */
+interface Scratch {
+  readonly keyBlock: Uint8Array;
+  readonly keyView: DataView;
+  readonly outer: Uint8Array;
+  readonly outerView: DataView;
+}
+const scratches: Partial<Record<HashName, Scratch>> = {};
+
+function scratchOf(hash: HashName, core: ShaCore): Scratch {
+  let scratch = scratches[hash];
+  if (!scratch) {
+    const { blockBytes, digestBytes } = core;
+    const memory = new ArrayBuffer(2 * blockBytes);
+    const outerView = new DataView(memory, blockBytes);
+    writePadding(outerView, 0, blockBytes, blockBytes, digestBytes);
+    scratch = scratches[hash] = { keyBlock: new Uint8Array(memory, 0, blockBytes), keyView: new DataView(memory, 0, blockBytes), outer: new Uint8Array(memory, blockBytes), outerView };
+  }
+  return scratch;
+}
+
+/**
+ * The keyed inner and outer states (RFC 2104 §2: the chaining state after the block key ⊕ ipad, and after
+ * key ⊕ opad) into `states`, the inner's words first; a key longer than a block is hashed first.
+ */
+function keyStates(hash: HashName, core: ShaCore, scratch: Scratch, key: Uint8Array, states: Int32Array): void {
+  const { blockBytes, digestBytes } = core;
+  const { keyBlock, keyView } = scratch;
+  if (key.length > blockBytes) {
+    const long = new Uint8Array(paddedBytes(hash, blockBytes, key.length));
     long.set(key);
-    writePadding(long, 0, key.length);
     const longView = new DataView(long.buffer);
-    for (let at = 0; at < long.length; at += block) core.block(longView, at);
-    writeWords(core.words(), view, 0, digest / 4);
+    writePadding(longView, 0, long.length, 0, key.length);
+    for (let at = 0; at < long.length; at += blockBytes) core.block(longView, at);
+    core.stateInto(keyBlock, 0);
+    core.release();
     long.fill(0);
   } else {
-    padded.set(key);
+    keyBlock.set(key);
   }
-  const keyedState = (pad: number): number[] => {
-    core.load(initial);
-    for (let i = 0; i < block; i++) padded[i]! ^= pad;
-    core.block(view, 0);
-    for (let i = 0; i < block; i++) padded[i]! ^= pad;
-    return core.words();
-  };
-  const inner = keyedState(ipad);
-  const outer = keyedState(opad);
-  padded.fill(0);
-  core.load(initial);
-  core.clean(); // the schedule of the last block holds the keyed pad
+  for (let i = 0; i < blockBytes; i++) keyBlock[i]! ^= ipad;
+  core.block(keyView, 0);
+  core.save(states, 0);
+  core.release();
+  for (let i = 0; i < blockBytes; i++) keyBlock[i]! ^= ipad ^ opad;
+  core.block(keyView, 0);
+  core.save(states, digestBytes / 4);
+  core.release();
+  keyBlock.fill(0);
+}
 
+function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
+  const core = shaCore(hash)!;
+  const scratch = scratchOf(hash, core);
+  const { blockBytes, digestBytes } = core;
+  const stateWords = digestBytes / 4;
+  // A verifier prepares a key on every miss of its key cache, so a key allocates once: its message, already
+  // holding the SHA padding and bit length, then its two keyed states. The hashing runs on the shared core.
+  const innerLength = paddedBytes(hash, blockBytes, messageBytes);
+  const memory = new ArrayBuffer(innerLength + 2 * digestBytes);
+  const message = new Uint8Array(memory, 0, messageBytes);
+  const view = new DataView(memory, 0, innerLength);
+  const states = new Int32Array(memory, innerLength, 2 * stateWords);
+  writePadding(view, 0, innerLength, blockBytes, messageBytes);
+  keyStates(hash, core, scratch, key, states);
+  const { outer, outerView } = scratch;
   let destroyed = false;
 
   return {
-    message: innerBuffer.subarray(0, messageBytes),
+    message,
     digestInto(out: Uint8Array): void {
       if (destroyed) throw new Error('HMAC used after destroy()');
-      if (out.length !== digest) throw new RangeError(`"out" expected ${digest} bytes, got ${out.length}`);
-      core.load(inner);
-      for (let at = innerAt; at < outerAt; at += block) core.block(view, at);
-      writeWords(core.words(), view, outerAt, digest / 4);
-      core.load(outer);
-      core.block(view, outerAt);
-      const words = core.words();
-      core.clean(); // the schedule of the outer block holds the inner digest: wiped after use, as noble's digestInto does
-      for (let i = 0; i < digest / 4; i++) {
-        const w = words[i]!;
-        out[4 * i] = w >>> 24;
-        out[4 * i + 1] = w >>> 16;
-        out[4 * i + 2] = w >>> 8;
-        out[4 * i + 3] = w;
-      }
+      if (out.length !== digestBytes) throw new RangeError(`"out" expected ${digestBytes} bytes, got ${out.length}`);
+      core.load(states, 0);
+      for (let at = 0; at < innerLength; at += blockBytes) core.block(view, at);
+      core.stateInto(outer, 0);
+      core.load(states, stateWords);
+      core.block(outerView, 0);
+      core.stateInto(out, 0);
+      core.release(); // and the schedule of the outer block, which held the inner digest
+      outer.fill(0, 0, digestBytes);
     },
     destroy(): void {
       destroyed = true;
-      inner.fill(0);
-      outer.fill(0);
-      memory.fill(0);
-      core.wipe();
+      states.fill(0);
+      message.fill(0);
     },
   };
 }

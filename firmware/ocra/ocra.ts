@@ -5,9 +5,9 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { assertBytes, assertInteger } from '../assert.ts';
 import { dataInputLength, type OcraInputs } from './data-input.ts';
-import { fixedLengthHmac } from './fixed-hmac.ts';
+import { fixedLengthHmac, type FixedLengthHmac } from './fixed-hmac.ts';
 import { hashBytes, parseSuite, type OcraSuite } from './suite.ts';
-import { dataInputWriter } from './writer.ts';
+import { dataInputWriter, type DataInputWriter } from './writer.ts';
 
 export const keyBytesMin = 1;
 export const keyBytesMax = 1024;
@@ -54,29 +54,46 @@ export function prepareOcra(suite: string | OcraSuite, key: Uint8Array): OcraKey
   if (key.length < keyBytesMin || key.length > keyBytesMax) {
     throw new RangeError(`"key" expected ${keyBytesMin}..${keyBytesMax} bytes, got ${key.length}`);
   }
-  // A suite fixes the DataInput's length, so the HMAC's padding and keyed states are worked out once here.
-  const keyed = fixedLengthHmac(parsed.hash, key, dataInputLength(parsed));
-  const dataInput = dataInputWriter(parsed, keyed.message);
-  const mac = new Uint8Array(hashBytes[parsed.hash]);
-  let destroyed = false;
+  return new PreparedKey(parsed, key);
+}
 
-  function compute(inputs: OcraInputs): Uint8Array {
-    if (destroyed) throw new Error('OCRA key used after destroy()');
-    dataInput.write(inputs);
-    keyed.digestInto(mac);
-    return mac;
+/**
+ * A class rather than closures: a verifier prepares a key on every miss of its key cache, and an object is the
+ * cheapest thing to make there (each closure is a function object, and a named one more).
+ */
+class PreparedKey implements OcraKey {
+  readonly #keyed: FixedLengthHmac;
+  readonly #dataInput: DataInputWriter;
+  readonly #mac: Uint8Array;
+  #destroyed = false;
+
+  constructor(readonly suite: OcraSuite, key: Uint8Array) {
+    // A suite fixes the DataInput's length, so the HMAC's padding and keyed states are worked out once here.
+    this.#keyed = fixedLengthHmac(suite.hash, key, dataInputLength(suite));
+    this.#dataInput = dataInputWriter(suite, this.#keyed.message);
+    this.#mac = new Uint8Array(hashBytes[suite.hash]);
   }
 
-  return {
-    suite: parsed,
-    respond: (inputs) => truncateChecked(compute(inputs), parsed.digits),
-    hmac: (inputs) => compute(inputs).slice(),
-    destroy() {
-      destroyed = true;
-      keyed.destroy(); // and the DataInput with it: it lives in the HMAC's message buffer
-      mac.fill(0);
-    },
-  };
+  respond(inputs: OcraInputs): string {
+    return truncateChecked(this.#compute(inputs), this.suite.digits);
+  }
+
+  hmac(inputs: OcraInputs): Uint8Array {
+    return this.#compute(inputs).slice();
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    this.#keyed.destroy(); // and the DataInput with it: it lives in the HMAC's message buffer
+    this.#mac.fill(0);
+  }
+
+  #compute(inputs: OcraInputs): Uint8Array {
+    if (this.#destroyed) throw new Error('OCRA key used after destroy()');
+    this.#dataInput.write(inputs);
+    this.#keyed.digestInto(this.#mac);
+    return this.#mac;
+  }
 }
 
 /**

@@ -31,29 +31,70 @@ export interface DataInputWriter {
   write(inputs: OcraInputs): void;
 }
 
-/** Where each field sits, or -1 when the suite has none. */
-interface Layout {
-  readonly counterAt: number;
-  readonly questionAt: number;
-  readonly pinAt: number;
-  readonly pinBytes: number;
-  readonly timeAt: number;
-  /** Whether every field can take the fast path: N questions, and no session field (rare, and variable). */
-  readonly fast: boolean;
-}
-
-function layoutOf(suite: OcraSuite): Layout {
-  const counterAt = suite.counter ? suite.text.length + 1 : -1;
-  const questionAt = suite.text.length + 1 + (suite.counter ? counterBytes : 0);
-  const pinAt = suite.pin ? questionAt + questionBytes : -1;
-  const pinBytes = suite.pin ? hashBytes[suite.pin] : 0;
-  const timeAt = suite.timeStepSeconds === undefined ? -1 : questionAt + questionBytes + pinBytes + (suite.sessionBytes ?? 0);
-  return { counterAt, questionAt, pinAt, pinBytes, timeAt, fast: suite.question.format === 'N' && suite.sessionBytes === undefined };
-}
-
 /** A safe integer counter or time step that fits the 8 bytes, or -1 (the general path then decides). */
 function smallCount(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : -1;
+}
+
+/**
+ * A class rather than closures: a verifier makes a writer on every miss of its key cache, and an object with
+ * its field offsets is the cheapest thing to make (each closure is a function object, and a named one more).
+ */
+class Writer implements DataInputWriter {
+  /** Where each field sits, or -1 when the suite has none. */
+  readonly #counterAt: number;
+  readonly #questionAt: number;
+  readonly #pinAt: number;
+  readonly #pinBytes: number;
+  readonly #timeAt: number;
+  readonly #lengthMax: number;
+  /** Whether every field can take the fast path: N questions, and no session field (rare, and variable). */
+  readonly #fast: boolean;
+  /** Question bytes the last write may have left non-zero (a fresh buffer has none). */
+  #dirty = 0;
+
+  constructor(readonly suite: OcraSuite, readonly bytes: Uint8Array) {
+    const text = suite.text;
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i); // the suite is ASCII (parseSuite); the separator stays 0x00
+    this.#counterAt = suite.counter ? text.length + 1 : -1;
+    this.#questionAt = text.length + 1 + (suite.counter ? counterBytes : 0);
+    this.#pinAt = suite.pin ? this.#questionAt + questionBytes : -1;
+    this.#pinBytes = suite.pin ? hashBytes[suite.pin] : 0;
+    this.#timeAt = suite.timeStepSeconds === undefined ? -1 : this.#questionAt + questionBytes + this.#pinBytes + (suite.sessionBytes ?? 0);
+    this.#lengthMax = suite.question.lengthMax;
+    this.#fast = suite.question.format === 'N' && suite.sessionBytes === undefined;
+  }
+
+  write(inputs: OcraInputs): void {
+    if (!this.#fast || typeof inputs !== 'object' || inputs === null || typeof inputs.challenge !== 'string') return this.#general(inputs);
+    // Each field's fast condition is what the general path would accept without complaint; anything else,
+    // including an input the suite does not use, goes there to be written or named in an error.
+    const counterAt = this.#counterAt;
+    const timeAt = this.#timeAt;
+    const pinAt = this.#pinAt;
+    const pinBytes = this.#pinBytes;
+    const counter = counterAt < 0 ? (inputs.counter === undefined ? 0 : -1) : smallCount(inputs.counter);
+    const time = timeAt < 0 ? (inputs.timeStep === undefined ? 0 : -1) : smallCount(inputs.timeStep);
+    const pinHash = inputs.pinHash;
+    const pinFits =
+      inputs.pin === undefined &&
+      (pinAt < 0 ? pinHash === undefined : pinHash instanceof Uint8Array && pinHash.length === pinBytes);
+    const question = shortDecimal(inputs.challenge, this.#lengthMax);
+    if (counter < 0 || time < 0 || !pinFits || inputs.session !== undefined || question < 0 || question >= uint32Limit) {
+      return this.#general(inputs);
+    }
+    const bytes = this.bytes;
+    if (counterAt >= 0) writeUint64(bytes, counterAt, counter);
+    this.#dirty = writeSmallNumber(question, bytes, this.#questionAt, this.#dirty);
+    if (pinAt >= 0) for (let i = 0; i < pinBytes; i++) bytes[pinAt + i] = pinHash![i]!;
+    if (timeAt >= 0) writeUint64(bytes, timeAt, time);
+  }
+
+  #general(inputs: OcraInputs): void {
+    const before = this.#dirty;
+    this.#dirty = questionBytes; // if the write throws part-way, the next one zeroes the whole question
+    this.#dirty = writeDataInput(this.suite, inputs, this.bytes, before);
+  }
 }
 
 /** `bytes`, when given, is where the DataInput is written (a fixed-length HMAC's message buffer, say). */
@@ -61,37 +102,5 @@ export function dataInputWriter(suite: OcraSuite, bytes: Uint8Array = new Uint8A
   if (bytes.length !== dataInputLength(suite)) {
     throw new RangeError(`DataInput buffer for ${JSON.stringify(suite.text)} expected ${dataInputLength(suite)} bytes, got ${bytes.length}`);
   }
-  for (let i = 0; i < suite.text.length; i++) bytes[i] = suite.text.charCodeAt(i); // the suite is ASCII (parseSuite); the separator stays 0x00
-  const { counterAt, questionAt, pinAt, pinBytes, timeAt, fast } = layoutOf(suite);
-  const lengthMax = suite.question.lengthMax;
-  /** Question bytes the last write may have left non-zero (a fresh buffer has none). */
-  let dirty = 0;
-
-  function general(inputs: OcraInputs): void {
-    const before = dirty;
-    dirty = questionBytes; // if the write throws part-way, the next one zeroes the whole question
-    dirty = writeDataInput(suite, inputs, bytes, before);
-  }
-
-  function write(inputs: OcraInputs): void {
-    if (!fast || typeof inputs !== 'object' || inputs === null || typeof inputs.challenge !== 'string') return general(inputs);
-    // Each field's fast condition is what the general path would accept without complaint; anything else,
-    // including an input the suite does not use, goes there to be written or named in an error.
-    const counter = counterAt < 0 ? (inputs.counter === undefined ? 0 : -1) : smallCount(inputs.counter);
-    const time = timeAt < 0 ? (inputs.timeStep === undefined ? 0 : -1) : smallCount(inputs.timeStep);
-    const pinHash = inputs.pinHash;
-    const pinFits =
-      inputs.pin === undefined &&
-      (pinAt < 0 ? pinHash === undefined : pinHash instanceof Uint8Array && pinHash.length === pinBytes);
-    const question = shortDecimal(inputs.challenge, lengthMax);
-    if (counter < 0 || time < 0 || !pinFits || inputs.session !== undefined || question < 0 || question >= uint32Limit) {
-      return general(inputs);
-    }
-    if (counterAt >= 0) writeUint64(bytes, counterAt, counter);
-    dirty = writeSmallNumber(question, bytes, questionAt, dirty);
-    if (pinAt >= 0) for (let i = 0; i < pinBytes; i++) bytes[pinAt + i] = pinHash![i]!;
-    if (timeAt >= 0) writeUint64(bytes, timeAt, time);
-  }
-
-  return { bytes, write };
+  return new Writer(suite, bytes);
 }
