@@ -25,10 +25,7 @@ const sealVersion = 1;
 const hchachaNonceBytes = 16;
 const ietfNonceBytes = 12;
 const aead = 'chacha20-poly1305';
-/** The tag length is stated, so that OpenSSL takes no shorter tag. */
 const tagOptions = { authTagLength: tagBytes };
-/** Associated data up to this many bytes is encoded into a sealer's scratch buffer; longer goes through Buffer.from. */
-const aadScratchBytes = 256;
 
 /** ChaCha's constant "expand 32-byte k", as the words of its bytes (the view HChaCha20 reads, as @noble's XChaCha passes it). */
 const sigmaWords = new Uint32Array(Uint8Array.from('expand 32-byte k', (c) => c.charCodeAt(0)).buffer);
@@ -46,9 +43,8 @@ export interface Sealer {
 
 /**
  * The two halves of an XChaCha20 nonce as ChaCha20-Poly1305 takes them: the subkey HChaCha20(key, nonce[0..16])
- * and the IETF nonce 0 ‖ nonce[16..24], written into one sealer's scratch buffers, and the associated data
- * likewise (reused: a miss of the key cache opens two blobs, and fresh buffers for each were a good part of its
- * cost; the caller wipes the subkey).
+ * and the IETF nonce 0 ‖ nonce[16..24], written into one sealer's scratch buffers (reused: a miss of the key
+ * cache opens two blobs, and fresh buffers for each were a good part of its cost; the caller wipes the subkey).
  */
 class XNonce {
   readonly #keyWords: Uint32Array;
@@ -57,48 +53,17 @@ class XNonce {
   readonly #subkeyWords = new Uint32Array(hostKeyBytes / 4);
   readonly subkey = new Uint8Array(this.#subkeyWords.buffer);
   readonly ietfNonce = new Uint8Array(ietfNonceBytes);
-  readonly #aad = new ArrayBuffer(aadScratchBytes);
-  readonly #aadBytes = new Uint8Array(this.#aad);
 
   constructor(hostKey: Uint8Array) {
     this.#keyWords = new Uint32Array(hostKey.slice().buffer);
   }
 
-  /**
-   * Derive `subkey` and `ietfNonce` from the 24-byte nonce at `at` in `bytes` (copied byte by byte into aligned
-   * words: for so few bytes a loop beats `subarray` and `set`).
-   */
-  derive(bytes: Uint8Array, at: number): void {
-    const prefix = this.#prefix;
-    for (let i = 0; i < hchachaNonceBytes; i++) prefix[i] = bytes[at + i]!;
+  /** Derive `subkey` and `ietfNonce` from a 24-byte nonce (at any offset: it is copied into aligned words). */
+  derive(nonce: Uint8Array): void {
+    this.#prefix.set(nonce.subarray(0, hchachaNonceBytes));
     hchacha(sigmaWords, this.#keyWords, this.#prefixWords, this.#subkeyWords);
-    const ietfNonce = this.ietfNonce;
-    const skip = ietfNonceBytes - (nonceBytes - hchachaNonceBytes);
-    for (let i = hchachaNonceBytes; i < nonceBytes; i++) ietfNonce[skip + i - hchachaNonceBytes] = bytes[at + i]!;
+    this.ietfNonce.set(nonce.subarray(hchachaNonceBytes), ietfNonceBytes - (nonceBytes - hchachaNonceBytes));
   }
-
-  /** The subkey zeroed. */
-  wipe(): void {
-    this.#subkeyWords.fill(0);
-  }
-
-  /** `context` as UTF-8 bytes: in the scratch buffer when it is short ASCII (every context this file makes). */
-  aad(context: string): Uint8Array {
-    const length = context.length;
-    if (length > aadScratchBytes) return Buffer.from(context, 'utf8');
-    const bytes = this.#aadBytes;
-    for (let i = 0; i < length; i++) {
-      const code = context.charCodeAt(i);
-      if (code >= 0x80) return Buffer.from(context, 'utf8');
-      bytes[i] = code;
-    }
-    return new Uint8Array(this.#aad, 0, length);
-  }
-}
-
-/** A view of `length` bytes of `bytes` from `at`, without `subarray`'s species lookup (a Buffer's is slower). */
-function view(bytes: Uint8Array, at: number, length: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + at, length);
 }
 
 /**
@@ -114,7 +79,7 @@ export function sealer(hostKey: Uint8Array, random: (bytes: number) => Uint8Arra
     seal(context, plaintext) {
       const nonce = random(nonceBytes);
       assertBytes('nonce', nonce, nonceBytes);
-      x.derive(nonce, 0);
+      x.derive(nonce);
       try {
         const cipher = createCipheriv(aead, x.subkey, x.ietfNonce, tagOptions);
         cipher.setAAD(Buffer.from(context, 'utf8'), { plaintextLength: plaintext.length });
@@ -126,29 +91,28 @@ export function sealer(hostKey: Uint8Array, random: (bytes: number) => Uint8Arra
         out.set(cipher.getAuthTag(), 1 + nonceBytes + plaintext.length);
         return out;
       } finally {
-        x.wipe();
+        x.subkey.fill(0);
       }
     },
     open(context, sealed) {
-      const length = sealed.length;
-      if (length < 1 + nonceBytes + tagBytes || sealed[0] !== sealVersion) {
-        throw new SealError(`sealed ${context} is malformed (${length} bytes)`);
+      if (sealed.length < 1 + nonceBytes + tagBytes || sealed[0] !== sealVersion) {
+        throw new SealError(`sealed ${context} is malformed (${sealed.length} bytes)`);
       }
-      x.derive(sealed, 1);
+      x.derive(sealed.subarray(1, 1 + nonceBytes));
+      const body = sealed.subarray(1 + nonceBytes, sealed.length - tagBytes);
       let plaintext: Uint8Array | undefined;
       try {
         const decipher = createDecipheriv(aead, x.subkey, x.ietfNonce, tagOptions);
-        const bodyBytes = length - 1 - nonceBytes - tagBytes;
-        decipher.setAAD(x.aad(context), { plaintextLength: bodyBytes });
-        decipher.setAuthTag(view(sealed, length - tagBytes, tagBytes));
-        plaintext = decipher.update(view(sealed, 1 + nonceBytes, bodyBytes));
+        decipher.setAAD(Buffer.from(context, 'utf8'), { plaintextLength: body.length });
+        decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes));
+        plaintext = decipher.update(body);
         decipher.final(); // throws when the tag does not match: the plaintext above is then wiped, never returned
         return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length);
       } catch {
         plaintext?.fill(0);
         throw new SealError(`sealed ${context} does not open: wrong host key (DSC_HOST_KEY / key file) or a tampered database`);
       } finally {
-        x.wipe();
+        x.subkey.fill(0);
       }
     },
   };

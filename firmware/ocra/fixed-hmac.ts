@@ -163,40 +163,57 @@ function keyStates(hash: HashName, core: ShaCore, scratch: Scratch, key: Uint8Ar
 }
 
 function onCompression(hash: HashName, key: Uint8Array, messageBytes: number): FixedLengthHmac {
-  const core = shaCore(hash)!;
-  const scratch = scratchOf(hash, core);
-  const { blockBytes, digestBytes } = core;
-  const stateWords = digestBytes / 4;
-  // A verifier prepares a key on every miss of its key cache, so a key allocates once: its message, already
-  // holding the SHA padding and bit length, then its two keyed states. The hashing runs on the shared core.
-  const innerLength = paddedBytes(hash, blockBytes, messageBytes);
-  const memory = new ArrayBuffer(innerLength + 2 * digestBytes);
-  const message = new Uint8Array(memory, 0, messageBytes);
-  const view = new DataView(memory, 0, innerLength);
-  const states = new Int32Array(memory, innerLength, 2 * stateWords);
-  writePadding(view, 0, innerLength, blockBytes, messageBytes);
-  keyStates(hash, core, scratch, key, states);
-  const { outer, outerView } = scratch;
-  let destroyed = false;
+  return new CompressionHmac(hash, key, messageBytes);
+}
 
-  return {
-    message,
-    digestInto(out: Uint8Array): void {
-      if (destroyed) throw new Error('HMAC used after destroy()');
-      if (out.length !== digestBytes) throw new RangeError(`"out" expected ${digestBytes} bytes, got ${out.length}`);
-      core.load(states, 0);
-      for (let at = 0; at < innerLength; at += blockBytes) core.block(view, at);
-      core.stateInto(outer, 0);
-      core.load(states, stateWords);
-      core.block(outerView, 0);
-      core.stateInto(out, 0);
-      core.release(); // and the schedule of the outer block, which held the inner digest
-      outer.fill(0, 0, digestBytes);
-    },
-    destroy(): void {
-      destroyed = true;
-      states.fill(0);
-      message.fill(0);
-    },
-  };
+/** A class rather than closures: a verifier prepares a key on every miss of its key cache, and an object is cheapest to make. */
+class CompressionHmac implements FixedLengthHmac {
+  readonly message: Uint8Array;
+  readonly #core: ShaCore;
+  readonly #scratch: Scratch;
+  /** The padded message's blocks. */
+  readonly #view: DataView;
+  readonly #innerBytes: number;
+  /** The inner keyed state's words, then the outer's. */
+  readonly #states: Int32Array;
+  #destroyed = false;
+
+  constructor(hash: HashName, key: Uint8Array, messageBytes: number) {
+    const core = (this.#core = shaCore(hash)!);
+    const scratch = (this.#scratch = scratchOf(hash, core));
+    const { blockBytes, digestBytes } = core;
+    // A key allocates once: its message, already holding the SHA padding and bit length, then its two keyed
+    // states. The hashing runs on the shared core.
+    const innerBytes = (this.#innerBytes = paddedBytes(hash, blockBytes, messageBytes));
+    const memory = new ArrayBuffer(innerBytes + 2 * digestBytes);
+    this.message = new Uint8Array(memory, 0, messageBytes);
+    this.#view = new DataView(memory, 0, innerBytes);
+    this.#states = new Int32Array(memory, innerBytes, (2 * digestBytes) / 4);
+    writePadding(this.#view, 0, innerBytes, blockBytes, messageBytes);
+    keyStates(hash, core, scratch, key, this.#states);
+  }
+
+  digestInto(out: Uint8Array): void {
+    if (this.#destroyed) throw new Error('HMAC used after destroy()');
+    const core = this.#core;
+    const { blockBytes, digestBytes } = core;
+    if (out.length !== digestBytes) throw new RangeError(`"out" expected ${digestBytes} bytes, got ${out.length}`);
+    const { outer, outerView } = this.#scratch;
+    const view = this.#view;
+    const innerBytes = this.#innerBytes;
+    core.load(this.#states, 0);
+    for (let at = 0; at < innerBytes; at += blockBytes) core.block(view, at);
+    core.stateInto(outer, 0);
+    core.load(this.#states, digestBytes / 4);
+    core.block(outerView, 0);
+    core.stateInto(out, 0);
+    core.release(); // and the schedule of the outer block, which held the inner digest
+    outer.fill(0, 0, digestBytes);
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    this.#states.fill(0);
+    this.message.fill(0);
+  }
 }
