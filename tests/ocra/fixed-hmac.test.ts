@@ -85,4 +85,17 @@ describe('fixedLengthHmac', () => {
     expect(Array.from(message)).toEqual(new Array(8).fill(0));
     expect(() => mac.digestInto(new Uint8Array(20))).toThrow(/after destroy/);
   });
+
+  it('destroy() wipes the keyed states, which share one buffer with the message: only the SHA padding is left', () => {
+    for (const hash of hashes) {
+      const mac = fixedLengthHmac(hash, new Uint8Array(20).fill(7), 8);
+      const memory = new Uint8Array(mac.message.buffer, mac.message.byteOffset);
+      const nonZero = () => memory.reduce((count, byte) => count + (byte === 0 ? 0 : 1), 0);
+      // Before: the 0x80 marker and the bit length, and the two keyed states (random-looking words).
+      expect(nonZero()).toBeGreaterThan(2 + hashBytes[hash]);
+      mac.destroy();
+      // After: the 0x80 marker right after the 8-byte message and the bit length (two non-zero bytes here), nothing else.
+      expect(nonZero()).toBe(3);
+    }
+  });
 });
