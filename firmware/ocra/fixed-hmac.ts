@@ -9,12 +9,14 @@
  *  - the keyed inner and outer states (after the ipad and opad blocks) are computed at construction;
  *  - the message lives in a buffer that already holds its SHA padding and bit length, so each response is
  *    only the compression function over those blocks, then over one pre-padded outer block.
- * The compression function and state are noble's own (`_SHA1`, `_SHA256`, `_SHA512`, reached through a
- * subclass, the way those classes are built to be extended): nothing of SHA is written here, only HMAC's
- * two-pass structure and the Merkle–Damgård padding, both fixed by their RFCs. Tests hold every output to
- * node:crypto's HMAC over random keys, lengths and messages, including every padding boundary. Those classes
- * are noble's internals, so a known-answer self-test picks the path once per hash: should an update change
- * them, the key falls back to noble's public HMAC (slower, still right; `fixedHmacPath` and its test say so).
+ * The compression function is noble's, on the shared core of `sha-core.ts`: nothing of SHA is written here, only
+ * HMAC's two-pass structure and the Merkle–Damgård padding, both fixed by their RFCs. A key owns one buffer: its
+ * padded message, then its two keyed states, all wiped by `destroy()`; the core and the outer block are shared and
+ * hold a key's words only during one call. Tests hold every output to node:crypto's HMAC over random keys, lengths
+ * and messages, including every padding boundary and keys used in any interleaving. The core's classes are
+ * noble's internals, so known answers pick the path once per hash (the core's own, then RFC 2202/4231's HMAC):
+ * should an update change them, the key falls back to noble's public HMAC (slower, still right; `fixedHmacPath`
+ * and its test say so).
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
