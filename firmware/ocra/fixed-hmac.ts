@@ -146,21 +146,22 @@ function keyStates(hash: HashName, core: ShaCore, scratch: Scratch, key: Uint8Ar
     long.set(key);
     const longView = new DataView(long.buffer);
     writePadding(longView, 0, long.length, 0, key.length);
+    core.start();
     for (let at = 0; at < long.length; at += blockBytes) core.block(longView, at);
     core.stateInto(keyBlock, 0);
-    core.release();
     long.fill(0);
   } else {
     keyBlock.set(key);
   }
   for (let i = 0; i < blockBytes; i++) keyBlock[i]! ^= ipad;
+  core.start();
   core.block(keyView, 0);
   core.save(states, 0);
-  core.release();
   for (let i = 0; i < blockBytes; i++) keyBlock[i]! ^= ipad ^ opad;
+  core.start();
   core.block(keyView, 0);
   core.save(states, digestBytes / 4);
-  core.release();
+  core.release(); // the state and the schedule held the keyed pads
   keyBlock.fill(0);
 }
 

@@ -4,9 +4,10 @@
  *
  * Why shared: a verifier prepares a key on every miss of its key cache, and a fresh hash object per key (its
  * buffer, its view, its state) was a good part of that cost. A core holds a chaining state only for the
- * length of one synchronous call; every user loads its own state first and `release`s the core after, which
- * puts back SHA's initial value and zeroes the message schedule, so nothing of one key or PIN stays in it
- * (noble's own schedule arrays are shared by every instance in the same way).
+ * length of one synchronous call: every user first loads its own state (or `start`s from SHA's initial value,
+ * trusting nothing the last user left) and `release`s the core after, which puts back the initial value and
+ * zeroes the message schedule, so nothing of one key or PIN stays in it (noble's own schedule arrays are shared
+ * by every instance in the same way).
  *
  * The compression function and state are noble's own (`_SHA1`, `_SHA256`, `_SHA512`, reached through a
  * subclass, the way those classes are built to be extended): nothing of SHA is written here. Those classes are
@@ -30,6 +31,8 @@ export interface ShaCore {
   load(from: Int32Array, at: number): void;
   /** Write the chaining state as the digest (big-endian words) into `out` at `offset`. */
   stateInto(out: Uint8Array, offset: number): void;
+  /** Back to SHA's initial value: what a user hashing from the start does first, not trusting the last user. */
+  start(): void;
   /** Back to SHA's initial value, the message schedule zeroed: what every user does when its call ends. */
   release(): void;
 }
@@ -66,8 +69,11 @@ class Sha1Core extends _SHA1 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
-  release(): void {
+  start(): void {
     this.set(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0);
+  }
+  release(): void {
+    this.start();
     this.roundClean();
   }
 }
@@ -87,8 +93,11 @@ class Sha256Core extends _SHA256 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
-  release(): void {
+  start(): void {
     this.set(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
+  }
+  release(): void {
+    this.start();
     this.roundClean();
   }
 }
@@ -112,11 +121,14 @@ class Sha512Core extends _SHA512 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
-  release(): void {
+  start(): void {
     this.set(
       0x6a09e667, 0xf3bcc908, 0xbb67ae85, 0x84caa73b, 0x3c6ef372, 0xfe94f82b, 0xa54ff53a, 0x5f1d36f1,
       0x510e527f, 0xade682d1, 0x9b05688c, 0x2b3e6c1f, 0x1f83d9ab, 0xfb41bd6b, 0x5be0cd19, 0x137e2179,
     );
+  }
+  release(): void {
+    this.start();
     this.roundClean();
   }
 }
@@ -134,7 +146,7 @@ function selfTest(core: ShaCore, hash: HashName): boolean {
     const block = new Uint8Array(core.blockBytes);
     block.set([0x61, 0x62, 0x63, 0x80]);
     block[core.blockBytes - 1] = 24; // the bit length of "abc"
-    core.release();
+    core.start();
     core.block(new DataView(block.buffer), 0);
     const digest = new Uint8Array(core.digestBytes);
     core.stateInto(digest, 0);
@@ -201,6 +213,7 @@ export function shortAsciiDigest(hash: HashName, text: string): Uint8Array | und
     view.setUint8(i, code);
   }
   writePadding(view, 0, core.blockBytes, 0, text.length);
+  core.start();
   core.block(view, 0);
   const digest = new Uint8Array(core.digestBytes);
   core.stateInto(digest, 0);
