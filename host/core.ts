@@ -8,6 +8,7 @@
 import type { Random } from './challenge.ts';
 import type { MaterialCache } from './match.ts';
 import type { ScryptCost } from './password.ts';
+import { dayMs } from './limits.ts';
 import type { IssueLimits } from './rate-limit.ts';
 import type { Sealer } from './seal.ts';
 import type { AuditEntry, Store, StoreTx } from './store.ts';
@@ -33,7 +34,6 @@ export interface HostCore {
   readonly auditWrites: { count: number };
 }
 
-const dayMs = 24 * 60 * 60_000;
 /**
  * How long the audit keeps an entry by default: over a year, as audit-trail rules commonly ask (PCI DSS v4.0
  * 10.5.1: twelve months of history). Without a bound the table grows by every login for ever.

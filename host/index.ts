@@ -33,7 +33,7 @@ export { SealError } from './seal.ts';
 export { StoreError, openSqliteStore } from './sqlite-store.ts';
 export { memoryStore } from './memory-store.ts';
 export { HostKeyError, keyPathFor } from './host-key.ts';
-export { withdrawalLimits, businessWindowStartMs } from './limits.ts';
+export { withdrawalLimits, businessWindowStartMs, dayMs } from './limits.ts';
 export { defaultLockLimit, lockLimitMax, failureDelayMs } from './throttle.ts';
 export { deviceKinds } from './store.ts';
 export type { Store, StoreTx, StoreStats, DeviceKind, AuditEntry } from './store.ts';

@@ -21,7 +21,8 @@ export const withdrawalLimits: Readonly<Record<DeviceKind, WithdrawalLimit>> = {
 };
 
 export const businessDaysInWindow = 5;
-const dayMs = 86_400_000;
+/** Milliseconds in a day (UTC days: no daylight-saving hours here). */
+export const dayMs = 86_400_000;
 
 function isBusinessDay(dayStartMs: number): boolean {
   const weekday = new Date(dayStartMs).getUTCDay();

@@ -4,7 +4,7 @@
  * requests finish and commit, and exits 0.
  */
 import { join, resolve } from 'node:path';
-import { auditKeepMsDefault, auditKeepMsMax, auditKeepMsMin, HostKeyError, lockLimitMax, SealError, StoreError } from '../../host/index.ts';
+import { auditKeepMsDefault, auditKeepMsMax, auditKeepMsMin, dayMs, HostKeyError, lockLimitMax, SealError, StoreError } from '../../host/index.ts';
 import { isPostgresUrl } from '../../host/pg-url.ts';
 import type { Synchronous } from '../../host/sqlite-store.ts';
 import { AdminTokenError, adminTokenEnv, loadAdminToken } from '../../service/admin-token.ts';
@@ -12,8 +12,6 @@ import { buildService } from '../../service/app.ts';
 import { defaultListen, ListenError, parseListen } from '../../service/listen.ts';
 import { openServiceHost } from '../../service/open.ts';
 import { dataFolder, exitOk, parseOptions, UsageError, write, type Io } from '../io.ts';
-
-const dayMs = 24 * 60 * 60_000;
 
 const usage = `usage: dsc host serve [--listen ${defaultListen}] [--db PATH | --db postgres://USER@HOST:PORT/DB [--host-key-file FILE]]
                       [--durable] [--admin-token-file FILE] [--allow-remote] [--create] [--lock-limit N]

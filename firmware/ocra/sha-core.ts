@@ -54,6 +54,13 @@ function writeWords(words: readonly number[], out: Uint8Array, offset: number): 
   }
 }
 
+/** A fresh core's chaining state: SHA's initial value. */
+function initialWords(core: { save(into: Int32Array, at: number): void; readonly digestBytes: number }): Int32Array {
+  const words = new Int32Array(core.digestBytes / 4);
+  core.save(words, 0);
+  return words;
+}
+
 class Sha1Core extends _SHA1 implements ShaCore {
   readonly blockBytes = 64;
   readonly digestBytes = 20;
@@ -69,8 +76,10 @@ class Sha1Core extends _SHA1 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
+  /** SHA's initial value as noble's constructor set it (read once, not written out again here). */
+  readonly #initial = initialWords(this);
   start(): void {
-    this.set(0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0);
+    this.load(this.#initial, 0);
   }
   release(): void {
     this.start();
@@ -93,8 +102,10 @@ class Sha256Core extends _SHA256 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
+  /** SHA's initial value as noble's constructor set it (read once, not written out again here). */
+  readonly #initial = initialWords(this);
   start(): void {
-    this.set(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
+    this.load(this.#initial, 0);
   }
   release(): void {
     this.start();
@@ -121,11 +132,10 @@ class Sha512Core extends _SHA512 implements ShaCore {
   stateInto(out: Uint8Array, offset: number): void {
     writeWords(this.get(), out, offset);
   }
+  /** SHA's initial value as noble's constructor set it (read once, not written out again here). */
+  readonly #initial = initialWords(this);
   start(): void {
-    this.set(
-      0x6a09e667, 0xf3bcc908, 0xbb67ae85, 0x84caa73b, 0x3c6ef372, 0xfe94f82b, 0xa54ff53a, 0x5f1d36f1,
-      0x510e527f, 0xade682d1, 0x9b05688c, 0x2b3e6c1f, 0x1f83d9ab, 0xfb41bd6b, 0x5be0cd19, 0x137e2179,
-    );
+    this.load(this.#initial, 0);
   }
   release(): void {
     this.start();

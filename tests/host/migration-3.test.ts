@@ -74,6 +74,18 @@ async function readBack(store: Store, chunks: { serial: string; chunk: number }[
   });
 }
 
+/** Open the migrated database's store, check every old bit and every session came through, close it. */
+async function expectAllKept(open: () => Store | Promise<Store>, chunks: { serial: string; chunk: number; bits: Uint8Array }[]): Promise<void> {
+  const store = await open();
+  try {
+    const back = await readBack(store, chunks);
+    expect(back.bits).toEqual(setBits(chunks));
+    expect(back.sessions).toEqual(sessions.map((r) => ({ ...r, tokenHash: [...r.tokenHash] })));
+  } finally {
+    await store.close();
+  }
+}
+
 describe('schema migration 3 keeps every issued bit and every session', () => {
   it('on SQLite', async () => {
     let run = 0;
@@ -89,14 +101,7 @@ describe('schema migration 3 keeps every issued bit and every session', () => {
       for (const s of sessions) putSession.run(s.tokenHash, s.user, s.serial, s.createdMs, s.expiresMs);
       old.close();
 
-      const store = openSqliteStore(path, { create: false });
-      try {
-        const back = await readBack(store, chunks);
-        expect(back.bits).toEqual(setBits(chunks));
-        expect(back.sessions).toEqual(sessions.map((r) => ({ ...r, tokenHash: [...r.tokenHash] })));
-      } finally {
-        await store.close();
-      }
+      await expectAllKept(() => openSqliteStore(path, { create: false }), chunks);
       const db = new Database(path, { readonly: true });
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'challenges_expiry'").pluck().get()).toBe(0);
       expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'sessions'").pluck().get()).toMatch(/WITHOUT ROWID/);
@@ -117,14 +122,7 @@ describe('schema migration 3 keeps every issued bit and every session', () => {
           for (const s of sessions) {
             await sql(db.url, 'INSERT INTO sessions (token_hash, "user", serial, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)', [Buffer.from(s.tokenHash), s.user, s.serial, s.createdMs, s.expiresMs]);
           }
-          const store = await openPgStore(db.url, { create: false });
-          try {
-            const back = await readBack(store, chunks);
-            expect(back.bits).toEqual(setBits(chunks));
-            expect(back.sessions).toEqual(sessions.map((r) => ({ ...r, tokenHash: [...r.tokenHash] })));
-          } finally {
-            await store.close();
-          }
+          await expectAllKept(() => openPgStore(db.url, { create: false }), chunks);
           expect(await sql(db.url, "SELECT indexname FROM pg_indexes WHERE indexname IN ('challenges_expiry', 'issued_bits_pkey')")).toEqual([{ indexname: 'issued_bits_pkey' }]);
         } finally {
           await db.drop();
